@@ -1,0 +1,51 @@
+"""The one interface every model adapter implements: one clip in, one analysis out.
+
+An indexer declares what it can do as class attributes (like ``simonw/llm`` models), so the
+pipeline can plan without calling it: whether it wants a clip file for ``video_url``, how many
+images one request may carry, whether it needs an API key. ``cache_identity`` names everything
+about the indexer that changes its answer; the pipeline folds it into each clip's cache key so a
+re-run with the same identity costs nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from videoidx.types import ClipAnalysis, ClipInput
+
+
+class Indexer(ABC):
+    """Analyse one clip at a time. Implementations must be safe to call from several threads."""
+
+    name: ClassVar[str]
+    takes_video_url: ClassVar[bool] = False
+    """True when the indexer wants ``ClipInput.clip_path`` (an MP4 of the clip)."""
+    max_images_per_request: ClassVar[int | None] = None
+    needs_key: ClassVar[bool] = False
+    needs_network: ClassVar[bool] = False
+
+    @property
+    def model_id(self) -> str:
+        """The model behind the indexer, recorded with each run."""
+        return self.name
+
+    @property
+    def prompt_version(self) -> str:
+        """Version of whatever instructions the indexer follows; part of the cache key."""
+        return "1"
+
+    def cache_identity(self) -> str:
+        """Everything about this indexer that changes its answer for the same frames."""
+        return f"{self.name}|{self.model_id}|{self.prompt_version}"
+
+    @abstractmethod
+    def analyze(self, clip: ClipInput) -> ClipAnalysis:
+        """Return the events, characters and causal links seen in ``clip``.
+
+        Times in the result are absolute seconds within ``clip.clip`` bounds. Raise a
+        :class:`~videoidx.errors.ProviderError` subclass when the clip cannot be analysed.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most indexers hold nothing
+        """Release connections or other resources."""

@@ -1,0 +1,133 @@
+"""The one exception tree of videoidx.
+
+Every error videoidx raises on purpose derives from :class:`VideoIdxError`, and every message says
+what failed (which file, clip or provider) and what the user can do about it. Foreign exceptions
+(decord, ffmpeg, httpx, duckdb) are translated at the boundary with ``raise ... from exc`` so the
+original stays attached for debugging but callers only ever catch one root::
+
+    VideoIdxError
+    ├── MediaError                 the input file cannot be read as a video
+    │   ├── VideoNotFoundError     the path does not exist
+    │   ├── EmptyVideoError        zero bytes, or no decodable frame
+    │   ├── NotAVideoError         text, image or audio-only file
+    │   ├── CorruptVideoError      truncated or damaged stream
+    │   └── FFmpegError            the ffmpeg binary failed or is missing
+    ├── ConfigError                a setting is invalid
+    │   └── MissingKeyError        a provider needs an API key that is not set
+    ├── StoreError                 the DuckDB file cannot be used
+    │   └── SchemaVersionError     the file was written by a newer videoidx
+    ├── ProviderError              the model provider refused or failed a request
+    │   ├── AuthError              bad or missing credentials (not retried)
+    │   ├── QuotaError             arrears or daily limit (not retried)
+    │   ├── ContentFilteredError   the provider flagged the content (not retried)
+    │   ├── RateLimitError         429 concurrency / frequency limits (retried)
+    │   ├── ProviderUnavailableError  5xx, timeouts, connection errors (retried)
+    │   └── BadReplyError          the reply could not be understood
+    ├── BudgetExceededError        the next clip would pass --max-cost
+    └── CancelledError             the user cancelled a running job
+"""
+
+from __future__ import annotations
+
+
+class VideoIdxError(Exception):
+    """Root of every error videoidx raises on purpose."""
+
+
+class MediaError(VideoIdxError):
+    """A video file could not be read."""
+
+
+class VideoNotFoundError(MediaError):
+    """The given path does not exist or is not a file."""
+
+
+class EmptyVideoError(MediaError):
+    """The file has zero bytes or no decodable video frame."""
+
+
+class NotAVideoError(MediaError):
+    """The file is not a video: text, an image, or audio only."""
+
+
+class CorruptVideoError(MediaError):
+    """The video stream is truncated or damaged."""
+
+
+class FFmpegError(MediaError):
+    """The ffmpeg binary is missing or failed."""
+
+
+class ConfigError(VideoIdxError):
+    """A setting has an invalid value or an unknown name."""
+
+
+class MissingKeyError(ConfigError):
+    """A provider needs an API key and its environment variable is not set."""
+
+
+class StoreError(VideoIdxError):
+    """The DuckDB store cannot be opened or written."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a newer version of videoidx."""
+
+
+class ProviderError(VideoIdxError):
+    """A model provider refused or failed a request.
+
+    ``retryable`` tells the retry loop whether trying again can help; ``retry_after_s`` carries a
+    server's Retry-After hint when it sent one.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after_s = retry_after_s
+
+
+class AuthError(ProviderError):
+    """The provider rejected the credentials (HTTP 401, Z.AI codes 1000-1004)."""
+
+
+class QuotaError(ProviderError):
+    """The account cannot be used now: arrears (1113) or a daily limit (1304, 1308)."""
+
+
+class ContentFilteredError(ProviderError):
+    """The provider flagged the input or output as sensitive (1301, finish_reason=sensitive)."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (429 with 1302/1303/1305); worth retrying after a pause."""
+
+    retryable = True
+
+
+class ProviderUnavailableError(ProviderError):
+    """A 5xx answer, a timeout or a dropped connection; worth retrying after a pause."""
+
+    retryable = True
+
+
+class BadReplyError(ProviderError):
+    """The provider answered, but the reply could not be understood."""
+
+
+class BudgetExceededError(VideoIdxError):
+    """Starting the next clip would exceed the configured cost cap."""
+
+
+class CancelledError(VideoIdxError):
+    """The user cancelled a running job."""

@@ -1,0 +1,1 @@
+"""Reading videos: probe, shot cuts, clip planning, frame sampling and clip cutting."""

@@ -1,0 +1,279 @@
+"""One settings object, resolved once and shared by the CLI, the web page and the notebook.
+
+Resolution order for every field: an explicit flag (or keyword argument), then the environment
+(``VIDEOIDX_<FIELD>`` in upper case, e.g. ``VIDEOIDX_CLIP_TARGET_S=30``), then a TOML config file
+(``./videoidx.toml``, else ``$XDG_CONFIG_HOME/videoidx/config.toml``, or ``VIDEOIDX_CONFIG``), then
+the defaults below. Field names are unique across the groups so a flat name is never ambiguous;
+the config file may use flat keys or ``[media]``, ``[provider]``, ``[pipeline]``, ``[ui]`` tables.
+Unknown names are an error rather than a silent no-op, because a mistyped setting that is ignored
+costs an indexing run.
+
+API keys are deliberately *not* settings: they are read from the provider's environment variable
+only when a request is made, so they never enter the store, logs or ``videoidx config`` output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from videoidx.errors import ConfigError
+
+ENV_PREFIX = "VIDEOIDX_"
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """How videos are cut into clips and which frames are sampled."""
+
+    clip_target_s: float = 25.0
+    clip_min_s: float = 8.0
+    clip_max_s: float = 40.0
+    clip_overlap_s: float = 0.0
+    shot_snap_s: float = 6.0
+    """How far a clip boundary may move to land on a shot cut."""
+    shot_threshold: float = 0.35
+    frame_max_gap_s: float = 2.0
+    frame_budget: int = 32
+    """Most frames sent for one clip; Z.AI accepts at most 50 images per request."""
+    frame_long_side_px: int = 448
+    jpeg_quality: int = 85
+    dedupe_threshold: float = 0.02
+    """Mean absolute difference (0-1) below which a sampled frame counts as a near-duplicate."""
+    burn_timestamps: bool = False
+    ffmpeg_path: str | None = None
+    """A system ffmpeg to use instead of the one shipped by imageio-ffmpeg."""
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Which indexer analyses clips and, for model indexers, how to reach the model."""
+
+    indexer: str = "local"
+    provider: str = "zai"
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    """Override the environment variable the provider's key is read from."""
+    thinking: bool = False
+    stream: bool = False
+    send_video: bool = False
+    """Send the clip as ``video_url`` (vLLM/SGLang) instead of keyframes as images."""
+    temperature: float = 0.2
+    max_tokens: int = 4096
+    timeout_s: float = 300.0
+    max_retries: int = 5
+    grounding: bool = False
+    """Ask for bounding boxes of characters."""
+    prompt_path: str | None = None
+    """A file whose text replaces the built-in index prompt."""
+    price_input_usd_per_mtok: float | None = None
+    price_output_usd_per_mtok: float | None = None
+    price_cached_usd_per_mtok: float | None = None
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """How the indexing job runs."""
+
+    concurrency: int = 4
+    max_cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class UISettings:
+    """The web page."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    upload_max_mb: int = 2048
+    auth: str | None = None
+    """``user:password`` required when binding beyond loopback or sharing."""
+    share: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings; see the module docstring for how they are resolved."""
+
+    db_path: str = "videoidx.duckdb"
+    media: MediaSettings = field(default_factory=MediaSettings)
+    provider: ProviderSettings = field(default_factory=ProviderSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    ui: UISettings = field(default_factory=UISettings)
+
+    def flat(self) -> dict[str, Any]:
+        """Every field by its flat name, e.g. for ``videoidx config`` or a run's record."""
+        out: dict[str, Any] = {"db_path": self.db_path}
+        for group in _GROUPS:
+            out.update(dataclasses.asdict(getattr(self, group)))
+        return out
+
+    def replace(self, **flat: Any) -> Settings:
+        """A copy with some fields changed, by flat name."""
+        return _build(self, {k: v for k, v in flat.items()})
+
+
+_GROUPS: dict[str, type] = {
+    "media": MediaSettings,
+    "provider": ProviderSettings,
+    "pipeline": PipelineSettings,
+    "ui": UISettings,
+}
+
+
+def _field_index() -> dict[str, tuple[str | None, type]]:
+    """Flat field name -> (group name or None for top level, field type)."""
+    index: dict[str, tuple[str | None, type]] = {"db_path": (None, str)}
+    for group, cls in _GROUPS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in index:  # pragma: no cover - guarded by a test
+                raise AssertionError(f"setting name {f.name!r} is defined twice")
+            index[f.name] = (group, hints[f.name])
+    return index
+
+
+FIELDS = _field_index()
+
+
+def _coerce(name: str, value: Any, typ: Any) -> Any:
+    """Turn an env/config/flag value into the field's type, or raise ConfigError."""
+    optional = False
+    if isinstance(typ, types.UnionType) or typing.get_origin(typ) is typing.Union:
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(typ))
+        typ = args[0]
+    if value is None or (optional and isinstance(value, str) and value.strip() == ""):
+        if optional:
+            return None
+        raise ConfigError(f"setting {name!r} needs a value")
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(value)
+        if typ is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if typ is float:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"setting {name!r} must be a {typ.__name__}, got {value!r}; "
+            f"fix the flag, {ENV_PREFIX}{name.upper()} or the config file"
+        ) from exc
+
+
+def _build(base: Settings, flat: Mapping[str, Any]) -> Settings:
+    top: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {g: {} for g in _GROUPS}
+    for name, value in flat.items():
+        if name not in FIELDS:
+            raise ConfigError(f"unknown setting {name!r}; `videoidx config` lists the valid names")
+        group, typ = FIELDS[name]
+        coerced = _coerce(name, value, typ)
+        if group is None:
+            top[name] = coerced
+        else:
+            groups[group][name] = coerced
+    settings = dataclasses.replace(
+        base,
+        **top,
+        **{g: dataclasses.replace(getattr(base, g), **kv) for g, kv in groups.items() if kv},
+    )
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    m = s.media
+    if not 0 < m.clip_min_s <= m.clip_target_s <= m.clip_max_s:
+        raise ConfigError(
+            "clip lengths must satisfy 0 < clip_min_s <= clip_target_s <= clip_max_s, got "
+            f"{m.clip_min_s}, {m.clip_target_s}, {m.clip_max_s}"
+        )
+    if not 0 <= m.clip_overlap_s < m.clip_min_s:
+        raise ConfigError("clip_overlap_s must be >= 0 and shorter than clip_min_s")
+    if m.frame_max_gap_s <= 0 or m.frame_budget < 1:
+        raise ConfigError("frame_max_gap_s must be > 0 and frame_budget >= 1")
+    if m.frame_long_side_px < 28:
+        raise ConfigError("frame_long_side_px must be at least 28 (one GLM token cell)")
+    if not 1 <= m.jpeg_quality <= 100:
+        raise ConfigError("jpeg_quality must be between 1 and 100")
+    if s.pipeline.concurrency < 1:
+        raise ConfigError("concurrency must be at least 1")
+    if s.pipeline.max_cost_usd is not None and s.pipeline.max_cost_usd < 0:
+        raise ConfigError("max_cost_usd must not be negative")
+    if s.provider.max_retries < 0 or s.provider.timeout_s <= 0:
+        raise ConfigError("max_retries must be >= 0 and timeout_s > 0")
+
+
+def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file that would be read, or None when there is none."""
+    env = os.environ if env is None else env
+    if env.get("VIDEOIDX_CONFIG"):
+        return Path(env["VIDEOIDX_CONFIG"])
+    local = Path("videoidx.toml")
+    if local.is_file():
+        return local
+    xdg = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    user = xdg / "videoidx" / "config.toml"
+    return user if user.is_file() else None
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _GROUPS and isinstance(value, dict):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def resolve_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_path: str | Path | None = None,
+) -> Settings:
+    """Resolve settings: flags, then ``VIDEOIDX_*`` variables, then the config file, then defaults.
+
+    ``flags`` holding ``None`` means "not given" and falls through to the next source.
+    """
+    env = os.environ if env is None else env
+    path = Path(config_path) if config_path is not None else default_config_path(env)
+    merged: dict[str, Any] = {}
+    if path is not None:
+        merged.update(_read_config(path))
+    for name in FIELDS:
+        key = ENV_PREFIX + name.upper()
+        if key in env:
+            merged[name] = env[key]
+    for name, value in (flags or {}).items():
+        if value is not None:
+            merged[name] = value
+    return _build(Settings(), merged)

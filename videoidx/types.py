@@ -1,0 +1,181 @@
+"""The data types that flow through videoidx, from probe to store.
+
+They are plain frozen dataclasses so they can cross thread, process and Ray boundaries and be
+compared in tests. Conventions that every module relies on:
+
+* Times are **absolute seconds** from the first displayed frame of the video (``start_s``,
+  ``end_s``, ``time_s``), floats, everywhere past the indexer boundary.
+* Sizes carry their unit (``width_px``, ``size_bytes``), money is ``cost_usd``.
+* Inside one :class:`ClipAnalysis`, events and characters are referred to by a short ``key``
+  (``"e1"``, ``"c2"``) that is unique within that analysis; the store turns keys into row ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """What :func:`videoidx.probe` learns about a video file."""
+
+    video_id: str
+    """Content hash of the file (sampled, see ``media.probe``): the same bytes under another name
+    are the same video."""
+    path: str
+    title: str
+    duration_s: float
+    fps_avg: float
+    fps_nominal: float
+    frame_count: int
+    width_px: int
+    """Display width, after rotation and sample aspect ratio."""
+    height_px: int
+    rotation_deg: int
+    codec: str
+    has_audio: bool
+    start_offset_s: float
+    """The container's start time that was subtracted so the first displayed frame is t = 0."""
+    size_bytes: int
+    variable_frame_rate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShotCut:
+    """A hard cut: ``frame`` is the first frame of the new shot, ``time_s`` its timestamp."""
+
+    frame: int
+    time_s: float
+    score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClipSpec:
+    """One clip of a video, in absolute seconds; ``index`` counts from 0 in time order."""
+
+    video_id: str
+    index: int
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One sampled frame: upright, resized, JPEG-encoded, with its absolute time."""
+
+    time_s: float
+    jpeg: bytes
+    width_px: int
+    height_px: int
+    frame_index: int = -1
+    reason: str = "fill"
+    """Why it was sampled: ``keyframe``, ``shot`` (first frame of a shot) or ``fill``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClipInput:
+    """Everything an indexer needs to analyse one clip."""
+
+    video: VideoInfo
+    clip: ClipSpec
+    frames: tuple[Frame, ...]
+    clip_path: Path | None = None
+    """An MP4 of just this clip, when the indexer takes video input."""
+    shot_cuts: tuple[ShotCut, ...] = ()
+    """Hard cuts that fall inside this clip."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happens between ``start_s`` and ``end_s`` (absolute seconds)."""
+
+    key: str
+    start_s: float
+    end_s: float
+    label: str
+    description: str = ""
+    characters: tuple[str, ...] = ()
+    """Keys of :class:`Character` entries of the same analysis."""
+    objects: tuple[str, ...] = ()
+    location: str = ""
+    on_screen_text: str = ""
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Character:
+    """A person, animal or other recurring agent, by name or a stable descriptor."""
+
+    key: str
+    name: str
+    description: str = ""
+    first_seen_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Appearance:
+    """A character seen in an event or over a time span, with an optional pixel box."""
+
+    character_key: str
+    start_s: float
+    end_s: float
+    event_key: str | None = None
+    box_px: tuple[float, float, float, float] | None = None
+    """``(x1, y1, x2, y2)`` in pixels of the original (upright, display-size) frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class CausalLink:
+    """``cause_key`` leads to ``effect_key`` (event keys of the same analysis)."""
+
+    cause_key: str
+    effect_key: str
+    relation: str = "causes"
+    explanation: str = ""
+    confidence: float | None = None
+
+
+@dataclass(slots=True)
+class Usage:
+    """Tokens and money spent on one or more requests."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    requests: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.reasoning_tokens += other.reasoning_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cost_usd += other.cost_usd
+        self.requests += other.requests
+
+
+@dataclass(slots=True)
+class ClipAnalysis:
+    """What an indexer returns for one clip. Times are already absolute."""
+
+    events: list[Event] = field(default_factory=list)
+    characters: list[Character] = field(default_factory=list)
+    appearances: list[Appearance] = field(default_factory=list)
+    links: list[CausalLink] = field(default_factory=list)
+    summary: str = ""
+    raw_reply: str = ""
+    """The model's reply as received, stored so a better parser can re-read it for free."""
+    reasoning: str = ""
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    finish_reason: str = ""
+    dropped_items: int = 0
+    """Items discarded because their times fell outside the clip or could not be parsed."""
+    clamped_items: int = 0
+    """Items whose times were pulled back inside the clip bounds."""
