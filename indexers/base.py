@@ -10,9 +10,10 @@ re-run with the same identity costs nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import ClassVar
 
-from videoidx.types import ClipAnalysis, ClipInput
+from videoidx.types import ClipAnalysis, ClipInput, Usage
 
 
 class Indexer(ABC):
@@ -46,6 +47,14 @@ class Indexer(ABC):
         Times in the result are absolute seconds within ``clip.clip`` bounds. Raise a
         :class:`~videoidx.errors.ProviderError` subclass when the clip cannot be analysed.
         """
+
+    def estimate_usage(self, frame_sizes_px: Sequence[tuple[int, int]], duration_s: float) -> Usage:
+        """Expected tokens and cost of analysing one clip, without calling anything.
+
+        ``frame_sizes_px`` are the (width, height) of the frames that would be sent. Indexers that
+        cost nothing (the offline one) keep this default of zero.
+        """
+        return Usage()
 
     def close(self) -> None:  # noqa: B027 - optional hook, most indexers hold nothing
         """Release connections or other resources."""
