@@ -36,3 +36,12 @@ def create_indexer(settings: Settings, name: str | None = None) -> Indexer:
 
 
 __all__ = ["REGISTRY", "Indexer", "IndexerFactory", "create_indexer", "register"]
+
+
+# Guarded: an adapter whose dependencies are missing drops out of the registry, nothing more.
+try:
+    from indexers.glm import GlmIndexer
+except ImportError:  # pragma: no cover - httpx or Pillow missing
+    pass
+else:
+    register("glm", GlmIndexer)

@@ -20,10 +20,12 @@ class Indexer(ABC):
     """Analyse one clip at a time. Implementations must be safe to call from several threads."""
 
     name: ClassVar[str]
-    takes_video_url: ClassVar[bool] = False
+    # Plain (not ClassVar) so an adapter whose capabilities depend on its configuration (the GLM
+    # adapter's provider profile) can set them per instance; class-level values are the defaults.
+    takes_video_url: bool = False
     """True when the indexer wants ``ClipInput.clip_path`` (an MP4 of the clip)."""
-    max_images_per_request: ClassVar[int | None] = None
-    needs_key: ClassVar[bool] = False
+    max_images_per_request: int | None = None
+    needs_key: bool = False
     needs_network: ClassVar[bool] = False
 
     @property

@@ -63,6 +63,9 @@ class ProviderSettings:
     api_key_env: str | None = None
     """Override the environment variable the provider's key is read from."""
     thinking: bool = False
+    thinking_budget: int | None = None
+    """Most reasoning tokens per reply where the provider takes a budget (SiliconFlow);
+    None uses the provider profile's default."""
     stream: bool = False
     send_video: bool = False
     """Send the clip as ``video_url`` (vLLM/SGLang) instead of keyframes as images."""
@@ -77,6 +80,18 @@ class ProviderSettings:
     price_input_usd_per_mtok: float | None = None
     price_output_usd_per_mtok: float | None = None
     price_cached_usd_per_mtok: float | None = None
+    local_sample_fps: float = 5.0
+    """Frames per second the offline indexer decodes (at low resolution) to measure motion."""
+    local_still_below: float = 0.008
+    """Offline indexer: mean frame difference (0-1) below which a span counts as still."""
+    local_high_motion_above: float = 0.06
+    """Offline indexer: mean frame difference (0-1) above which a span counts as high motion."""
+    local_silence_db: float = -50.0
+    """Offline indexer: audio level (dBFS) below which at least 1 s counts as silence."""
+    local_loud_db: float = 15.0
+    """Offline indexer: how far (dB) above the clip's median level a sound counts as loud."""
+    local_ocr: bool = True
+    """Offline indexer: read on-screen text with tesseract when that binary is installed."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,212 @@
+"""``GlmIndexer``: GLM-4.5V (or any OpenAI-compatible vision model) as a videoidx indexer.
+
+It glues the pure parts together: the provider profile decides the dialect, ``request`` builds
+the body, ``client`` sends it with retries, ``parse`` reads the answer into absolute-time
+events. The API key is read from the profile's environment variable only when the first
+request is made (so dry runs and ``estimate_usage`` need no key); :meth:`check_ready` lets a
+caller fail early instead.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from indexers.base import Indexer
+from indexers.glm.client import ChatClient, UnreadableReplyError
+from indexers.glm.parse import BOX_CLOSE, BOX_OPEN, ReplyParseError, parse_analysis, split_thinking
+from indexers.glm.profiles import ProviderProfile, resolve_profile
+from indexers.glm.prompt import Prompt, load_prompt
+from indexers.glm.request import (
+    build_clip_request,
+    build_text_request,
+    estimate_tokens,
+    select_frames,
+    uses_video,
+)
+from indexers.glm.usage import price_usd
+from videoidx.errors import MissingKeyError
+from videoidx.settings import Settings
+from videoidx.types import ClipAnalysis, ClipInput, Usage
+
+EXPECTED_ANSWER_TOKENS = 1200
+"""Typical JSON answer for one clip, for estimates only."""
+EXPECTED_THINKING_TOKENS = 2000
+
+
+class GlmIndexer(Indexer):
+    """Index clips with GLM-4.5V through the provider chosen in ``settings.provider``."""
+
+    name = "glm"
+    needs_network = True
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.profile: ProviderProfile = resolve_profile(settings.provider)
+        self.prompt: Prompt = load_prompt(settings.provider.prompt_path)
+        self.takes_video_url = settings.provider.send_video and self.profile.supports_video_url
+        self.max_images_per_request = self.profile.max_images
+        self.needs_key = self.profile.key_env is not None and self.profile.key_required
+        self._transport = transport
+        self._sleep = sleep
+        self._env = env
+        self._client: ChatClient | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"GlmIndexer(provider={self.profile.name!r}, model={self.profile.model!r})"
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def model_id(self) -> str:
+        return self.profile.model
+
+    @property
+    def prompt_version(self) -> str:
+        return self.prompt.version
+
+    def cache_identity(self) -> str:
+        p = self.settings.provider
+        parts = [
+            self.name,
+            f"provider={self.profile.name}",
+            f"model={self.profile.model}",
+            f"prompt={self.prompt.version}",
+            f"thinking={int(p.thinking)}",
+            f"grounding={int(p.grounding)}",
+            f"video={int(self.takes_video_url)}",
+        ]
+        return "|".join(parts)
+
+    # -- key and client ----------------------------------------------------------------------
+
+    def api_key(self) -> str | None:
+        """The key from the profile's variable; MissingKeyError naming it when required."""
+        var = self.profile.key_env
+        if var is None:
+            return None
+        env = os.environ if self._env is None else self._env
+        key = (env.get(var) or "").strip()
+        if key:
+            return key
+        if self.profile.key_required:
+            raise MissingKeyError(
+                f"provider {self.profile.name!r} needs an API key: set the environment "
+                f"variable {var} (export {var}=...), or name another variable with "
+                "--api-key-env / VIDEOIDX_API_KEY_ENV"
+            )
+        return None
+
+    def check_ready(self) -> None:
+        """Raise MissingKeyError now rather than at the first clip."""
+        self.api_key()
+
+    def _get_client(self) -> ChatClient:
+        with self._lock:
+            if self._client is None:
+                p = self.settings.provider
+                extra: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
+                self._client = ChatClient(
+                    self.profile,
+                    api_key=self.api_key(),
+                    timeout_s=p.timeout_s,
+                    max_retries=p.max_retries,
+                    transport=self._transport,
+                    **extra,
+                )
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # -- work --------------------------------------------------------------------------------
+
+    def analyze(self, clip: ClipInput) -> ClipAnalysis:
+        client = self._get_client()
+        spec = clip.clip
+        what = (
+            f"clip {spec.index} ({spec.start_s:.1f}-{spec.end_s:.1f} s) of video "
+            f"{spec.video_id[:12]}"
+        )
+        body = build_clip_request(
+            self.profile,
+            clip,
+            self.settings.provider,
+            self.prompt,
+            burn_timestamps=self.settings.media.burn_timestamps,
+            request_id=f"videoidx-{spec.video_id[:12]}-{spec.index}-{uuid.uuid4().hex[:8]}",
+        )
+        reply = client.complete(body, what=what)
+        try:
+            analysis = parse_analysis(
+                reply.content,
+                spec,
+                frame_size=(clip.video.width_px, clip.video.height_px),
+                finish_reason=reply.finish_reason,
+                relative_times=uses_video(self.profile, clip, self.settings.provider.send_video),
+            )
+        except ReplyParseError as exc:
+            raise UnreadableReplyError(
+                f"{self.profile.name}: the answer for {what} could not be read as an analysis "
+                f"({exc}); the raw reply is stored, so a later parser can re-read it",
+                raw_reply=reply.content,
+                usage=reply.usage,
+            ) from exc
+        if reply.reasoning:
+            analysis.reasoning = reply.reasoning + (
+                "\n" + analysis.reasoning if analysis.reasoning else ""
+            )
+        analysis.usage = reply.usage
+        analysis.model = reply.model or self.profile.model
+        return analysis
+
+    def complete_text(
+        self, messages: list[dict[str, Any]], *, thinking: bool = False
+    ) -> tuple[str, Usage]:
+        """A text-only completion (consolidation, Q&A): the answer without thinking or box tags."""
+        client = self._get_client()
+        body = build_text_request(
+            self.profile,
+            messages,
+            self.settings.provider,
+            thinking=thinking,
+            request_id=f"videoidx-text-{uuid.uuid4().hex[:12]}",
+        )
+        reply = client.complete(body, what="a text request")
+        _, answer = split_thinking(reply.content)
+        return answer.replace(BOX_OPEN, "").replace(BOX_CLOSE, "").strip(), reply.usage
+
+    def estimate_usage(self, frame_sizes_px: Sequence[tuple[int, int]], duration_s: float) -> Usage:
+        """Prompt tokens from the frames that would be sent (28x28 px per token), a typical
+        answer length, and the profile's prices."""
+        limit = self.profile.max_images
+        sizes = list(frame_sizes_px)
+        if limit is not None and len(sizes) > limit:
+            sizes = list(select_frames(sizes, limit))
+        prompt_tokens = estimate_tokens(sizes, text_chars=len(self.prompt.template) + 200)
+        p = self.settings.provider
+        expected = EXPECTED_ANSWER_TOKENS + (EXPECTED_THINKING_TOKENS if p.thinking else 0)
+        completion = min(expected, p.max_tokens + (EXPECTED_THINKING_TOKENS if p.thinking else 0))
+        return Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion,
+            cost_usd=price_usd(
+                self.profile, prompt_tokens=prompt_tokens, completion_tokens=completion
+            ),
+        )
