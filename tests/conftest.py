@@ -55,3 +55,13 @@ def _fail_on_logged_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
     if errors and not getattr(caplog, "errors_expected", False):
         pytest.fail("logged errors: " + "; ".join(r.getMessage() for r in errors))
+
+
+@pytest.fixture
+def fake_provider() -> Iterator[Any]:
+    """Start fake GLM provider servers by dialect: ``server = fake_provider("zai")``."""
+    from tests.fake_provider import FakeProviders
+
+    providers = FakeProviders()
+    yield providers
+    providers.stop_all()
