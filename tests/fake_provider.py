@@ -261,7 +261,9 @@ class FakeProvider:
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -294,7 +296,8 @@ class FakeProvider:
         ``ok``; ``STATUS[:CODE][:retry_after=S]`` (e.g. ``429:1302:retry_after=1``, ``401:1001``,
         ``500``); ``hang`` (answer after ``hang_s``); ``think`` (``<think>`` in content);
         ``box`` (box tokens); ``prose``; ``fence``; ``mmss`` (times as ``mm:ss`` strings);
-        ``truncate`` (cut JSON, ``finish_reason: length``); ``sensitive``; ``malformed`` (200
+        ``truncate`` (cut JSON, ``finish_reason: length``); ``sensitive``; ``refuse`` (prose, no
+        JSON); ``malformed`` (200
         with a non-JSON body); ``drop`` (a stream that stops before it finishes). Faults may
         be combined with ``+``: ``think+box+prose``.
         """
@@ -365,7 +368,9 @@ class FakeProvider:
             if not auth:
                 raise _Reject(401, "1001" if zai else None, "no Authorization header received")
             if auth != f"Bearer {self.api_key}":
-                raise _Reject(401, "1000" if zai else None, "authentication failed, bad token")
+                # Real providers echo the bad key back ("Incorrect API key provided: sk-…").
+                token = auth.removeprefix("Bearer ")
+                raise _Reject(401, "1000" if zai else None, f"authentication failed: {token}")
         if not isinstance(body, dict):
             raise _Reject(400, "1214" if zai else None, "body is not a JSON object")
         if body.get("model") != self.model:
@@ -501,6 +506,8 @@ class FakeProvider:
         if "think" in flags:
             text = f"<think>{reasoning or 'Let me look.'}</think>\n{text}"
             reasoning = ""
+        if "refuse" in flags:
+            text = "I'm sorry, I can't analyse these frames."
         if "sensitive" in flags:
             text, finish = text[: len(text) // 3], "sensitive"
         completion_tokens = math.ceil((len(text) + len(reasoning)) / 4)
