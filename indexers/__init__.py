@@ -35,6 +35,16 @@ def create_indexer(settings: Settings, name: str | None = None) -> Indexer:
     return factory(settings)
 
 
+# The embedded offline indexer (the default); guarded like every adapter so a broken optional
+# piece removes one entry instead of breaking ``import indexers``.
+try:
+    from indexers.local import LocalIndexer
+except ImportError:  # pragma: no cover - its dependencies (numpy, ffmpeg) are hard ones
+    pass
+else:
+    register("local", lambda settings: LocalIndexer(settings))
+
+
 __all__ = ["REGISTRY", "Indexer", "IndexerFactory", "create_indexer", "register"]
 
 

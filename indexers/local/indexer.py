@@ -1,0 +1,176 @@
+"""The embedded offline indexer: a measured timeline from the signal, no key, no network.
+
+Per clip it decodes the clip's own range once at low resolution (5 fps, 128 px by default) and
+its audio once, and reports what was measured:
+
+* **shots** (``"shot"``): one event per shot inside the clip, split at ``ClipInput.shot_cuts``
+  (or, when none are given, at hard cuts it detects itself with a strict test), with mean
+  brightness, dominant colours (palette name and hex) and the shot's audio level;
+* **motion** (``"still"``, ``"moving"``, ``"high motion"``): spans of the mean luma change between
+  sampled frames, with hysteresis and a 1 s minimum span so they do not flicker;
+* **audio** (``"silence"``, ``"loud sound"``): at least 1 s below ``local_silence_db``, and sounds
+  ``local_loud_db`` above the clip's median level;
+* **on-screen text** (``"on-screen text"``): only when the ``tesseract`` binary is installed, read
+  from up to six of the sampled JPEG frames; the text is also attached to its shot event.
+
+It never claims to understand the scene: it returns **no characters** (it recognises nobody) and
+**no causal links**. The only relation it could measure is co-occurrence in time (a loud sound
+at the start of high motion), and that is already visible from the events' times; storing it as
+a causal link would invite readers to take it for a cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from indexers.base import Indexer
+from indexers.local import decode, measure, ocr, timeline, visual
+from indexers.local.measure import AudioMeasure, ShotMeasure, TextSighting
+from videoidx.errors import ConfigError, FFmpegError
+from videoidx.settings import Settings
+from videoidx.types import ClipAnalysis, ClipInput, Usage
+
+log = logging.getLogger(__name__)
+
+ALGORITHM_VERSION = "1"
+"""Bump when a measure or a constant below changes, so cached clips are analysed again."""
+ANALYSIS_LONG_SIDE_PX = 128
+OCR_MAX_FRAMES = 6
+
+
+class LocalIndexer(Indexer):
+    """Shots, motion, audio level, colour and (optionally) on-screen text, measured offline."""
+
+    name = "local"
+    needs_key = False
+    needs_network = False
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        p = self.settings.provider
+        if p.local_sample_fps <= 0 or p.local_sample_fps > 30:
+            raise ConfigError("local_sample_fps must be > 0 and at most 30")
+        if not 0 < p.local_still_below < p.local_high_motion_above:
+            raise ConfigError("local_still_below must be > 0 and below local_high_motion_above")
+        if p.local_loud_db <= 0:
+            raise ConfigError("local_loud_db must be > 0 (dB above the clip's median level)")
+        self.fps = p.local_sample_fps
+        self.tesseract = ocr.find_tesseract() if p.local_ocr else None
+
+    @property
+    def model_id(self) -> str:
+        return f"videoidx-local-{ALGORITHM_VERSION}"
+
+    @property
+    def prompt_version(self) -> str:
+        return ALGORITHM_VERSION
+
+    def cache_identity(self) -> str:
+        p = self.settings.provider
+        ocr_id = self.tesseract.version if self.tesseract else "off"
+        return (
+            f"{self.name}|{self.model_id}|fps={p.local_sample_fps:g}|px={ANALYSIS_LONG_SIDE_PX}"
+            f"|still={p.local_still_below:g}|high={p.local_high_motion_above:g}"
+            f"|silence={p.local_silence_db:g}|loud={p.local_loud_db:g}|ocr={ocr_id}"
+        )
+
+    def analyze(self, clip: ClipInput) -> ClipAnalysis:
+        p = self.settings.provider
+        spec = clip.clip
+        ffmpeg_path = self.settings.media.ffmpeg_path
+        frames = decode.decode_frames(
+            clip.video,
+            spec,
+            fps=self.fps,
+            long_side_px=ANALYSIS_LONG_SIDE_PX,
+            ffmpeg_path=ffmpeg_path,
+        )
+        y = visual.luma(frames.rgb)
+        diffs = visual.pair_differences(y)
+        cut_times, cuts_source = self._cut_times(clip, frames)
+        shots = measure.measure_shots(spec, cut_times, frames.times_s, frames.rgb, self.fps)
+        motion = measure.measure_motion(
+            spec,
+            frames.times_s,
+            diffs,
+            cut_times,
+            p.local_still_below,
+            p.local_high_motion_above,
+            self.fps,
+        )
+        audio, audio_note = self._audio(clip)
+        if audio is not None:
+            shots = [
+                replace(s, audio_mean_db=audio.mean_db_between(spec.start_s, s.start_s, s.end_s))
+                for s in shots
+            ]
+        texts = self._read_text(clip, shots)
+        shots = [
+            replace(
+                s, texts=tuple(t.text for t in texts if t.text and s.start_s <= t.time_s < s.end_s)
+            )
+            for s in shots
+        ]
+        m = timeline.Measurements(spec, shots, motion, audio, texts, audio_note)
+        header = {
+            "indexer": self.name,
+            "model": self.model_id,
+            "identity": self.cache_identity(),
+            "cuts": {"source": cuts_source, "times_s": [round(t, 3) for t in cut_times]},
+            "pair_diff": [round(float(d), 4) for d in diffs],
+        }
+        return ClipAnalysis(
+            events=timeline.build_events(m, p.local_silence_db),
+            summary=timeline.summarize(m),
+            raw_reply=timeline.raw_record(m, header, frames.times_s.tolist()),
+            usage=Usage(),
+            model=self.model_id,
+            finish_reason="stop",
+        )
+
+    def _cut_times(self, clip: ClipInput, frames: decode.DecodedFrames) -> tuple[list[float], str]:
+        spec = clip.clip
+        given = [c.time_s for c in clip.shot_cuts if spec.start_s < c.time_s < spec.end_s]
+        if given or clip.shot_cuts:
+            return sorted(given), "given"
+        # No cuts handed in (a caller outside the pipeline, or a clip without any): look for
+        # unmistakable ones, placed half-way between the two frames that straddle them.
+        t = frames.times_s
+        found = [float((t[i] + t[i + 1]) / 2) for i in visual.detect_cuts(frames.rgb)]
+        return found, "detected"
+
+    def _audio(self, clip: ClipInput) -> tuple[AudioMeasure | None, str]:
+        if not clip.video.has_audio:
+            return None, "no audio stream"
+        p = self.settings.provider
+        try:
+            samples = decode.decode_audio(
+                clip.video, clip.clip, ffmpeg_path=self.settings.media.ffmpeg_path
+            )
+        except FFmpegError as exc:
+            if "does not contain any stream" in str(exc):
+                # Probed as having audio, but ffmpeg maps none (the map is optional: "0:a:0?").
+                return None, "no audio stream"
+            # Audio is one measure among several; a broken audio track should not cost the
+            # clip its shots and motion. The reason is kept in the summary and the raw record.
+            log.warning("clip %d: audio not measured: %s", clip.clip.index, exc)
+            return None, "audio could not be decoded"
+        if len(samples) == 0:
+            return None, "no audio in this range"
+        audio = measure.measure_audio(
+            clip.clip, samples, decode.AUDIO_RATE_HZ, p.local_silence_db, p.local_loud_db
+        )
+        return audio, ""
+
+    def _read_text(self, clip: ClipInput, shots: list[ShotMeasure]) -> list[TextSighting]:
+        if self.tesseract is None:
+            return []
+        chosen = measure.choose_ocr_frames(clip.frames, shots, OCR_MAX_FRAMES)
+        out = []
+        for frame in chosen:
+            if not clip.clip.start_s <= frame.time_s <= clip.clip.end_s:
+                continue
+            read = ocr.read_text(self.tesseract, frame.jpeg)
+            out.append(TextSighting(frame.time_s, read.text, read.confidence))
+        return out
