@@ -278,3 +278,28 @@ def test_retry_after_http_date_drives_the_wait() -> None:
     )
     with pytest.raises(RuntimeError, match=r"slept \d{5,}"):
         client.complete({"model": "glm-4.5v", "messages": []}, what="a test")
+
+
+@pytest.mark.parametrize("provider", ["zai", "sglang"])
+def test_sensitive_finish_in_a_stream_is_not_retried(
+    fake_provider: Any, clip: ClipInput, provider: str
+) -> None:
+    server = fake_provider(provider, api_key=KEY)
+    server.script(["sensitive"])
+    with pytest.raises(ContentFilteredError, match="sensitive"):
+        _indexer(server, provider, stream=True).analyze(clip)
+    assert len(server.requests) == 1
+
+
+def test_estimate_usage_prices_the_frames_that_would_be_sent(fake_provider: Any) -> None:
+    server = fake_provider("zai", api_key=KEY)
+    ix = _indexer(server, env={})
+    est = ix.estimate_usage([(448, 252)] * 60, 30.0)  # 60 frames, but Z.AI takes 50
+    text_tokens = est.prompt_tokens - 50 * (16 * 9 + 10)
+    assert 0 < text_tokens < 1500
+    assert est.completion_tokens > 0
+    expected = (est.prompt_tokens * 0.6 + est.completion_tokens * 1.8) / 1e6
+    assert est.cost_usd == pytest.approx(expected)
+    thinking = _indexer(server, env={}, thinking=True).estimate_usage([(448, 252)], 30.0)
+    assert thinking.completion_tokens > ix.estimate_usage([(448, 252)], 30.0).completion_tokens
+    assert server.requests == []

@@ -317,3 +317,30 @@ def test_character_box_without_frame_size_is_not_invented() -> None:
     (app,) = parse_analysis(reply, CLIP, frame_size=(640, 480)).appearances
     assert app.box_px == (0.0, 0.0, 320.0, 240.0)
     assert app.start_s == 40.0
+
+
+def test_odd_shapes_never_raise_anything_but_reply_parse_error() -> None:
+    import random
+
+    rng = random.Random(7)
+    leaves: list[object] = [None, True, 3, -2.5, "", "x", "00:31", "12s", [], {}, [1, 2, 3, 4]]
+    keys = ["events", "characters", "causal_links", "summary", "start_s", "end_s", "label",
+            "id", "cause", "effect", "boxes", "characters", "first_seen_s", "box", "confidence",
+            "name", "time", "c1", "e1"]  # fmt: skip
+
+    def value(depth: int) -> object:
+        roll = rng.random()
+        if depth > 3 or roll < 0.4:
+            return rng.choice(leaves)
+        if roll < 0.7:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {rng.choice(keys): value(depth + 1) for _ in range(rng.randint(0, 5))}
+
+    for _ in range(2000):
+        reply = json.dumps({"events": value(1), "characters": value(1), "links": value(1)})
+        try:
+            a = parse_analysis(reply, CLIP, frame_size=(640, 480))
+        except ReplyParseError:
+            continue
+        for e in a.events:
+            assert CLIP.start_s <= e.start_s <= e.end_s <= CLIP.end_s
