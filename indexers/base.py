@@ -50,6 +50,10 @@ class Indexer(ABC):
         :class:`~videoidx.errors.ProviderError` subclass when the clip cannot be analysed.
         """
 
+    def check_ready(self) -> None:  # noqa: B027 - optional hook
+        """Raise a :class:`~videoidx.errors.ConfigError` now if the indexer cannot run (a missing
+        API key), so a job fails before any media work instead of once per clip."""
+
     def estimate_usage(self, frame_sizes_px: Sequence[tuple[int, int]], duration_s: float) -> Usage:
         """Expected tokens and cost of analysing one clip, without calling anything.
 
