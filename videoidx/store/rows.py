@@ -1,0 +1,233 @@
+"""Turn one clip's analysis into table rows, checking every key reference on the way.
+
+Pure Python, no SQL: :class:`ClipRows` collects column lists that the store inserts in bulk.
+A dangling reference (a link or appearance naming an event or character key the analysis does
+not define) raises :class:`StoreError`, and because rows are built inside the write transaction
+nothing of that clip is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from videoidx.errors import StoreError
+from videoidx.store.tokenize import event_text, tokenize
+from videoidx.types import ClipAnalysis, ClipSpec, Frame
+
+THUMBNAIL_LONG_SIDE_PX = 192
+
+
+def clip_id_for(clip: ClipSpec, cache_key: str) -> str:
+    """Stable clip id: the same video, bounds and cache key always give the same id."""
+    raw = f"{clip.video_id}\x00{round(clip.start_s * 1000)}\x00{round(clip.end_s * 1000)}"
+    return hashlib.sha1(f"{raw}\x00{cache_key}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class ClipWrite:
+    """One clip to write, as passed to :meth:`Store.write_clips`."""
+
+    clip: ClipSpec
+    cache_key: str
+    analysis: ClipAnalysis | None
+    status: str = "done"
+    error: str | None = None
+    frames: Sequence[Frame] = ()
+
+
+def _columns(*names: str) -> dict[str, list[Any]]:
+    return {n: [] for n in names}
+
+
+@dataclass
+class ClipRows:
+    """Column lists for every table a batch of clips touches."""
+
+    run_id: str
+    next_doc: int
+    thumbnails_enabled: bool = True
+    clips: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "clip_id", "video_id", "run_id", "clip_index", "start_s", "end_s", "status",
+            "error", "cache_key", "summary", "raw_reply", "reasoning", "model",
+            "finish_reason", "dropped_items", "clamped_items", "prompt_tokens",
+            "completion_tokens", "reasoning_tokens", "cached_tokens", "cost_usd", "requests",
+            "doc_min", "doc_max",
+        )
+    )  # fmt: skip
+    events: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "event_id", "doc", "video_id", "clip_id", "clip_index", "key", "start_s", "end_s",
+            "label", "description", "characters", "objects", "location", "on_screen_text",
+            "confidence", "doc_len",
+        )
+    )  # fmt: skip
+    clip_characters: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "clip_character_id", "video_id", "clip_id", "clip_index", "key", "name",
+            "description", "first_seen_s",
+        )
+    )  # fmt: skip
+    event_characters: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns("event_id", "clip_character_id", "video_id", "clip_id")
+    )
+    appearances: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "video_id", "clip_id", "clip_character_id", "event_id", "start_s", "end_s",
+            "box_x1", "box_y1", "box_x2", "box_y2",
+        )
+    )  # fmt: skip
+    links: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "video_id", "clip_id", "cause_event_id", "effect_event_id", "relation",
+            "explanation", "confidence", "provenance",
+        )
+    )  # fmt: skip
+    thumbnails: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "event_id", "video_id", "time_s", "width_px", "height_px", "jpeg"
+        )
+    )
+    # The search index input: one entry per token occurrence.
+    token_docs: list[int] = field(default_factory=list)
+    token_terms: list[str] = field(default_factory=list)
+    token_dls: list[int] = field(default_factory=list)
+    total_len: int = 0
+
+    @property
+    def doc_count(self) -> int:
+        return len(self.events["doc"])
+
+    def add(self, item: ClipWrite, *, provenance: str) -> None:
+        """Append one clip's rows; raises StoreError on a dangling key (nothing is half-added
+        that the caller would keep, since the whole batch is rolled back)."""
+        clip, analysis = item.clip, item.analysis or ClipAnalysis()
+        cid = clip_id_for(clip, item.cache_key)
+        vid = clip.video_id
+        where = f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s) of video {vid}"
+        events = analysis.events if item.status == "done" else []
+        event_ids = {e.key: f"{cid}-{e.key}" for e in events}
+        names = {c.key: c.name for c in analysis.characters}
+        char_ids = {c.key: f"{cid}-{c.key}" for c in analysis.characters}
+        if len(event_ids) != len(events) or len(char_ids) != len(analysis.characters):
+            raise StoreError(f"{where}: two events or characters share a key; not stored")
+        first_doc = self.next_doc
+        for c in analysis.characters if item.status == "done" else []:
+            self._append(
+                self.clip_characters,
+                char_ids[c.key], vid, cid, clip.index, c.key, c.name, c.description,
+                c.first_seen_s,
+            )  # fmt: skip
+        for e in events:
+            missing = [k for k in e.characters if k not in char_ids]
+            if missing:
+                raise StoreError(f"{where}: event {e.key} names unknown characters {missing}")
+            char_names = [names[k] for k in e.characters]
+            text = event_text(
+                [e.label, e.description, *char_names, *e.objects, e.location, e.on_screen_text]
+            )
+            terms = tokenize(text)
+            doc = self.next_doc
+            self.next_doc += 1
+            self._append(
+                self.events,
+                event_ids[e.key], doc, vid, cid, clip.index, e.key, e.start_s, e.end_s, e.label,
+                e.description, char_names, list(e.objects), e.location, e.on_screen_text,
+                e.confidence, len(terms),
+            )  # fmt: skip
+            for k in e.characters:
+                self._append(self.event_characters, event_ids[e.key], char_ids[k], vid, cid)
+            self.token_docs.extend([doc] * len(terms))
+            self.token_terms.extend(terms)
+            self.token_dls.extend([len(terms)] * len(terms))
+            self.total_len += len(terms)
+            if self.thumbnails_enabled and item.frames:
+                self._add_thumbnail(event_ids[e.key], vid, e.start_s, item.frames)
+        if item.status == "done":
+            self._add_appearances(analysis, vid, cid, char_ids, event_ids, where)
+            self._add_links(analysis, vid, cid, event_ids, where, provenance)
+        u = analysis.usage
+        has_docs = self.next_doc > first_doc
+        self._append(
+            self.clips,
+            cid, vid, self.run_id, clip.index, clip.start_s, clip.end_s, item.status, item.error,
+            item.cache_key, analysis.summary, analysis.raw_reply, analysis.reasoning,
+            analysis.model, analysis.finish_reason, analysis.dropped_items,
+            analysis.clamped_items, u.prompt_tokens, u.completion_tokens, u.reasoning_tokens,
+            u.cached_tokens, u.cost_usd, u.requests, first_doc if has_docs else None,
+            self.next_doc - 1 if has_docs else None,
+        )  # fmt: skip
+
+    def _add_appearances(
+        self,
+        analysis: ClipAnalysis,
+        vid: str,
+        cid: str,
+        char_ids: dict[str, str],
+        event_ids: dict[str, str],
+        where: str,
+    ) -> None:
+        for a in analysis.appearances:
+            if a.character_key not in char_ids:
+                raise StoreError(f"{where}: appearance of unknown character {a.character_key!r}")
+            if a.event_key is not None and a.event_key not in event_ids:
+                raise StoreError(f"{where}: appearance in unknown event {a.event_key!r}")
+            box = a.box_px or (None, None, None, None)
+            self._append(
+                self.appearances,
+                vid, cid, char_ids[a.character_key],
+                event_ids[a.event_key] if a.event_key is not None else None,
+                a.start_s, a.end_s, *box,
+            )  # fmt: skip
+
+    def _add_links(
+        self,
+        analysis: ClipAnalysis,
+        vid: str,
+        cid: str,
+        event_ids: dict[str, str],
+        where: str,
+        provenance: str,
+    ) -> None:
+        for link in analysis.links:
+            for key in (link.cause_key, link.effect_key):
+                if key not in event_ids:
+                    raise StoreError(f"{where}: causal link names unknown event {key!r}")
+            self._append(
+                self.links,
+                vid, cid, event_ids[link.cause_key], event_ids[link.effect_key], link.relation,
+                link.explanation, link.confidence, provenance,
+            )  # fmt: skip
+
+    def _add_thumbnail(
+        self, event_id: str, vid: str, start_s: float, frames: Sequence[Frame]
+    ) -> None:
+        frame = min(frames, key=lambda f: abs(f.time_s - start_s))
+        jpeg, w, h = shrink_jpeg(frame.jpeg, frame.width_px, frame.height_px)
+        self._append(self.thumbnails, event_id, vid, frame.time_s, w, h, jpeg)
+
+    @staticmethod
+    def _append(table: dict[str, list[Any]], *values: Any) -> None:
+        for column, value in zip(table.values(), values, strict=True):
+            column.append(value)
+
+
+def shrink_jpeg(jpeg: bytes, width_px: int, height_px: int) -> tuple[bytes, int, int]:
+    """A small JPEG for the timeline; frames already this small are kept as they are."""
+    if max(width_px, height_px) <= THUMBNAIL_LONG_SIDE_PX:
+        return jpeg, width_px, height_px
+    from PIL import Image, UnidentifiedImageError  # imported lazily: only writes need Pillow
+
+    try:
+        with Image.open(io.BytesIO(jpeg)) as img:
+            img.thumbnail((THUMBNAIL_LONG_SIDE_PX, THUMBNAIL_LONG_SIDE_PX))
+            out = io.BytesIO()
+            img.convert("RGB").save(out, format="JPEG", quality=80)
+            return out.getvalue(), img.width, img.height
+    except (UnidentifiedImageError, OSError):
+        # A frame we cannot decode is still a better thumbnail than none.
+        return jpeg, width_px, height_px
