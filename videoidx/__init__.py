@@ -21,6 +21,7 @@ from videoidx.errors import (
     VideoNotFoundError,
 )
 from videoidx.settings import Settings, resolve_settings
+from videoidx.store import SearchHit, Store, search
 from videoidx.types import (
     Appearance,
     CausalLink,
@@ -58,8 +59,10 @@ __all__ = [
     "MissingKeyError",
     "NotAVideoError",
     "ProviderError",
+    "SearchHit",
     "Settings",
     "ShotCut",
+    "Store",
     "StoreError",
     "Usage",
     "VideoIdxError",
@@ -67,4 +70,5 @@ __all__ = [
     "VideoNotFoundError",
     "__version__",
     "resolve_settings",
+    "search",
 ]

@@ -284,6 +284,9 @@ def resolve_settings(
     merged: dict[str, Any] = {}
     if path is not None:
         merged.update(_read_config(path))
+    # VIDEOIDX_DB is the short, documented alias of VIDEOIDX_DB_PATH (the long name wins).
+    if "VIDEOIDX_DB" in env:
+        merged["db_path"] = env["VIDEOIDX_DB"]
     for name in FIELDS:
         key = ENV_PREFIX + name.upper()
         if key in env:

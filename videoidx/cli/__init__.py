@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from videoidx.errors import VideoIdxError
 
 # Command modules, in the order their commands are listed in --help.
-COMMAND_MODULES = ("videoidx.cli.config_cmd",)
+COMMAND_MODULES = ("videoidx.cli.config_cmd", "videoidx.cli.store_cmds")
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

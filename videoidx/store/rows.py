@@ -98,9 +98,19 @@ class ClipRows:
     token_dls: list[int] = field(default_factory=list)
     total_len: int = 0
 
+    doc_total: int = 0
+
     @property
     def doc_count(self) -> int:
-        return len(self.events["doc"])
+        return self.doc_total
+
+    def add_tokens(self, doc: int, terms: list[str]) -> None:
+        """Queue one event's terms for the search index."""
+        self.token_docs.extend([doc] * len(terms))
+        self.token_terms.extend(terms)
+        self.token_dls.extend([len(terms)] * len(terms))
+        self.total_len += len(terms)
+        self.doc_total += 1
 
     def add(self, item: ClipWrite, *, provenance: str) -> None:
         """Append one clip's rows; raises StoreError on a dangling key (nothing is half-added
@@ -127,10 +137,9 @@ class ClipRows:
             if missing:
                 raise StoreError(f"{where}: event {e.key} names unknown characters {missing}")
             char_names = [names[k] for k in e.characters]
-            text = event_text(
-                [e.label, e.description, *char_names, *e.objects, e.location, e.on_screen_text]
+            terms = event_terms(
+                e.label, e.description, char_names, e.objects, e.location, e.on_screen_text
             )
-            terms = tokenize(text)
             doc = self.next_doc
             self.next_doc += 1
             self._append(
@@ -141,10 +150,7 @@ class ClipRows:
             )  # fmt: skip
             for k in e.characters:
                 self._append(self.event_characters, event_ids[e.key], char_ids[k], vid, cid)
-            self.token_docs.extend([doc] * len(terms))
-            self.token_terms.extend(terms)
-            self.token_dls.extend([len(terms)] * len(terms))
-            self.total_len += len(terms)
+            self.add_tokens(doc, terms)
             if self.thumbnails_enabled and item.frames:
                 self._add_thumbnail(event_ids[e.key], vid, e.start_s, item.frames)
         if item.status == "done":
@@ -214,6 +220,19 @@ class ClipRows:
     def _append(table: dict[str, list[Any]], *values: Any) -> None:
         for column, value in zip(table.values(), values, strict=True):
             column.append(value)
+
+
+def event_terms(
+    label: str,
+    description: str,
+    character_names: Sequence[str],
+    objects: Sequence[str],
+    location: str,
+    on_screen_text: str,
+) -> list[str]:
+    """The search terms of one event: every text field a user may search for."""
+    parts = [label, description, *character_names, *objects, location, on_screen_text]
+    return tokenize(event_text([p or "" for p in parts]))
 
 
 def shrink_jpeg(jpeg: bytes, width_px: int, height_px: int) -> tuple[bytes, int, int]:

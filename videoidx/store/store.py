@@ -37,7 +37,7 @@ from videoidx.errors import StoreError
 from videoidx.store import migrations
 from videoidx.store.reads import StoreReads
 from videoidx.store.records import CharacterGroupLike, LinkLike
-from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for
+from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms
 from videoidx.types import ClipAnalysis, ClipSpec, Frame, ShotCut, Usage, VideoInfo
 
 CLIP_PROVENANCE = "clip"
@@ -488,9 +488,7 @@ class Store(StoreReads):
                     "SELECT count(*) FROM videos WHERE video_id = ?", [video_id]
                 ).fetchall()[0][0]
             )
-            removed = self._remove_clips(con, "video_id = ?", [video_id])
-            for table in ("characters", "shots", "index_runs", "videos", "causal_links"):
-                con.execute(f"DELETE FROM {table} WHERE video_id = ?", [video_id])
+            removed = self._delete_video_rows(con, video_id)
             # A logged answer that cites only this video goes with it; one citing others stays.
             con.execute(
                 "DELETE FROM qa_log WHERE len(video_ids) > 0 "
@@ -503,6 +501,67 @@ class Store(StoreReads):
                 [video_id, video_id],
             )
         return existed or removed > 0
+
+    def _delete_video_rows(self, con: duckdb.DuckDBPyConnection, video_id: str) -> int:
+        removed = self._remove_clips(con, "video_id = ?", [video_id])
+        # Events without a clip row (only possible through imports) leave the index too.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _gone AS "
+            "SELECT event_id, doc, doc_len FROM events WHERE video_id = ?",
+            [video_id],
+        )
+        self._remove_docs(con)
+        for table in (
+            "characters", "shots", "index_runs", "videos", "causal_links", "events",
+            "clip_characters", "event_characters", "appearances", "thumbnails",
+        ):  # fmt: skip
+            con.execute(f"DELETE FROM {table} WHERE video_id = ?", [video_id])
+        return removed
+
+    def import_rows(self, tables: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
+        """Replace one video's rows with ``tables`` (table name -> row dicts), ids kept, search
+        postings rebuilt; one transaction. Used by :func:`videoidx.store.export.import_json`."""
+        videos = tables.get("videos") or []
+        if len(videos) != 1 or not videos[0].get("video_id"):
+            raise StoreError("an import needs exactly one video row with a video_id")
+        video_id = str(videos[0]["video_id"])
+        with self._tx() as con:
+            self._delete_video_rows(con, video_id)
+            next_doc = con.execute("SELECT next_doc FROM search_stats").fetchall()[0][0]
+            rows = ClipRows(run_id="", next_doc=int(next_doc))
+            events = sorted(
+                (dict(e) for e in tables.get("events", [])),
+                key=lambda e: (str(e.get("clip_id")), e.get("start_s") or 0.0, e["event_id"]),
+            )
+            span: dict[str, list[int]] = {}
+            for e in events:
+                if e.get("video_id") != video_id:
+                    raise StoreError(f"event {e.get('event_id')} belongs to another video")
+                terms = event_terms(
+                    e.get("label") or "", e.get("description") or "", e.get("characters") or (),
+                    e.get("objects") or (), e.get("location") or "", e.get("on_screen_text") or "",
+                )  # fmt: skip
+                e["doc"], e["doc_len"] = rows.next_doc, len(terms)
+                span.setdefault(str(e.get("clip_id")), []).append(rows.next_doc)
+                rows.add_tokens(rows.next_doc, terms)
+                rows.next_doc += 1
+            clips = [
+                {**c, "doc_min": min(span[c["clip_id"]]), "doc_max": max(span[c["clip_id"]])}
+                if c.get("clip_id") in span
+                else dict(c)
+                for c in tables.get("clips", [])
+            ]
+            ordered = {**tables, "clips": clips, "events": events}
+            for table in (
+                "videos", "index_runs", "clips", "events", "clip_characters", "characters",
+                "event_characters", "appearances", "causal_links", "shots", "thumbnails",
+            ):  # fmt: skip
+                data = ordered.get(table) or []
+                if data:
+                    names = list(data[0])
+                    self._insert(con, table, {n: [r.get(n) for r in data] for n in names})
+            self._index_tokens(con, rows)
+        return video_id
 
     def log_question(
         self,

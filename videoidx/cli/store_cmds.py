@@ -1,0 +1,157 @@
+"""``videoidx search | export | videos | delete``: use the timeline store from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from videoidx.errors import StoreError
+from videoidx.settings import resolve_settings
+from videoidx.store import Store, search
+from videoidx.store import export as exports
+
+FORMATS = ("json", "vtt", "srt", "chapters", "parquet")
+
+
+def _db_path(args: argparse.Namespace) -> str:
+    return resolve_settings({"db_path": args.db}).db_path
+
+
+def _open_existing(args: argparse.Namespace) -> Store:
+    path = _db_path(args)
+    if not Path(path).is_file():
+        raise StoreError(f"no store at {path}; index a video first or pass --db PATH")
+    return Store.open(path)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("search", help="search the timeline (BM25 over event text)")
+    p.add_argument("query", help="words to look for; empty lists events in time order")
+    p.add_argument("--db", help="store file (default: the db_path setting, VIDEOIDX_DB)")
+    p.add_argument("--video", action="append", help="limit to this video id (repeatable)")
+    p.add_argument("--from", dest="start_s", type=float, help="events ending after S seconds")
+    p.add_argument("--to", dest="end_s", type=float, help="events starting before S seconds")
+    p.add_argument("--character", help="events with this character (name or id)")
+    p.add_argument("--label", help="events with exactly this label")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true", help="print JSON lines")
+    p.set_defaults(func=run_search)
+
+    p = subparsers.add_parser("export", help="export a video's timeline")
+    p.add_argument("video_id")
+    p.add_argument("--format", choices=FORMATS, default="json")
+    p.add_argument("--out", help="output file (a directory for parquet); default: stdout")
+    p.add_argument("--db", help="store file (default: the db_path setting)")
+    p.set_defaults(func=run_export)
+
+    p = subparsers.add_parser("import", help="import a timeline JSON written by export")
+    p.add_argument("path")
+    p.add_argument("--db", help="store file (default: the db_path setting)")
+    p.set_defaults(func=run_import)
+
+    p = subparsers.add_parser("videos", help="list the videos in the store")
+    p.add_argument("--db", help="store file (default: the db_path setting)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_videos)
+
+    p = subparsers.add_parser("delete", help="delete a video and everything indexed for it")
+    p.add_argument("video_id")
+    p.add_argument("--db", help="store file (default: the db_path setting)")
+    p.set_defaults(func=run_delete)
+
+
+def run_search(args: argparse.Namespace) -> int:
+    with _open_existing(args) as store:
+        hits = search(
+            store,
+            args.query,
+            video_ids=args.video,
+            start_s=args.start_s,
+            end_s=args.end_s,
+            character=args.character,
+            label=args.label,
+            limit=args.limit,
+        )
+    if args.json:
+        for hit in hits:
+            print(json.dumps(asdict(hit), ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no matching events", file=sys.stderr)
+    for hit in hits:
+        print(
+            f"{hit.score:7.3f}  {hit.title[:24]:<24}  {_hms(hit.start_s)}-{_hms(hit.end_s)}  "
+            f"{hit.label}: {hit.description}"
+        )
+    return 0
+
+
+def _hms(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
+def run_export(args: argparse.Namespace) -> int:
+    with _open_existing(args) as store:
+        if args.format == "parquet":
+            files = exports.export_parquet(
+                store, args.video_id, args.out or f"{args.video_id}-parquet"
+            )
+            print(f"wrote {len(files)} parquet files to {files[0].parent}", file=sys.stderr)
+            return 0
+        if args.format == "json":
+            text = (
+                json.dumps(
+                    exports.timeline_document(store, args.video_id), ensure_ascii=False, indent=1
+                )
+                + "\n"
+            )
+        elif args.format == "vtt":
+            text = exports.to_webvtt(store, args.video_id)
+        elif args.format == "srt":
+            text = exports.to_srt(store, args.video_id)
+        else:
+            text = exports.to_chapters(store, args.video_id)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    with Store.open(_db_path(args)) as store:
+        video_id = exports.import_json(store, args.path)
+    print(f"imported video {video_id}", file=sys.stderr)
+    return 0
+
+
+def run_videos(args: argparse.Namespace) -> int:
+    with _open_existing(args) as store:
+        videos = store.list_videos()
+    if args.json:
+        print(json.dumps([asdict(v) for v in videos], ensure_ascii=False, indent=1))
+        return 0
+    if not videos:
+        print("the store holds no videos", file=sys.stderr)
+    for v in videos:
+        print(
+            f"{v.video_id}  {_hms(v.duration_s)}  clips {v.clips} (failed {v.clips_failed})  "
+            f"events {v.events}  {v.last_run_status or '-'}  {v.title}"
+        )
+    return 0
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    with _open_existing(args) as store:
+        if not store.delete_video(args.video_id):
+            raise StoreError(
+                f"video {args.video_id} is not in the store; `videoidx videos` lists them"
+            )
+    print(f"deleted video {args.video_id}", file=sys.stderr)
+    return 0
