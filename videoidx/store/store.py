@@ -492,11 +492,11 @@ class Store(StoreReads):
             # A logged answer that cites only this video goes with it; one citing others stays.
             con.execute(
                 "DELETE FROM qa_log WHERE len(video_ids) > 0 "
-                "AND list_filter(video_ids, x -> x <> ?) = []",
+                "AND list_filter(video_ids, lambda x: x <> ?) = []",
                 [video_id],
             )
             con.execute(
-                "UPDATE qa_log SET video_ids = list_filter(video_ids, x -> x <> ?) "
+                "UPDATE qa_log SET video_ids = list_filter(video_ids, lambda x: x <> ?) "
                 "WHERE list_contains(video_ids, ?)",
                 [video_id, video_id],
             )
