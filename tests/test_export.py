@@ -1,0 +1,127 @@
+"""Exports: JSON round trip, WebVTT/SRT cues, chapters, Parquet, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.storefix import filled_store, index_is_consistent
+from videoidx.cli import main
+from videoidx.errors import StoreError
+from videoidx.store import Store, search
+from videoidx.store.export import (
+    export_json,
+    export_parquet,
+    import_json,
+    timeline_document,
+    to_chapters,
+    to_srt,
+    to_webvtt,
+)
+from videoidx.types import ShotCut
+
+
+def test_json_round_trip_reproduces_the_rows(tmp_path: Path) -> None:
+    with filled_store(tmp_path / "a.duckdb", video_ids=("vid-a", "vid-b"), clips=2) as store:
+        store.write_shots("vid-a", [ShotCut(75, 3.0, 0.9), ShotCut(200, 8.0, 0.7)])
+        members = store.clip_characters("vid-a")
+        store.write_characters("vid-a", [_Group(tuple(m.id for m in members))], provenance="rule")
+        original = timeline_document(store, "vid-a")
+        out = export_json(store, "vid-a", tmp_path / "vid-a.json")
+    assert original["events"] and original["thumbnails"] and original["characters"]
+    with Store.open(tmp_path / "b.duckdb") as fresh:
+        assert import_json(fresh, out) == "vid-a"
+        assert timeline_document(fresh, "vid-a") == original
+        assert len(search(fresh, "striker")) == 4
+        assert import_json(fresh, out) == "vid-a"  # importing twice replaces
+        assert timeline_document(fresh, "vid-a") == original
+        assert index_is_consistent(fresh)
+    with pytest.raises(StoreError, match="not a videoidx timeline"):
+        (tmp_path / "x.json").write_text('{"hello": 1}')
+        with Store.open(tmp_path / "b.duckdb") as fresh:
+            import_json(fresh, tmp_path / "x.json")
+
+
+class _Group:
+    name, description, first_seen_s = "Striker", "no. 9", 0.0
+
+    def __init__(self, member_ids: tuple[str, ...]) -> None:
+        self.member_ids = member_ids
+
+
+CUE_TIME = r"\d\d:\d\d:\d\d[.,]\d\d\d"
+
+
+def test_webvtt_and_srt_cues(tmp_path: Path) -> None:
+    with filled_store(tmp_path / "s.duckdb", clips=2) as store:
+        vtt = to_webvtt(store, "vid-a")
+        srt = to_srt(store, "vid-a")
+        chapters = to_chapters(store, "vid-a")
+        store.write_shots("vid-a", [ShotCut(75, 3.0), ShotCut(250, 10.0)])
+        shot_chapters = to_chapters(store, "vid-a")
+        with pytest.raises(StoreError, match="not in store"):
+            to_webvtt(store, "nope")
+    assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> 00:00:05.000\npass\nclip 0 event 1\n")
+    assert vtt.count(" --> ") == 4
+    blocks = srt.strip().split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == ["1", "2", "3", "4"]
+    assert blocks[3].splitlines()[1] == "00:00:15,000 --> 00:00:20,000"
+    assert all(re.fullmatch(f"{CUE_TIME} --> {CUE_TIME}", b.splitlines()[1]) for b in blocks)
+    assert "00:00:00.000 --> 00:00:10.000\nclip 0 summary" in chapters
+    assert shot_chapters.count(" --> ") == 3
+    assert "3\n00:00:10.000 --> 00:02:00.000\nShot 3" in shot_chapters
+
+
+def test_parquet_holds_every_table(tmp_path: Path) -> None:
+    with filled_store(tmp_path / "s.duckdb", video_ids=("vid-a", "vid-b"), clips=2) as store:
+        files = export_parquet(store, "vid-a", tmp_path / "pq")
+    names = {f.name for f in files}
+    assert {"videos.parquet", "events.parquet", "clips.parquet", "causal_links.parquet"} <= names
+    con = duckdb.connect()
+    events = con.execute(
+        "SELECT DISTINCT video_id FROM read_parquet(?)", [str(tmp_path / "pq" / "events.parquet")]
+    )
+    assert events.fetchall() == [("vid-a",)]
+    rows = con.execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(tmp_path / "pq" / "events.parquet")]
+    )
+    assert rows.fetchall() == [(4,)]
+
+
+def test_cli_search_export_videos_delete(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "cli.duckdb"
+    filled_store(db, video_ids=("vid-a", "vid-b"), clips=1).close()
+    monkeypatch.setenv("VIDEOIDX_DB", str(db))
+    assert main(["search", "striker", "--video", "vid-b", "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {x["video_id"] for x in lines} == {"vid-b"} and len(lines) == 2
+    assert set(lines[0]) == {
+        "event_id",
+        "video_id",
+        "title",
+        "start_s",
+        "end_s",
+        "label",
+        "description",
+        "score",
+    }
+    assert main(["search", "'; DROP TABLE events; --", "--from", "1", "--to", "2"]) == 0
+    assert main(["export", "vid-a", "--format", "srt", "--out", str(tmp_path / "a.srt")]) == 0
+    assert (tmp_path / "a.srt").read_text().startswith("1\n00:00:00,000 --> ")
+    assert main(["export", "vid-a", "--format", "vtt"]) == 0
+    assert capsys.readouterr().out.startswith("WEBVTT")
+    assert main(["export", "vid-a", "--format", "json", "--out", str(tmp_path / "a.json")]) == 0
+    assert main(["delete", "vid-a"]) == 0
+    assert main(["delete", "vid-a"]) == 2
+    assert main(["import", str(tmp_path / "a.json")]) == 0
+    capsys.readouterr()
+    assert main(["videos", "--json"]) == 0
+    assert sorted(v["video_id"] for v in json.loads(capsys.readouterr().out)) == ["vid-a", "vid-b"]
+    assert main(["search", "striker", "--db", str(tmp_path / "missing.duckdb")]) == 2
+    assert "no store" in capsys.readouterr().err
