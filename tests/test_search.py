@@ -132,3 +132,21 @@ def test_hostile_queries_are_harmless(tmp_path: Path, query: str) -> None:
             assert (words & terms) if terms else hit.score == 0.0
         assert len(store.events("vid-a")) == 4  # nothing was dropped or deleted
         assert len(search(store, "striker")) == 4
+
+
+def test_scores_are_finite_for_every_term_of_a_varied_corpus(tmp_path: Path) -> None:
+    # Regression: idf literals with many digits once overflowed DuckDB's DECIMAL arithmetic.
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.upsert_video(video_info())
+        words = [f"w{i}" for i in range(40)]
+        events = [
+            Event(f"e{i}", float(i), i + 1.0, "x", " ".join(words[: 1 + i % 40] * (1 + i % 5)))
+            for i in range(120)
+        ]
+        store.write_clip(
+            start(store, "vid-a"), ClipSpec("vid-a", 0, 0, 120), "k", ClipAnalysis(events=events)
+        )
+        for word in words:
+            for query in (word, f"{word} x"):  # one term (no sum) and several (summed)
+                hits = search(store, query, limit=5)
+                assert hits and all(0 < h.score < 100 for h in hits)

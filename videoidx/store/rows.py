@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from videoidx.errors import StoreError
-from videoidx.store.tokenize import event_text, tokenize
+from videoidx.store.tokenize import tokenize
 from videoidx.types import ClipAnalysis, ClipSpec, Frame
 
 THUMBNAIL_LONG_SIDE_PX = 192
@@ -232,7 +232,7 @@ def event_terms(
 ) -> list[str]:
     """The search terms of one event: every text field a user may search for."""
     parts = [label, description, *character_names, *objects, location, on_screen_text]
-    return tokenize(event_text([p or "" for p in parts]))
+    return tokenize(" ".join(filter(None, parts)))
 
 
 def shrink_jpeg(jpeg: bytes, width_px: int, height_px: int) -> tuple[bytes, int, int]:

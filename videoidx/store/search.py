@@ -13,9 +13,9 @@ An event's text is its label, description, character names, objects, location an
 text, tokenized by :mod:`videoidx.store.tokenize` (the same function tokenizes queries).
 
 Scoring is Okapi BM25 (k1 = 1.2, b = 0.75) with idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
-summed over the query's distinct terms. Access path: rare terms are read through the ART index on
-``postings.term_id`` (a few ms); terms in many events are read by a scan, which is cheaper than
-thousands of index lookups; the split is decided per query from the stored df.
+summed over the query's distinct terms. Access path: DuckDB reads rare terms through the ART
+index on ``postings.term_id`` (a few ms) and scans for terms in many events, which is cheaper
+than thousands of index lookups (raising ``index_scan_max_count`` made common terms 10x slower).
 
 An empty query (or one with no letters or digits) lists the filtered events in time order with
 score 0; a query whose terms are all unknown returns nothing.
@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 K1 = 1.2
 B = 0.75
 MAX_LIMIT = 1000
-INDEX_SCAN_MAX_POSTINGS = 30_000
-"""Up to this many postings in total, rare terms are read through the index; the rest by scan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +120,7 @@ def search(
             return []
         n_docs, total_len = cur.execute("SELECT n_docs, total_len FROM search_stats").fetchall()[0]
         avgdl = max(total_len / max(n_docs, 1), 1.0)
-        sql, sql_params, narrow_postings = _bm25_sql(found, int(n_docs), avgdl, where, limit)
-        if narrow_postings:
-            # Session settings of this private cursor only: let the planner use the ART index
-            # for exactly the postings we decided to read through it.
-            cur.execute(f"SET SESSION index_scan_max_count = {max(narrow_postings, 2048)}")
-            cur.execute("SET SESSION index_scan_percentage = 1.0")
+        sql, sql_params = _bm25_sql(found, int(n_docs), avgdl, where)
         rows = cur.execute(sql, sql_params + params + [limit]).fetchall()
     return [
         SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", r[7]) for r in rows
@@ -135,53 +128,43 @@ def search(
 
 
 def _bm25_sql(
-    found: list[tuple[Any, ...]], n_docs: int, avgdl: float, where: list[str], limit: int
-) -> tuple[str, list[Any], int]:
-    """The scoring query for terms ``found`` ((term_id, df) by ascending df)."""
-    narrow: list[int] = []
-    broad: list[int] = []
-    budget = 0
-    for term_id, df in found:
-        if budget + df <= INDEX_SCAN_MAX_POSTINGS:
-            narrow.append(int(term_id))
-            budget += int(df)
-        else:
-            broad.append(int(term_id))
+    found: list[tuple[Any, ...]], n_docs: int, avgdl: float, where: list[str]
+) -> tuple[str, list[Any]]:
+    """The scoring query for terms ``found`` ((term_id, df) pairs)."""
     idf = {int(t): math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)) for t, df in found}
-    params: list[Any] = [list(idf), list(idf.values())]
-    parts = []
-    if narrow:
-        parts.append(
-            f"SELECT term_id, doc, tf, dl FROM postings WHERE term_id IN ({_marks(narrow)})"
-        )
-        params += narrow
-    if broad:
-        # "+ 0" hides the column from the index: a scan beats 100k random index lookups.
-        parts.append(
-            f"SELECT term_id, doc, tf, dl FROM postings WHERE term_id + 0 IN ({_marks(broad)})"
-        )
-        params += broad
-    weight = f"q.idf * p.tf * {K1 + 1} / (p.tf + {K1} * ({1 - B} + {B} * p.dl / {avgdl!r}))"
+    # Literal parameters in the IN list (not a join) let DuckDB pick the ART index for rare
+    # terms and a scan for common ones; it decides by the number of matching rows.
+    params: list[Any] = list(idf)
+    postings = f"SELECT term_id, doc, tf, dl FROM postings WHERE term_id IN ({_marks(list(idf))})"
+    # idf as a CASE rather than a join: a join would push a dynamic filter onto postings that
+    # tempts the planner into index lookups for common terms. The numbers are ours (ints and
+    # floats computed here), never user text.
+    # Every literal is cast to DOUBLE: DuckDB reads 0.1234 as a DECIMAL, which overflows.
+    idf_case = " ".join(f"WHEN {int(t)} THEN {_double(v)}" for t, v in idf.items())
+    weight = (
+        f"(CASE p.term_id {idf_case} END) * p.tf * {_double(K1 + 1)} / (p.tf + {_double(K1)} "
+        f"* ({_double(1 - B)} + {_double(B)} * p.dl / {_double(avgdl)}))"
+    )
     doc_filter = ""
     if where:
         doc_filter = "WHERE p.doc IN (SELECT e.doc FROM events e WHERE " + " AND ".join(where) + ")"
     if len(found) == 1:
-        scored = f"SELECT p.doc, {weight} AS score FROM p JOIN q USING (term_id) {doc_filter}"
+        scored = f"SELECT p.doc, {weight} AS score FROM p {doc_filter}"
     else:
-        scored = (
-            f"SELECT p.doc, sum({weight}) AS score FROM p JOIN q USING (term_id) {doc_filter} "
-            "GROUP BY p.doc"
-        )
+        scored = f"SELECT p.doc, sum({weight}) AS score FROM p {doc_filter} GROUP BY p.doc"
     sql = f"""
-        WITH q AS (SELECT unnest(?::INTEGER[]) AS term_id, unnest(?::DOUBLE[]) AS idf),
-        p AS ({" UNION ALL ".join(parts)}),
+        WITH p AS ({postings}),
         s AS ({scored} ORDER BY score DESC, p.doc LIMIT ?)
         SELECT e.event_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description,
                s.score
         FROM s JOIN events e USING (doc) LEFT JOIN videos v USING (video_id)
         ORDER BY s.score DESC, e.start_s, e.event_id
     """
-    return sql, params, budget
+    return sql, params
+
+
+def _double(value: float) -> str:
+    return f"{float(value)!r}::DOUBLE"
 
 
 def _marks(values: Sequence[Any]) -> str:

@@ -253,9 +253,7 @@ class Store(StoreReads):
         with self._tx() as con:
             ids = [_clip_id(i) for i in items]
             self._remove_clips(con, "clip_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-            for item in items:
-                if item.status == "done":
-                    self._supersede(con, run_id, item.clip)
+            self._supersede(con, run_id, [i.clip for i in items if i.status == "done"])
             next_doc = con.execute("SELECT next_doc FROM search_stats").fetchall()[0][0]
             rows = ClipRows(run_id=run_id or "", next_doc=int(next_doc))
             for item in items:
@@ -315,14 +313,31 @@ class Store(StoreReads):
         con.execute("DROP TABLE _batch")
 
     def _supersede(
-        self, con: duckdb.DuckDBPyConnection, run_id: str | None, clip: ClipSpec
+        self, con: duckdb.DuckDBPyConnection, run_id: str | None, specs: Sequence[ClipSpec]
     ) -> None:
-        """Drop clips of OTHER runs of this video that overlap ``clip`` (one timeline)."""
-        self._remove_clips(
-            con,
-            "video_id = ? AND run_id IS DISTINCT FROM ? AND start_s < ? AND end_s > ?",
-            [clip.video_id, run_id, clip.end_s, clip.start_s],
+        """Drop clips of OTHER runs that overlap any of ``specs`` in time (one timeline)."""
+        if not specs:
+            return
+        self._stage_n += 1
+        name = f"_spans_{self._stage_n}"
+        con.register(
+            name,
+            {
+                "video_id": _array([c.video_id for c in specs]),
+                "start_s": np.asarray([c.start_s for c in specs], dtype=np.float64),
+                "end_s": np.asarray([c.end_s for c in specs], dtype=np.float64),
+            },
         )
+        try:
+            self._remove_clips(
+                con,
+                f"run_id IS DISTINCT FROM ? AND EXISTS (SELECT 1 FROM {name} s "
+                "WHERE s.video_id = clips.video_id AND clips.start_s < s.end_s "
+                "AND clips.end_s > s.start_s)",
+                [run_id],
+            )
+        finally:
+            con.unregister(name)
 
     def _remove_clips(self, con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> int:
         """Delete the clips matching ``where`` and everything hanging off them, index included."""
@@ -381,7 +396,7 @@ class Store(StoreReads):
             ).fetchall()
             for clip_id, video_id, index, start_s, end_s in rows:
                 con.execute("UPDATE clips SET run_id = ? WHERE clip_id = ?", [run_id, clip_id])
-                self._supersede(con, run_id, ClipSpec(video_id, index, start_s, end_s))
+                self._supersede(con, run_id, [ClipSpec(video_id, index, start_s, end_s)])
 
     # -- shots, consolidation ----------------------------------------------------------------
 
