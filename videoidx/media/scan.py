@@ -1,0 +1,188 @@
+"""One decode pass for shot detection, clip planning and frame sampling together.
+
+``scan_video`` decodes the file once at the sampling size (``media.decode``). Every frame's 64x36
+thumbnail goes to the :class:`~videoidx.media.shots.ShotDetector`; only frames that may be sampled
+are kept: the fill grid and keyframes (known before decoding) and shot starts (kept from a short
+ring buffer when the detector, a few frames later, decides that a frame starts a shot). Because the
+clip plan is greedy (``media.plan``), a clip is final once the decode has passed its decision
+window; the scanner then samples it, yields it and forgets its frames. Memory stays bounded by
+about one clip's worth of kept frames, whatever the video's length.
+
+Iterate a :class:`Scan` for ``(clip, frames)`` pairs; once exhausted, ``scan.cuts`` and
+``scan.clips`` hold the complete cut list and plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from videoidx.media.decode import FrameBatch, frame_index, iter_frames
+from videoidx.media.plan import plan_clips
+from videoidx.media.sample import Candidate, choose_frames, finish_clip, grid_frames, output_size_px
+from videoidx.media.shots import ShotDetector
+from videoidx.settings import MediaSettings
+from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
+
+
+class Scan:
+    """A one-pass scan of a video; iterate it for ``(clip, frames)`` in time order.
+
+    With ``clips`` given, those clips are sampled (no planning) using the given ``cuts`` as shot
+    starts; otherwise shots are detected (unless ``sample_mode`` is ``keyframes``) and clips
+    planned on the fly.
+    """
+
+    def __init__(
+        self,
+        info: VideoInfo,
+        settings: MediaSettings,
+        *,
+        clips: Sequence[ClipSpec] | None = None,
+        cuts: Sequence[ShotCut] | None = None,
+    ) -> None:
+        self.info = info
+        self.settings = settings
+        self.keyframes_only = settings.sample_mode == "keyframes"
+        self.fixed_clips = sorted(clips, key=lambda c: c.start_s) if clips is not None else None
+        self.detect = clips is None and cuts is None and not self.keyframes_only
+        self.cuts: list[ShotCut] = list(cuts or [])
+        self.clips: list[ClipSpec] = []
+        self.size = output_size_px(info.width_px, info.height_px, settings.frame_long_side_px)
+
+    def __iter__(self) -> Iterator[tuple[ClipSpec, list[Frame]]]:
+        info, m = self.info, self.settings
+        index = frame_index(info)
+        times, keys = index.times_s, index.keyframes
+        if self.fixed_clips is not None and not self.fixed_clips:
+            return
+        wanted = set(keys.tolist())
+        if not self.keyframes_only:
+            wanted |= set(grid_frames(times, m.frame_max_gap_s / 2).tolist())
+            wanted |= {c.frame for c in self.cuts}
+        detector = (
+            ShotDetector(info.fps_nominal, threshold=m.shot_threshold) if self.detect else None
+        )
+        delay_s = (detector.lookahead + 2) / max(info.fps_nominal, 1.0) if detector else 0.0
+        ring: deque[_LazyCandidate] = deque(maxlen=(detector.lookahead + 4) if detector else 1)
+        store: dict[int, Candidate] = {}
+        state = _EmitState()
+        start_s = self.fixed_clips[0].start_s if self.fixed_clips else 0.0
+        for batch in iter_frames(
+            info,
+            *self.size,
+            keyframes_only=self.keyframes_only,
+            start_s=start_s,
+            ffmpeg_path=m.ffmpeg_path,
+        ):
+            new_cuts = (
+                detector.push_batch(batch.indices, batch.times_s, batch.small) if detector else []
+            )
+            for k, idx in enumerate(batch.indices.tolist()):
+                if idx in wanted:
+                    store[idx] = Candidate(
+                        idx, float(batch.times_s[k]), batch.small[k], batch.rgb(k)
+                    )
+                elif detector:
+                    ring.append(_LazyCandidate(batch, k))
+            self._keep_cut_frames(new_cuts, store, ring)
+            safe_t = float(batch.times_s[-1]) - delay_s
+            yield from self._emit(state, store, times, keys, safe_t, final=False)
+        if detector:
+            self._keep_cut_frames(detector.finish(), store, ring)
+        yield from self._emit(state, store, times, keys, math.inf, final=True)
+
+    def _keep_cut_frames(
+        self, new_cuts: list[ShotCut], store: dict[int, Candidate], ring: deque[_LazyCandidate]
+    ) -> None:
+        for cut in new_cuts:
+            self.cuts.append(cut)
+            if cut.frame in store:
+                continue
+            for lazy in ring:
+                if lazy.index == cut.frame:
+                    store[cut.frame] = lazy.materialise()
+                    break
+
+    def _emit(
+        self,
+        state: _EmitState,
+        store: dict[int, Candidate],
+        times: np.ndarray,
+        keys: np.ndarray,
+        safe_t: float,
+        *,
+        final: bool,
+    ) -> Iterator[tuple[ClipSpec, list[Frame]]]:
+        m, info = self.settings, self.info
+        clips = self.fixed_clips or plan_clips(info, self.cuts, m)
+        while state.emitted < len(clips):
+            clip = clips[state.emitted]
+            if not final:
+                window_end = clip.end_s if self.fixed_clips else clip.start_s + m.clip_overlap_s
+                if not self.fixed_clips:
+                    window_end += m.clip_max_s
+                if window_end > safe_t:
+                    break
+            picks = choose_frames(
+                times,
+                clip,
+                keyframes=keys,
+                cut_frames=[c.frame for c in self.cuts],
+                max_gap_s=m.frame_max_gap_s,
+                last=clip.end_s >= info.duration_s - 1e-6,
+                keyframes_only=self.keyframes_only,
+            )
+            frames = finish_clip(picks, store, times, m, self.size)
+            state.emitted += 1
+            self.clips.append(clip)
+            if state.emitted < len(clips):
+                _prune(store, clips[state.emitted].start_s)
+            yield clip, frames
+
+
+class _EmitState:
+    def __init__(self) -> None:
+        self.emitted = 0
+
+
+class _LazyCandidate:
+    """A ring-buffer entry that converts to RGB only if its frame turns out to start a shot."""
+
+    __slots__ = ("batch", "index", "k")
+
+    def __init__(self, batch: FrameBatch, k: int) -> None:
+        self.batch = batch
+        self.k = k
+        self.index = int(batch.indices[k])
+
+    def materialise(self) -> Candidate:
+        b = self.batch
+        return Candidate(self.index, float(b.times_s[self.k]), b.small[self.k], b.rgb(self.k))
+
+
+def _prune(store: dict[int, Candidate], before_s: float) -> None:
+    """Forget frames before ``before_s`` but the latest one (a keyframe-mode clip may need it)."""
+    old = sorted(i for i, c in store.items() if c.time_s < before_s - 1e-6)
+    for i in old[:-1]:
+        del store[i]
+
+
+def scan_video(
+    path_or_info: str | Path | VideoInfo,
+    settings: MediaSettings | None = None,
+) -> Scan:
+    """Probe (if given a path) and return a one-pass :class:`Scan` of the video."""
+    from videoidx.media.probe import probe
+
+    settings = settings or MediaSettings()
+    info = (
+        path_or_info
+        if isinstance(path_or_info, VideoInfo)
+        else probe(path_or_info, ffmpeg_path=settings.ffmpeg_path)
+    )
+    return Scan(info, settings)
