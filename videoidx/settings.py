@@ -39,7 +39,8 @@ class MediaSettings:
     clip_overlap_s: float = 0.0
     shot_snap_s: float = 6.0
     """How far a clip boundary may move to land on a shot cut."""
-    shot_threshold: float = 0.35
+    shot_threshold: float = 0.12
+    """Smallest HSV change (0-1) between two frames that can be a hard cut (see media.shots)."""
     frame_max_gap_s: float = 2.0
     frame_budget: int = 32
     """Most frames sent for one clip; Z.AI accepts at most 50 images per request."""
@@ -48,6 +49,9 @@ class MediaSettings:
     dedupe_threshold: float = 0.02
     """Mean absolute difference (0-1) below which a sampled frame counts as a near-duplicate."""
     burn_timestamps: bool = False
+    sample_mode: str = "full"
+    """``full`` decodes every frame (shots, shot starts, uniform fill); ``keyframes`` decodes
+    codec keyframes only: several times faster, no shot detection, coarser coverage."""
     ffmpeg_path: str | None = None
     """A system ffmpeg to use instead of the one shipped by imageio-ffmpeg."""
 
@@ -230,6 +234,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("frame_max_gap_s must be > 0 and frame_budget >= 1")
     if m.frame_long_side_px < 28:
         raise ConfigError("frame_long_side_px must be at least 28 (one GLM token cell)")
+    if m.sample_mode not in ("full", "keyframes"):
+        raise ConfigError(f"sample_mode must be 'full' or 'keyframes', got {m.sample_mode!r}")
     if not 1 <= m.jpeg_quality <= 100:
         raise ConfigError("jpeg_quality must be between 1 and 100")
     if s.pipeline.concurrency < 1:
