@@ -20,6 +20,12 @@ from videoidx.errors import (
     VideoIdxError,
     VideoNotFoundError,
 )
+from videoidx.media.cut import CutClip, cut_clip
+from videoidx.media.plan import plan_clips
+from videoidx.media.probe import probe
+from videoidx.media.sample import sample_clip, sample_frames
+from videoidx.media.scan import Scan, scan_video
+from videoidx.media.shots import detect_shots
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import SearchHit, Store, search
 from videoidx.types import (
@@ -51,6 +57,7 @@ __all__ = [
     "ConfigError",
     "ContentFilteredError",
     "CorruptVideoError",
+    "CutClip",
     "EmptyVideoError",
     "Event",
     "FFmpegError",
@@ -59,6 +66,7 @@ __all__ = [
     "MissingKeyError",
     "NotAVideoError",
     "ProviderError",
+    "Scan",
     "SearchHit",
     "Settings",
     "ShotCut",
@@ -69,6 +77,13 @@ __all__ = [
     "VideoInfo",
     "VideoNotFoundError",
     "__version__",
+    "cut_clip",
+    "detect_shots",
+    "plan_clips",
+    "probe",
     "resolve_settings",
+    "sample_clip",
+    "sample_frames",
+    "scan_video",
     "search",
 ]

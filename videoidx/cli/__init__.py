@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from videoidx.errors import VideoIdxError
 
 # Command modules, in the order their commands are listed in --help.
-COMMAND_MODULES = ("videoidx.cli.config_cmd", "videoidx.cli.store_cmds")
+COMMAND_MODULES = (
+    "videoidx.cli.config_cmd",
+    "videoidx.cli.media_cmds",
+    "videoidx.cli.store_cmds",
+)
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

@@ -33,7 +33,7 @@ class CutClip:
 
 
 def encode_size(info: VideoInfo, long_side_px: int | None) -> tuple[int, int]:
-    """Even (width, height) of a re-encoded clip: display size, long side at most ``long_side_px``."""
+    """Even (width, height) of an encoded clip: display size, long side <= ``long_side_px``."""
     w, h = info.width_px, info.height_px
     if long_side_px and max(w, h) > long_side_px:
         scale = long_side_px / max(w, h)
@@ -105,4 +105,22 @@ def cut_clip(
             f"cutting clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s) of {info.path}: "
             f"ffmpeg failed: {stderr_tail(exc.stderr or b'')}; check the file and free disk space"
         ) from exc
+    if mode == "copy":
+        # A copy ends on a packet boundary, not at end_s: measure what was really written.
+        end_s = start_s + _written_duration_s(out, fallback=end_s - start_s)
     return CutClip(path=out, start_s=round(start_s, 6), end_s=round(end_s, 6))
+
+
+def _written_duration_s(path: Path, *, fallback: float) -> float:
+    from videoidx.errors import MediaError
+    from videoidx.media.probe import open_reader
+
+    try:
+        reader = open_reader(path)
+        n = len(reader)
+        if n == 0:
+            return fallback
+        ts = reader.get_frame_timestamp([0, n - 1])
+        return float(ts[1][1] - ts[0][0])
+    except MediaError:
+        return fallback
