@@ -34,7 +34,7 @@ class CutClip:
 
 def encode_size(info: VideoInfo, long_side_px: int | None) -> tuple[int, int]:
     """Even (width, height) of an encoded clip: display size, long side <= ``long_side_px``."""
-    w, h = info.width_px, info.height_px
+    w, h = float(info.width_px), float(info.height_px)
     if long_side_px and max(w, h) > long_side_px:
         scale = long_side_px / max(w, h)
         w, h = w * scale, h * scale

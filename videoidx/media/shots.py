@@ -12,7 +12,7 @@ A frame starts a new shot when all of these hold:
   a fast pan or flickering flames score high on every frame, so no single frame stands out);
 * it is the largest score within one frame either side (one cut, not two, on a two-frame seam);
 * the picture does not come back within ``flash_s`` (a flash or a one-frame glitch is a spike
-  after which frame t+k again looks like frame t-1);
+  after which frame t+k again looks like frame t-1; its end is a frame t that looks like t-1-k);
 * the previous cut is at least ``min_shot_s`` earlier.
 
 :class:`ShotDetector` is fed frames in display order and reports cuts with a short delay (the
@@ -102,7 +102,7 @@ class ShotDetector:
         self.lookahead = max(self.window, self.flash + 1)
         # Scores of the last 2*window+1 frames and HSV of the frames the flash test may need.
         self._scores: deque[_Pending] = deque()
-        self._hsv: deque[tuple[int, np.ndarray]] = deque(maxlen=self.lookahead + 3)
+        self._hsv: deque[tuple[int, np.ndarray]] = deque(maxlen=self.lookahead + self.flash + 3)
         self._last_hsv: np.ndarray | None = None
         self._last_cut = -(10**9)
         self._decided = -1
@@ -175,15 +175,19 @@ class ShotDetector:
         return ShotCut(frame=cur.index, time_s=round(cur.time_s, 6), score=round(cur.score, 4))
 
     def _is_flash(self, cur: _Pending) -> bool:
+        """A spike that returns: t+k looks like t-1 (flash start), or t like t-1-k (its end)."""
         by_index = dict(self._hsv)
         before = by_index.get(cur.index - 1)
-        if before is None:
+        now = by_index.get(cur.index)
+        if before is None or now is None:
             return False
+        limit = FLASH_RETURN * cur.score
         for k in range(1, self.flash + 1):
             after = by_index.get(cur.index + k)
-            if after is None:
-                break
-            if float(hsv_distance(before, after)) < FLASH_RETURN * cur.score:
+            if after is not None and float(hsv_distance(before, after)) < limit:
+                return True
+            earlier = by_index.get(cur.index - 1 - k)
+            if earlier is not None and float(hsv_distance(earlier, now)) < limit:
                 return True
         return False
 
