@@ -176,10 +176,11 @@ def queries(
     return out
 
 
-ILIKE_TEXT = (
+EVENT_TEXT = (
     "(label || ' ' || description || ' ' || location || ' ' "
-    "|| array_to_string(characters, ' ') || ' ' || array_to_string(objects, ' ')) ILIKE ?"
+    "|| array_to_string(characters, ' ') || ' ' || array_to_string(objects, ' '))"
 )
+ILIKE_TEXT = f"{EVENT_TEXT} ILIKE ?"
 
 
 def ilike(store: Store, query: str, filters: dict[str, object]) -> int:
@@ -192,10 +193,13 @@ def ilike(store: Store, query: str, filters: dict[str, object]) -> int:
     if "start_s" in filters:
         where += ["end_s >= ?", "start_s <= ?"]
         params += [filters["start_s"], filters["end_s"]]
+    # Ranked like the BM25 search (by the number of query terms matched), so that DuckDB
+    # cannot stop early the way it can for an unranked "first 20 matches" listing.
+    rank = " + ".join([f"({ILIKE_TEXT})::INT"] * len(terms))
     rows = store.sql(
-        f"SELECT event_id FROM events WHERE {' AND '.join(where)} "
-        "ORDER BY video_id, start_s LIMIT 20",
-        params,
+        f"SELECT event_id, {rank} AS hits FROM events "
+        f"WHERE {' AND '.join(where)} ORDER BY hits DESC, video_id, start_s LIMIT 20",
+        [f"%{t}%" for t in terms] + params,
     )
     return len(rows)
 

@@ -8,6 +8,7 @@ nothing of that clip is kept.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Sequence
@@ -56,7 +57,7 @@ class ClipRows:
             "error", "cache_key", "summary", "raw_reply", "reasoning", "model",
             "finish_reason", "dropped_items", "clamped_items", "prompt_tokens",
             "completion_tokens", "reasoning_tokens", "cached_tokens", "cost_usd", "requests",
-            "doc_min", "doc_max",
+            "doc_min", "doc_max", "written_at",
         )
     )  # fmt: skip
     events: dict[str, list[Any]] = field(
@@ -166,6 +167,7 @@ class ClipRows:
             analysis.clamped_items, u.prompt_tokens, u.completion_tokens, u.reasoning_tokens,
             u.cached_tokens, u.cost_usd, u.requests, first_doc if has_docs else None,
             self.next_doc - 1 if has_docs else None,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
         )  # fmt: skip
 
     def _add_appearances(

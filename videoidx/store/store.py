@@ -264,7 +264,6 @@ class Store(StoreReads):
 
     def _write_rows(self, con: duckdb.DuckDBPyConnection, rows: ClipRows) -> None:
         self._insert(con, "clips", rows.clips)
-        con.execute("UPDATE clips SET written_at = current_timestamp WHERE written_at IS NULL")
         self._insert(con, "events", rows.events)
         self._insert(con, "clip_characters", rows.clip_characters)
         self._insert(con, "event_characters", rows.event_characters)
