@@ -6,7 +6,7 @@ each boundary is the shot cut nearest to ``start + clip_target_s`` within ``shot
 the cuts in ``[start, start + clip_max_s]``, which lets the one-pass scanner (``media.scan``)
 finish a clip as soon as the decode has passed that window (the plan of a prefix of the cuts
 agrees with the final plan for those clips). The tail is never left shorter than ``clip_min_s``;
-a video no longer than ``clip_max_s`` is one clip. With ``clip_overlap_s`` every clip but the
+a video shorter than ``clip_target_s + clip_min_s`` is one clip. With ``clip_overlap_s`` every clip but the
 first starts that much before its boundary.
 """
 
@@ -26,7 +26,8 @@ def plan_boundaries(
     cuts = sorted(t for t in cut_times_s if 0 < t < duration_s)
     bounds = [0.0]
     start = 0.0
-    while duration_s - start > m.clip_max_s:
+    # Split while the rest is too long for one clip, or a target-length clip leaves a full tail.
+    while duration_s - start > m.clip_max_s or duration_s - start - m.clip_target_s >= m.clip_min_s:
         target = start + m.clip_target_s
         lo = max(start + m.clip_min_s, target - m.shot_snap_s)
         hi = min(start + m.clip_max_s, target + m.shot_snap_s, duration_s - m.clip_min_s)

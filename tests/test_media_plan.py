@@ -1,0 +1,97 @@
+"""plan_clips: a pure function, tested with no video at all."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from videoidx import plan_clips
+from videoidx.settings import MediaSettings
+from videoidx.types import ShotCut, VideoInfo
+
+
+def info(duration_s: float) -> VideoInfo:
+    return VideoInfo(
+        video_id="v",
+        path="/x.mp4",
+        title="x",
+        duration_s=duration_s,
+        fps_avg=25.0,
+        fps_nominal=25.0,
+        frame_count=int(duration_s * 25),
+        width_px=640,
+        height_px=360,
+        rotation_deg=0,
+        codec="h264",
+        has_audio=False,
+        start_offset_s=0.0,
+        size_bytes=1,
+    )
+
+
+def cuts_at(*times: float) -> list[ShotCut]:
+    return [ShotCut(frame=round(t * 25), time_s=t) for t in times]
+
+
+def test_short_video_is_one_clip() -> None:
+    for d in (0.5, 12.0, 32.9):
+        clips = plan_clips(info(d), cuts_at(3.0), MediaSettings())
+        assert [(c.start_s, c.end_s) for c in clips] == [(0.0, d)]
+
+
+def test_clips_cover_the_video_within_bounds() -> None:
+    m = MediaSettings()
+    rng = random.Random(7)
+    for _ in range(50):
+        d = rng.uniform(41, 3000)
+        cuts = cuts_at(*sorted(rng.uniform(0, d) for _ in range(rng.randint(0, 200))))
+        clips = plan_clips(info(d), cuts, m)
+        assert clips[0].start_s == 0.0 and clips[-1].end_s == pytest.approx(d)
+        for a, b in zip(clips, clips[1:], strict=False):
+            assert a.end_s == b.start_s
+        for c in clips:
+            assert m.clip_min_s - 1e-6 <= c.duration_s <= m.clip_max_s + 1e-6
+        assert [c.index for c in clips] == list(range(len(clips)))
+
+
+def test_boundary_snaps_to_the_cut_nearest_the_target() -> None:
+    clips = plan_clips(info(100), cuts_at(5.0, 21.5, 28.0, 60.0), MediaSettings())
+    assert clips[0].end_s == 28.0  # target 25, snap window +-6: 28 is nearer than 21.5
+    # no cut within 6 s of 28 + 25 = 53 (60 is 7 s away): the target itself
+    assert clips[1].end_s == pytest.approx(53.0)
+
+
+def test_without_cuts_clips_have_the_target_length() -> None:
+    clips = plan_clips(info(100), [], MediaSettings(clip_target_s=20, clip_min_s=8))
+    assert [c.end_s for c in clips] == [20, 40, 60, 80, 100]
+
+
+def test_tail_is_never_shorter_than_min() -> None:
+    m = MediaSettings(clip_target_s=25, clip_min_s=8, clip_max_s=40)
+    clips = plan_clips(info(53), [], m)
+    assert all(c.duration_s >= 8 for c in clips)
+    assert clips[-1].end_s == 53
+
+
+def test_overlap_starts_clips_earlier() -> None:
+    m = MediaSettings(clip_overlap_s=2.0)
+    clips = plan_clips(info(100), [], m)
+    assert clips[0].start_s == 0.0
+    for a, b in zip(clips, clips[1:], strict=False):
+        assert b.start_s == pytest.approx(a.end_s - 2.0)
+
+
+def test_plan_of_a_prefix_of_cuts_agrees_with_the_final_plan() -> None:
+    # What lets the one-pass scanner finish clips before the decode ends.
+    m = MediaSettings()
+    rng = random.Random(3)
+    d = 900.0
+    all_cuts = cuts_at(*sorted(rng.uniform(0, d) for _ in range(120)))
+    final = plan_clips(info(d), all_cuts, m)
+    for known_until in (50.0, 200.0, 555.0):
+        partial = plan_clips(info(d), [c for c in all_cuts if c.time_s <= known_until], m)
+        for a, b in zip(partial, final, strict=False):
+            if a.start_s + m.clip_overlap_s + m.clip_max_s > known_until:
+                break
+            assert a == b
