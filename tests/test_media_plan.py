@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -48,7 +49,7 @@ def test_clips_cover_the_video_within_bounds() -> None:
         cuts = cuts_at(*sorted(rng.uniform(0, d) for _ in range(rng.randint(0, 200))))
         clips = plan_clips(info(d), cuts, m)
         assert clips[0].start_s == 0.0 and clips[-1].end_s == pytest.approx(d)
-        for a, b in zip(clips, clips[1:], strict=False):
+        for a, b in itertools.pairwise(clips):
             assert a.end_s == b.start_s
         for c in clips:
             assert m.clip_min_s - 1e-6 <= c.duration_s <= m.clip_max_s + 1e-6
@@ -78,7 +79,7 @@ def test_overlap_starts_clips_earlier() -> None:
     m = MediaSettings(clip_overlap_s=2.0)
     clips = plan_clips(info(100), [], m)
     assert clips[0].start_s == 0.0
-    for a, b in zip(clips, clips[1:], strict=False):
+    for a, b in itertools.pairwise(clips):
         assert b.start_s == pytest.approx(a.end_s - 2.0)
 
 

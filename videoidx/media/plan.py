@@ -6,8 +6,8 @@ each boundary is the shot cut nearest to ``start + clip_target_s`` within ``shot
 the cuts in ``[start, start + clip_max_s]``, which lets the one-pass scanner (``media.scan``)
 finish a clip as soon as the decode has passed that window (the plan of a prefix of the cuts
 agrees with the final plan for those clips). The tail is never left shorter than ``clip_min_s``;
-a video shorter than ``clip_target_s + clip_min_s`` is one clip. With ``clip_overlap_s`` every clip but the
-first starts that much before its boundary.
+a video shorter than ``clip_target_s + clip_min_s`` is one clip. With ``clip_overlap_s`` every
+clip but the first starts that much before its boundary.
 """
 
 from __future__ import annotations
