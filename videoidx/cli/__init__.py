@@ -17,6 +17,7 @@ from videoidx.errors import VideoIdxError
 # Command modules, in the order their commands are listed in --help.
 COMMAND_MODULES = (
     "videoidx.cli.config_cmd",
+    "videoidx.cli.index_cmd",
     "videoidx.cli.media_cmds",
     "videoidx.cli.store_cmds",
 )

@@ -1,0 +1,121 @@
+"""``videoidx index``: index video files into the store, or price them with ``--dry-run``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from videoidx.settings import Settings, resolve_settings
+
+# Exit code when the run finished but some clips or videos failed: scripts must notice.
+EXIT_PARTIAL = 1
+DRY_RUN_PROVIDERS = ("zai", "openrouter", "siliconflow")
+
+
+def add_provider_flags(p: argparse.ArgumentParser) -> None:
+    """Flags shared by every command that talks to a model (index, ask)."""
+    p.add_argument("--db", help="DuckDB file (default: db_path setting, ./videoidx.duckdb)")
+    p.add_argument("--indexer", help="local (offline, default) or glm")
+    p.add_argument("--provider", help="zai, zai_cn, openrouter, siliconflow, vllm, sglang, openai")
+    p.add_argument("--base-url", help="OpenAI-compatible base URL (overrides the profile's)")
+    p.add_argument("--model", help="model id (overrides the profile's)")
+    p.add_argument(
+        "--thinking",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="let GLM-4.5V think before answering (slower, costs more; default off)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
+    flags = {
+        "db_path": args.db,
+        "indexer": args.indexer,
+        "provider": args.provider,
+        "base_url": args.base_url,
+        "model": args.model,
+        "thinking": args.thinking,
+        **extra,
+    }
+    return resolve_settings(flags)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("index", help="index video files into the store")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_provider_flags(p)
+    p.add_argument("--concurrency", type=int, help="model calls at once (default 4)")
+    p.add_argument("--clip-seconds", type=float, help="target clip length (default 25)")
+    p.add_argument("--max-cost", type=float, metavar="USD", help="stop before passing this cost")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and cost; call nothing")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.set_defaults(func=run)
+
+
+def _clip_flags(args: argparse.Namespace) -> dict[str, Any]:
+    flags: dict[str, Any] = {"concurrency": args.concurrency, "max_cost_usd": args.max_cost}
+    if args.clip_seconds is not None:
+        # One number sets the target; min and max follow it so the three stay consistent.
+        target = float(args.clip_seconds)
+        flags.update(clip_target_s=target, clip_min_s=target * 0.4, clip_max_s=target * 1.6)
+    return flags
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args, **_clip_flags(args))
+    if args.dry_run:
+        return _dry_run(args, settings)
+    from videoidx.pipeline.progress import TerminalBar
+    from videoidx.pipeline.run import index_many
+
+    results = index_many(args.files, settings=settings, progress=TerminalBar())
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+    else:
+        for r in results:
+            print(
+                f"{r.title}: {r.status}; {r.clips_done}/{r.clips_total} clips "
+                f"({r.clips_cached} cached, {r.clips_failed} failed, {r.clips_skipped} skipped), "
+                f"{r.events} events, {r.usage.prompt_tokens + r.usage.completion_tokens} tokens, "
+                f"${r.usage.cost_usd:.4f}; video_id {r.video_id or '-'}"
+            )
+            for reason in ([r.error] if r.error else []) + r.clip_errors[:10]:
+                print(f"  - {reason}", file=sys.stderr)
+    return 0 if all(r.status == "done" for r in results) else EXIT_PARTIAL
+
+
+def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
+    from videoidx.pipeline.dryrun import format_plans, plan_video
+
+    providers = list(DRY_RUN_PROVIDERS)
+    if settings.provider.indexer == "glm" and settings.provider.provider not in providers:
+        providers.insert(0, settings.provider.provider)
+    plans = [plan_video(f, settings, providers) for f in args.files]
+    if args.json:
+        print(json.dumps([_plan_json(p) for p in plans], indent=2))
+    else:
+        print(format_plans(plans))
+    return 0 if all(p.info is not None for p in plans) else EXIT_PARTIAL
+
+
+def _plan_json(plan: Any) -> dict[str, Any]:
+    return {
+        "path": plan.path,
+        "error": plan.error or None,
+        "video_id": plan.info.video_id if plan.info else None,
+        "duration_s": plan.info.duration_s if plan.info else None,
+        "clips": [
+            {
+                "index": c.clip.index,
+                "start_s": c.clip.start_s,
+                "end_s": c.clip.end_s,
+                "frames": c.frames,
+                "frame_size_px": list(c.frame_size_px),
+            }
+            for c in plan.clips
+        ],
+        "estimates": [dataclasses.asdict(e) for e in plan.estimates],
+    }

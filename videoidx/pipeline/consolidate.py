@@ -1,0 +1,295 @@
+"""Consolidation: one pass over a video's clips after they are analysed.
+
+Each clip is analysed alone, so the same woman is "c1" in clip 3 and "c2" in clip 7, and a cause
+in clip 3 cannot be linked to its effect in clip 4. This pass fixes both:
+
+* **Characters**: per-clip characters are grouped into one video-level character. With a text
+  model available (the indexer has ``complete_text``), the model groups them from names and
+  descriptions; its answer is validated, and whatever it leaves out stays on its own. Without a
+  model, or when its answer is unusable, a deterministic rule groups them: same normalised name,
+  or strongly overlapping name and description words.
+* **Cross-clip causal links**: with a text model, one text-only pass over the event list proposes
+  links whose cause and effect lie in different clips; links must point forward in time and name
+  existing events. Without a model no cross-clip link is invented.
+
+Everything this pass writes records its provenance (``rule:names-v1`` or ``model:<id>``), and the
+model's tokens and cost are added to the run's usage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from indexers import Indexer
+from videoidx.errors import ProviderError
+from videoidx.settings import Settings
+from videoidx.store import ClipCharacter, EventBrief, Store
+from videoidx.types import Usage, VideoInfo
+
+log = logging.getLogger(__name__)
+
+RULE_PROVENANCE = "rule:names-v1"
+# Cap the prompt: a multi-hour video can have thousands of events; the model sees the most
+# recent window that fits rather than a request that fails for length.
+MAX_EVENTS_IN_PROMPT = 400
+MAX_CHARACTERS_IN_PROMPT = 200
+
+# Words that say nothing about who someone is. Not 'man'/'woman': they tell people apart.
+_STOPWORDS = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "with",
+        "and",
+        "or",
+        "to",
+        "at",
+        "by",
+        "for",
+        "from",
+        "is",
+        "are",
+        "was",
+        "his",
+        "her",
+        "their",
+        "its",
+        "this",
+        "that",
+        "who",
+        "which",
+        "wearing",
+        "wears",
+    }
+)
+
+
+@dataclass(frozen=True)
+class CharacterGroup:
+    """Per-clip characters that are the same individual."""
+
+    name: str
+    description: str
+    member_ids: tuple[str, ...]
+    first_seen_s: float | None
+
+
+@dataclass(frozen=True)
+class ProposedLink:
+    cause_id: str
+    effect_id: str
+    relation: str
+    explanation: str
+    confidence: float | None
+
+
+class TextModel(Protocol):
+    def complete_text(
+        self, messages: list[dict[str, Any]], *, thinking: bool = False
+    ) -> tuple[str, Usage]: ...
+
+
+# -- characters ------------------------------------------------------------------------------
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[\w']+", text.lower()) if w not in _STOPWORDS and len(w) > 1}
+
+
+def _normalised_name(name: str) -> str:
+    return " ".join(w for w in re.findall(r"[\w']+", name.lower()) if w not in {"a", "an", "the"})
+
+
+def group_characters_by_rule(characters: Sequence[ClipCharacter]) -> list[CharacterGroup]:
+    """Deterministic grouping: equal normalised names, or names+descriptions that overlap a lot.
+
+    Two characters of the same clip are never merged: a clip that saw two people saw two people.
+    """
+    groups: list[list[ClipCharacter]] = []
+    for ch in sorted(characters, key=lambda c: (c.first_seen_s or 0.0, c.clip_index, c.id)):
+        target = None
+        for group in groups:
+            if any(m.clip_index == ch.clip_index for m in group):
+                continue
+            if any(_same_individual(ch, m) for m in group):
+                target = group
+                break
+        if target is None:
+            groups.append([ch])
+        else:
+            target.append(ch)
+    return [_group_of(g) for g in groups]
+
+
+def _same_individual(a: ClipCharacter, b: ClipCharacter) -> bool:
+    name_a, name_b = _normalised_name(a.name), _normalised_name(b.name)
+    if name_a and name_a == name_b:
+        return True
+    words_a = _words(a.name + " " + a.description)
+    words_b = _words(b.name + " " + b.description)
+    if not words_a or not words_b:
+        return False
+    jaccard = len(words_a & words_b) / len(words_a | words_b)
+    return jaccard >= 0.6
+
+
+def _group_of(members: Sequence[ClipCharacter]) -> CharacterGroup:
+    first = members[0]
+    longest = max((m.description for m in members), key=len, default="")
+    seen = [m.first_seen_s for m in members if m.first_seen_s is not None]
+    return CharacterGroup(
+        name=first.name,
+        description=longest,
+        member_ids=tuple(m.id for m in members),
+        first_seen_s=min(seen) if seen else None,
+    )
+
+
+def group_characters_with_model(
+    characters: Sequence[ClipCharacter], model: TextModel, usage: Usage
+) -> list[CharacterGroup] | None:
+    """Ask the text model to group characters; None when its answer cannot be used."""
+    listing = [
+        {"id": c.id, "clip": c.clip_index, "name": c.name, "description": c.description}
+        for c in characters[:MAX_CHARACTERS_IN_PROMPT]
+    ]
+    prompt = (
+        "These characters were seen in different clips of one video. Group the entries that are "
+        "the same individual. Entries from the same clip are never the same individual. Answer "
+        'with JSON only: {"groups": [{"name": "...", "description": "...", "ids": ["..."]}]}. '
+        "Every id must appear in exactly one group.\n" + json.dumps(listing, ensure_ascii=False)
+    )
+    reply = _ask(model, prompt, usage)
+    if reply is None:
+        return None
+    by_id = {c.id: c for c in characters}
+    seen: set[str] = set()
+    groups: list[CharacterGroup] = []
+    for item in reply.get("groups", []) if isinstance(reply, dict) else []:
+        ids = [i for i in item.get("ids", []) if i in by_id and i not in seen]
+        clips = [by_id[i].clip_index for i in ids]
+        if not ids or len(set(clips)) != len(clips):
+            continue  # invalid group (unknown ids or two from one clip): leave members alone
+        seen.update(ids)
+        members = [by_id[i] for i in ids]
+        base = _group_of(members)
+        groups.append(
+            CharacterGroup(
+                name=str(item.get("name") or base.name),
+                description=str(item.get("description") or base.description),
+                member_ids=base.member_ids,
+                first_seen_s=base.first_seen_s,
+            )
+        )
+    # Characters the model forgot keep their own group rather than vanish.
+    groups += [_group_of([c]) for c in characters if c.id not in seen]
+    return groups
+
+
+# -- cross-clip causal links -----------------------------------------------------------------
+
+
+def propose_cross_clip_links(
+    events: Sequence[EventBrief], model: TextModel, usage: Usage
+) -> list[ProposedLink]:
+    """Ask the text model for causal links between events of different clips, validated."""
+    window = list(events)[-MAX_EVENTS_IN_PROMPT:]
+    if len({e.clip_index for e in window}) < 2:
+        return []
+    listing = [
+        {
+            "id": e.id,
+            "clip": e.clip_index,
+            "start_s": round(e.start_s, 2),
+            "end_s": round(e.end_s, 2),
+            "label": e.label,
+            "description": e.description,
+        }
+        for e in window
+    ]
+    prompt = (
+        "Events of one video in time order. List causal links where an event in one clip "
+        "causes or enables an event in a LATER clip. Only links the descriptions support; an "
+        'empty list is fine. JSON only: {"links": [{"cause": "<id>", "effect": "<id>", '
+        '"relation": "causes|enables|prevents|motivates", "explanation": "...", '
+        '"confidence": 0.0}]}\n' + json.dumps(listing, ensure_ascii=False)
+    )
+    reply = _ask(model, prompt, usage)
+    if not isinstance(reply, dict):
+        return []
+    by_id = {e.id: e for e in events}
+    links: list[ProposedLink] = []
+    for item in reply.get("links", []):
+        if not isinstance(item, dict):
+            continue
+        cause, effect = by_id.get(str(item.get("cause"))), by_id.get(str(item.get("effect")))
+        if cause is None or effect is None or cause.clip_index == effect.clip_index:
+            continue
+        if cause.start_s > effect.start_s:
+            continue  # an effect cannot precede its cause
+        confidence = item.get("confidence")
+        links.append(
+            ProposedLink(
+                cause_id=cause.id,
+                effect_id=effect.id,
+                relation=str(item.get("relation") or "causes"),
+                explanation=str(item.get("explanation") or ""),
+                confidence=float(confidence) if isinstance(confidence, int | float) else None,
+            )
+        )
+    return links
+
+
+def _ask(model: TextModel, prompt: str, usage: Usage) -> Any:
+    from indexers.glm.parse import extract_json_text  # the same tolerant parser as clips
+
+    try:
+        text, used = model.complete_text([{"role": "user", "content": prompt}])
+    except ProviderError as exc:
+        log.warning("consolidation call failed, using the rule-based fallback: %s", exc)
+        return None
+    usage.add(used)
+    try:
+        return json.loads(extract_json_text(text))
+    except (ValueError, TypeError):
+        log.warning("consolidation reply was not JSON; using the rule-based fallback")
+        return None
+
+
+# -- the pass --------------------------------------------------------------------------------
+
+
+def text_model_of(indexer: Indexer) -> TextModel | None:
+    """The indexer's text-only completion, when it has one (model indexers do)."""
+    complete: Callable[..., Any] | None = getattr(indexer, "complete_text", None)
+    return indexer if complete is not None else None  # type: ignore[return-value]
+
+
+def consolidate_video(
+    store: Store, info: VideoInfo, indexer: Indexer, settings: Settings, usage: Usage
+) -> None:
+    """Merge the video's characters and add cross-clip causal links; add spent tokens to usage."""
+    model = text_model_of(indexer)
+    characters = store.clip_characters(info.video_id)
+    groups: list[CharacterGroup] | None = None
+    provenance = RULE_PROVENANCE
+    if characters and model is not None:
+        groups = group_characters_with_model(characters, model, usage)
+        provenance = f"model:{indexer.model_id}"
+    if groups is None:
+        groups = group_characters_by_rule(characters)
+        provenance = RULE_PROVENANCE
+    store.write_characters(info.video_id, groups, provenance=provenance)
+    if model is not None:
+        events = store.event_briefs(info.video_id)
+        links = propose_cross_clip_links(events, model, usage)
+        store.write_links(info.video_id, links, provenance=f"model:{indexer.model_id}")

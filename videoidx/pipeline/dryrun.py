@@ -1,0 +1,118 @@
+"""Dry runs: the clip plan with estimated tokens and cost per provider, calling nothing.
+
+A dry run probes each file and plans its clips (without the shot pass, so it takes seconds even
+on hours of video; real runs snap clips to shot cuts, which changes the count only slightly). It
+then counts the frames each clip would send and asks each provider profile's indexer what that
+costs. Nothing is decoded beyond the probe and no model is called.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexers import create_indexer
+from videoidx.errors import VideoIdxError
+from videoidx.media.plan import plan_clips
+from videoidx.media.probe import probe
+from videoidx.media.sample import output_size_px
+from videoidx.settings import Settings
+from videoidx.types import ClipSpec, VideoInfo
+
+
+@dataclass(frozen=True)
+class ClipEstimate:
+    clip: ClipSpec
+    frames: int
+    frame_size_px: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ProviderEstimate:
+    provider: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+@dataclass
+class VideoPlan:
+    path: str
+    info: VideoInfo | None = None
+    clips: list[ClipEstimate] = field(default_factory=list)
+    estimates: list[ProviderEstimate] = field(default_factory=list)
+    error: str = ""
+
+
+def frames_per_clip(clip: ClipSpec, settings: Settings) -> int:
+    """Frames the sampler would send: uniform fill at ``frame_max_gap_s``, within the budget."""
+    media = settings.media
+    uniform = math.ceil(clip.duration_s / media.frame_max_gap_s) + 1
+    return max(1, min(media.frame_budget, uniform))
+
+
+def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -> VideoPlan:
+    """Plan one file and price it for each named provider profile."""
+    plan = VideoPlan(path=str(path))
+    try:
+        info = probe(path, ffmpeg_path=settings.media.ffmpeg_path)
+    except VideoIdxError as exc:
+        plan.error = str(exc)
+        return plan
+    plan.info = info
+    size = output_size_px(info.width_px, info.height_px, settings.media.frame_long_side_px)
+    plan.clips = [
+        ClipEstimate(clip, frames_per_clip(clip, settings), size)
+        for clip in plan_clips(info, [], settings.media)
+    ]
+    for name in providers:
+        indexer = create_indexer(settings.replace(indexer="glm", provider=name))
+        try:
+            prompt = completion = 0
+            cost = 0.0
+            for est in plan.clips:
+                usage = indexer.estimate_usage(
+                    [est.frame_size_px] * est.frames, est.clip.duration_s
+                )
+                prompt += usage.prompt_tokens
+                completion += usage.completion_tokens
+                cost += usage.cost_usd
+            plan.estimates.append(
+                ProviderEstimate(name, indexer.model_id, prompt, completion, cost)
+            )
+        finally:
+            indexer.close()
+    return plan
+
+
+def format_plans(plans: Sequence[VideoPlan]) -> str:
+    """A human-readable table of the plans, one block per video and a total per provider."""
+    lines: list[str] = []
+    totals: dict[str, float] = {}
+    hours = 0.0
+    for plan in plans:
+        if plan.info is None:
+            lines.append(f"{plan.path}: cannot index: {plan.error}")
+            continue
+        frames = sum(c.frames for c in plan.clips)
+        w, h = plan.clips[0].frame_size_px if plan.clips else (0, 0)
+        hours += plan.info.duration_s / 3600
+        lines.append(
+            f"{plan.info.title}: {plan.info.duration_s:.1f} s, {len(plan.clips)} clips, "
+            f"{frames} frames at {w}x{h}"
+        )
+        for est in plan.estimates:
+            totals[est.provider] = totals.get(est.provider, 0.0) + est.cost_usd
+            lines.append(
+                f"  {est.provider:<12} {est.model:<18} ~{est.prompt_tokens:>9,} in "
+                f"~{est.completion_tokens:>7,} out  ${est.cost_usd:.4f}"
+            )
+    if totals:
+        lines.append("total:")
+        for provider, cost in totals.items():
+            per_hour = f" (${cost / hours:.3f} per hour of video)" if hours > 0 else ""
+            lines.append(f"  {provider:<12} ${cost:.4f}{per_hour}")
+    return "\n".join(lines)

@@ -1,0 +1,404 @@
+"""Index one video: the clip loop with its concurrency, cache, budget and failure handling.
+
+Threading model, chosen so DuckDB keeps its single writer and memory stays bounded:
+
+* The calling thread is the **producer and the writer**. It iterates the lazy frame sampler (media
+  work for clip n+1), hands each clip to a worker, and writes every finished clip to the store.
+* A pool of ``concurrency`` **workers** only call the indexer (and cut a clip file when the indexer
+  takes video input). They never touch the store.
+* At most ``concurrency`` clips are in flight; the producer drains finished ones before sampling
+  more, so at most ``concurrency + 1`` clips of frames exist at any moment, however long the video.
+
+Failures: a clip that fails (retries exhausted, content filtered, unreadable reply) is stored as
+failed with its reason and the run goes on; the next run retries it. Errors that no further clip
+can survive (bad key, arrears, daily limit) stop the run early, after storing what finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexers import Indexer, create_indexer
+from videoidx.errors import (
+    AuthError,
+    BudgetExceededError,
+    MediaError,
+    ProviderError,
+    QuotaError,
+    VideoIdxError,
+)
+from videoidx.media.cut import cut_clip
+from videoidx.media.plan import plan_clips
+from videoidx.media.probe import probe
+from videoidx.media.scan import Scan
+from videoidx.pipeline.cache import clip_cache_key
+from videoidx.pipeline.consolidate import consolidate_video
+from videoidx.pipeline.progress import ProgressCallback, ProgressTracker
+from videoidx.settings import Settings, resolve_settings
+from videoidx.store import Store
+from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Frame, Usage, VideoInfo
+
+log = logging.getLogger(__name__)
+
+# Errors after which no later clip can succeed: stop starting clips instead of failing them all.
+FATAL_PROVIDER_ERRORS = (AuthError, QuotaError)
+
+
+@dataclass
+class VideoResult:
+    """The summary of one video's run, as the CLI, the notebook and the web page report it."""
+
+    path: str
+    video_id: str = ""
+    title: str = ""
+    duration_s: float = 0.0
+    run_id: str | None = None
+    status: str = "pending"
+    """``done``, ``partial`` (some clips failed or were skipped), ``failed``, ``cancelled`` or
+    ``stopped`` (the cost cap was reached)."""
+    clips_total: int = 0
+    clips_analysed: int = 0
+    clips_cached: int = 0
+    clips_failed: int = 0
+    clips_skipped: int = 0
+    events: int = 0
+    usage: Usage = field(default_factory=Usage)
+    error: str = ""
+    clip_errors: list[str] = field(default_factory=list)
+
+    @property
+    def clips_done(self) -> int:
+        return self.clips_analysed + self.clips_cached
+
+
+@dataclass
+class _Pending:
+    clip: ClipSpec
+    cache_key: str
+    frames: list[Frame]
+
+
+def index_video(
+    path: str | Path,
+    *,
+    settings: Settings | None = None,
+    store: Store | None = None,
+    indexer: Indexer | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> VideoResult:
+    """Index one video file into the store and return what happened.
+
+    Bad input (missing, empty, corrupt, not a video) raises a :class:`MediaError` before anything
+    is stored; everything after that is reported in the result, never raised, so a batch can go
+    on with the next video. ``store`` and ``indexer`` are opened from ``settings`` when not given
+    and closed again at the end.
+    """
+    settings = settings or resolve_settings()
+    own_store = store is None
+    own_indexer = indexer is None
+    store = store or Store.open(settings.db_path)
+    try:
+        indexer = indexer or create_indexer(settings)
+        try:
+            indexer.check_ready()
+            return _IndexJob(Path(path), settings, store, indexer, progress, cancel).run()
+        finally:
+            if own_indexer:
+                indexer.close()
+    finally:
+        if own_store:
+            store.close()
+
+
+class _IndexJob:
+    """One video's run; split from ``index_video`` so each step reads as one method."""
+
+    def __init__(
+        self,
+        path: Path,
+        settings: Settings,
+        store: Store,
+        indexer: Indexer,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.path = path
+        self.settings = settings
+        self.store = store
+        self.indexer = indexer
+        self.cancel = cancel or threading.Event()
+        self.result = VideoResult(path=str(path), title=path.stem)
+        self.progress = progress
+        self.tracker = ProgressTracker("", path.stem, progress)
+        self.reserved_cost_usd = 0.0
+        self.fatal: ProviderError | None = None
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def run(self) -> VideoResult:
+        info = probe(self.path, ffmpeg_path=self.settings.media.ffmpeg_path)
+        r = self.result
+        r.video_id, r.title, r.duration_s = info.video_id, info.title, info.duration_s
+        self.tracker = ProgressTracker(info.video_id, info.title, self.progress)
+        self.store.upsert_video(info)
+        # The real plan snaps to shot cuts found during the one decode pass; until that pass
+        # ends, the cut-less plan gives the progress bar an honest clip count.
+        r.clips_total = len(plan_clips(info, [], self.settings.media))
+        r.run_id = self.store.start_run(
+            info.video_id,
+            indexer=self.indexer.name,
+            model=self.indexer.model_id,
+            provider=self.settings.provider.provider if self.indexer.needs_network else "",
+            prompt_version=self.indexer.prompt_version,
+            settings=self.settings.flat(),
+        )
+        self.tracker.update(stage="analyze", clips_total=r.clips_total)
+        try:
+            scan = Scan(info, self.settings.media)
+            self._analyse(info, scan)
+            self.store.write_shots(info.video_id, scan.cuts)
+            if not self.cancel.is_set() and self.fatal is None and r.clips_done:
+                self.tracker.update(stage="consolidate")
+                consolidate_video(self.store, info, self.indexer, self.settings, r.usage)
+        except BaseException:
+            self._finish("failed", "interrupted")
+            raise
+        self._finish(self._final_status(), r.error)
+        return r
+
+    def _use_cache(self, clip: ClipSpec, key: str) -> bool:
+        """Adopt a clip finished by an earlier run; True when it needs no analysis."""
+        stored = self.store.cached_clip(key)
+        if stored is None:
+            return False
+        self.store.adopt_clip(self._run_id, key)
+        self.result.clips_cached += 1
+        self.result.events += stored.event_count
+        self.tracker.clip_finished(
+            cached=True, failed=False, events=stored.event_count, tokens=0, cost_usd=0.0
+        )
+        return True
+
+    def _analyse(self, info: VideoInfo, scan: Scan) -> None:
+        """Feed the scan's clips to the workers; store results as they finish."""
+        limit = self.settings.pipeline.concurrency
+        identity = self.indexer.cache_identity()
+        in_flight: dict[Future[ClipAnalysis], _Pending] = {}
+        seen = 0
+        with (
+            tempfile.TemporaryDirectory(prefix=f"videoidx-{info.video_id}-") as tmp,
+            ThreadPoolExecutor(max_workers=limit, thread_name_prefix="videoidx-analyze") as pool,
+        ):
+            try:
+                for clip, frames in scan:
+                    seen += 1
+                    if seen > self.tracker.current.clips_total:
+                        self.tracker.update(clips_total=seen)
+                    while len(in_flight) >= limit:
+                        self._drain(in_flight, block=True)
+                    self._drain(in_flight, block=False)
+                    key = clip_cache_key(clip, identity, self.settings.media)
+                    if self._use_cache(clip, key):
+                        continue
+                    if self._should_stop() or not self._reserve_budget(frames, clip):
+                        self.result.clips_skipped += 1
+                        continue
+                    clip_input = ClipInput(
+                        video=info,
+                        clip=clip,
+                        frames=tuple(frames),
+                        shot_cuts=tuple(
+                            c for c in scan.cuts if clip.start_s <= c.time_s < clip.end_s
+                        ),
+                    )
+                    fut = pool.submit(self._analyse_one, clip_input, Path(tmp))
+                    in_flight[fut] = _Pending(clip, key, frames)
+            except MediaError as exc:
+                # The file broke part-way (truncated tail): keep what was analysed, say why.
+                self.result.error = f"reading frames stopped at a damaged part: {exc}"
+                log.warning("%s", self.result.error)
+            finally:
+                if self.cancel.is_set() or self.fatal is not None:
+                    for fut in in_flight:
+                        fut.cancel()
+                while in_flight:
+                    self._drain(in_flight, block=True)
+        self.result.clips_total = len(scan.clips) or seen
+        self.tracker.update(clips_total=self.result.clips_total)
+
+    def _analyse_one(self, clip_input: ClipInput, tmp: Path) -> ClipAnalysis:
+        if self.indexer.takes_video_url and self.settings.provider.send_video:
+            out = tmp / f"clip_{clip_input.clip.index:05d}.mp4"
+            cut = cut_clip(
+                clip_input.video,
+                clip_input.clip,
+                out,
+                mode="encode",
+                ffmpeg_path=self.settings.media.ffmpeg_path,
+            )
+            clip_input = ClipInput(
+                video=clip_input.video,
+                clip=clip_input.clip,
+                frames=clip_input.frames,
+                clip_path=cut.path,
+                shot_cuts=clip_input.shot_cuts,
+            )
+        return self.indexer.analyze(clip_input)
+
+    def _drain(self, in_flight: dict[Future[ClipAnalysis], _Pending], *, block: bool) -> None:
+        if not in_flight:
+            return
+        done, _ = wait(list(in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for fut in done:
+            self._store_outcome(fut, in_flight.pop(fut))
+
+    def _store_outcome(self, fut: Future[ClipAnalysis], pending: _Pending) -> None:
+        r = self.result
+        if fut.cancelled():
+            r.clips_skipped += 1
+            return
+        exc = fut.exception()
+        if exc is None:
+            analysis = fut.result()
+            self.store.write_clip(
+                self._run_id, pending.clip, pending.cache_key, analysis, frames=pending.frames
+            )
+            r.clips_analysed += 1
+            r.events += len(analysis.events)
+            r.usage.add(analysis.usage)
+            self.tracker.clip_finished(
+                cached=False,
+                failed=False,
+                events=len(analysis.events),
+                tokens=analysis.usage.prompt_tokens + analysis.usage.completion_tokens,
+                cost_usd=analysis.usage.cost_usd,
+            )
+            return
+        reason = _describe(exc, pending.clip)
+        if isinstance(exc, FATAL_PROVIDER_ERRORS) and self.fatal is None:
+            self.fatal = exc
+            r.error = str(exc)
+        if not isinstance(exc, VideoIdxError):
+            # A bug or an unforeseen library error: fail this clip, keep the run, show the trace.
+            log.warning("clip %d failed unexpectedly", pending.clip.index, exc_info=exc)
+        raw = getattr(exc, "raw_reply", "") or ""
+        self.store.write_clip(
+            self._run_id,
+            pending.clip,
+            pending.cache_key,
+            ClipAnalysis(raw_reply=raw),
+            status="failed",
+            error=reason,
+        )
+        r.clips_failed += 1
+        r.clip_errors.append(reason)
+        self.tracker.clip_finished(cached=False, failed=True, events=0, tokens=0, cost_usd=0.0)
+
+    # -- budget, stopping, bookkeeping -------------------------------------------------------
+
+    def _reserve_budget(self, frames: Sequence[Frame], clip: ClipSpec) -> bool:
+        """Reserve the clip's estimated cost; False when it would pass the cap."""
+        cap = self.settings.pipeline.max_cost_usd
+        if cap is None:
+            return True
+        estimate = self.indexer.estimate_usage(
+            [(f.width_px, f.height_px) for f in frames], clip.duration_s
+        ).cost_usd
+        # Spent so far is exact for finished clips; in-flight clips count at their estimate.
+        if self.reserved_cost_usd + estimate > cap + 1e-12:
+            if not self.result.error:
+                self.result.error = str(
+                    BudgetExceededError(
+                        f"stopped before clip {clip.index}: its estimated ${estimate:.4f} would "
+                        f"pass the --max-cost cap of ${cap:.4f}; raise the cap and run again to "
+                        "finish the remaining clips (finished ones are kept)"
+                    )
+                )
+            return False
+        self.reserved_cost_usd += estimate
+        return True
+
+    def _should_stop(self) -> bool:
+        return self.cancel.is_set() or self.fatal is not None
+
+    @property
+    def _run_id(self) -> str:
+        assert self.result.run_id is not None
+        return self.result.run_id
+
+    def _final_status(self) -> str:
+        r = self.result
+        if self.fatal is not None:
+            return "failed"
+        if self.cancel.is_set():
+            return "cancelled"
+        if r.clips_skipped and self.settings.pipeline.max_cost_usd is not None:
+            return "stopped"
+        if r.clips_failed or r.clips_skipped or r.error:
+            return "partial" if r.clips_done else "failed"
+        return "done"
+
+    def _finish(self, status: str, error: str) -> None:
+        r = self.result
+        r.status = status
+        if r.run_id is not None:
+            self.store.finish_run(r.run_id, status=status, usage=r.usage, error=error or None)
+        self.tracker.update(stage=status if status != "partial" else "done", message=error)
+
+
+def _describe(exc: BaseException, clip: ClipSpec) -> str:
+    where = f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s)"
+    if isinstance(exc, VideoIdxError):
+        return f"{where}: {exc}"
+    return f"{where}: unexpected {type(exc).__name__}: {exc}"
+
+
+def index_many(
+    paths: Sequence[str | Path],
+    *,
+    settings: Settings | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> list[VideoResult]:
+    """Index several videos into one store, one after another; one bad file never stops the rest.
+
+    Each video still runs its clips concurrently. Videos that cannot be read are reported with
+    status ``failed`` and the reason.
+    """
+    settings = settings or resolve_settings()
+    results: list[VideoResult] = []
+    with Store.open(settings.db_path) as store:
+        indexer = create_indexer(settings)
+        try:
+            indexer.check_ready()
+            for path in paths:
+                if cancel is not None and cancel.is_set():
+                    results.append(VideoResult(path=str(path), status="cancelled"))
+                    continue
+                started = time.monotonic()
+                try:
+                    result = index_video(
+                        path,
+                        settings=settings,
+                        store=store,
+                        indexer=indexer,
+                        progress=progress,
+                        cancel=cancel,
+                    )
+                except VideoIdxError as exc:
+                    result = VideoResult(
+                        path=str(path), title=Path(path).stem, status="failed", error=str(exc)
+                    )
+                log.info("%s: %s in %.1f s", path, result.status, time.monotonic() - started)
+                results.append(result)
+        finally:
+            indexer.close()
+    return results
