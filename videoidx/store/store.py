@@ -330,9 +330,9 @@ class Store(StoreReads):
         try:
             self._remove_clips(
                 con,
-                f"run_id IS DISTINCT FROM ? AND EXISTS (SELECT 1 FROM {name} s "
-                "WHERE s.video_id = clips.video_id AND clips.start_s < s.end_s "
-                "AND clips.end_s > s.start_s)",
+                f"clip_id IN (SELECT c.clip_id FROM clips c JOIN {name} s "
+                "ON s.video_id = c.video_id AND c.start_s < s.end_s AND c.end_s > s.start_s "
+                "WHERE c.run_id IS DISTINCT FROM ?)",
                 [run_id],
             )
         finally:
