@@ -247,6 +247,7 @@ class FakeProvider:
         max_images: int | None = -1,
         cached_tokens: int = 0,
         hang_s: float = 5.0,
+        latency_s: float = 0.0,
     ) -> None:
         base = DIALECTS[dialect]
         self.dialect = base
@@ -255,6 +256,11 @@ class FakeProvider:
         self.api_key = api_key
         self.cached_tokens = cached_tokens
         self.hang_s = hang_s
+        self.latency_s = latency_s
+        """Seconds every answer takes, like a real model thinking (pipeline tests, benchmarks)."""
+        self.active = 0
+        self.max_active = 0
+        """Most requests being answered at the same moment: what a concurrency limit bounds."""
         self.requests: list[Recorded] = []
         self._faults: deque[str] = deque()
         self._lock = threading.Lock()
@@ -336,6 +342,17 @@ class FakeProvider:
         fault = self._next_fault(h.headers.get("X-Fake-Fault"))
         with self._lock:
             self.requests.append(Recorded(h.path, dict(h.headers.items()), body, fault))
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            if self.latency_s:
+                self._stopping.wait(self.latency_s)
+            self._serve_checked(h, body, fault)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def _serve_checked(self, h: BaseHTTPRequestHandler, body: Any, fault: str) -> None:
         try:
             if not h.path.endswith("/chat/completions"):
                 raise _Reject(404, None, f"no route {h.path}")
