@@ -220,3 +220,17 @@ def test_sigkill_mid_run_resumes_without_duplicates_or_repaid_clips(
         clips = store.clips(result.video_id)
     assert len(clips) == result.clips_total
     assert all(c.status == "done" for c in clips)
+
+
+def test_demo_command_indexes_a_generated_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from videoidx.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIDEOIDX_CONFIG", os.devnull)
+    assert main(["demo", "--db", str(tmp_path / "demo.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "videoidx-sample: done" in out
+    assert "moving" in out and "silence" in out and "shot" in out
+    assert (tmp_path / "videoidx-sample.mp4").is_file()
