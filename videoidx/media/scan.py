@@ -92,6 +92,8 @@ class Scan:
             self._keep_cut_frames(new_cuts, store, ring)
             safe_t = float(batch.times_s[-1]) - delay_s
             yield from self._emit(state, store, times, keys, safe_t, final=False)
+            if self.fixed_clips is not None and state.emitted == len(self.fixed_clips):
+                return  # the given clips are done: stop decoding (ffmpeg is killed on close)
         if detector:
             self._keep_cut_frames(detector.finish(), store, ring)
         yield from self._emit(state, store, times, keys, math.inf, final=True)

@@ -138,8 +138,8 @@ class ShotDetector:
         items = self._scores
         while items:
             # The frame to decide sits `window` frames behind the newest one (or anything, at end).
-            target = self._decided + 1
             first = items[0].index
+            target = max(self._decided + 1, first)  # a stream may start mid-video
             pos = target - first
             if pos >= len(items) or (not final and len(items) - 1 - pos < self.lookahead):
                 break
