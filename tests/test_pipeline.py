@@ -234,3 +234,21 @@ def test_demo_command_indexes_a_generated_sample(
     assert "videoidx-sample: done" in out
     assert "moving" in out and "silence" in out and "shot" in out
     assert (tmp_path / "videoidx-sample.mp4").is_file()
+
+
+def test_dry_run_prices_every_provider_and_calls_nothing(
+    colour_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from videoidx.cli import main
+
+    db = tmp_path / "dry.duckdb"
+    assert main(["index", "--dry-run", "--json", "--db", str(db), str(colour_video)]) == 0
+    plan = json.loads(capsys.readouterr().out)[0]
+    assert plan["duration_s"] == pytest.approx(12.0, abs=0.1)
+    assert plan["clips"] and all(c["frames"] >= 1 for c in plan["clips"])
+    costs = {e["provider"]: e["cost_usd"] for e in plan["estimates"]}
+    assert set(costs) == {"zai", "openrouter", "siliconflow"}
+    assert costs["siliconflow"] < costs["zai"]  # SiliconFlow lists lower prices
+    assert not db.exists()  # nothing was stored, nothing was called
