@@ -15,7 +15,6 @@ from indexers.glm.prompt import PROMPT_VERSION, load_prompt
 from indexers.glm.request import (
     build_clip_request,
     build_text_request,
-    burn_timestamp,
     estimate_tokens,
     select_frames,
     timestamp_text,
@@ -184,27 +183,6 @@ def test_estimate_tokens_counts_28px_cells() -> None:
     assert estimate_tokens([(1920, 1080)], text_chars=0) == 69 * 39 + 10  # 2,691 in the table
     frame = Frame(0.0, b"", 448, 448)
     assert estimate_tokens([frame, frame], text_chars=350) == 2 * (256 + 10) + 100
-
-
-def test_burn_timestamp_draws_in_the_corner_only() -> None:
-    frame = Frame(12.5, _jpeg((0, 0, 255), (320, 240)), 320, 240)
-    burnt = burn_timestamp(frame)
-    with Image.open(io.BytesIO(burnt.jpeg)) as img:
-        rgb = img.convert("RGB")
-    assert rgb.size == (320, 240)
-    corner = [rgb.getpixel((x, y)) for x in range(0, 40) for y in range(0, 16)]
-    assert any(p[0] > 200 and p[1] > 200 for p in corner)  # white text drawn
-    far = rgb.getpixel((300, 220))
-    assert far[2] > 200 and far[0] < 40  # still blue away from the corner
-    assert burnt.time_s == 12.5
-
-
-def test_burn_setting_changes_the_sent_images() -> None:
-    ps = ProviderSettings(provider="vllm")
-    profile = resolve_profile(ps)
-    plain = build_clip_request(profile, _clip(), ps, load_prompt())
-    burnt = build_clip_request(profile, _clip(), ps, load_prompt(), burn_timestamps=True)
-    assert plain != burnt
 
 
 # -- profiles and prompt -----------------------------------------------------------------------

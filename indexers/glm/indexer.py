@@ -149,7 +149,6 @@ class GlmIndexer(Indexer):
             clip,
             self.settings.provider,
             self.prompt,
-            burn_timestamps=self.settings.media.burn_timestamps,
             request_id=f"videoidx-{spec.video_id[:12]}-{spec.index}-{uuid.uuid4().hex[:8]}",
         )
         reply = client.complete(body, what=what)

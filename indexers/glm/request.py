@@ -9,7 +9,6 @@ format (a time index after each frame) for providers that take only images.
 from __future__ import annotations
 
 import base64
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -50,31 +49,6 @@ def select_frames(frames: Sequence[T], limit: int | None) -> tuple[T, ...]:
     n = len(frames)
     picks = sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
     return tuple(frames[i] for i in picks)
-
-
-def burn_timestamp(frame: Frame, *, quality: int = 90) -> Frame:
-    """The frame with its time drawn in the top-left corner (white on black)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    with Image.open(io.BytesIO(frame.jpeg)) as img:
-        rgb = img.convert("RGB")
-    size = max(10, rgb.height // 14)
-    font = ImageFont.load_default(size=size)
-    draw = ImageDraw.Draw(rgb)
-    text = f"{format_time_s(frame.time_s)}s"
-    x1, y1, x2, y2 = draw.textbbox((4, 4), text, font=font)
-    draw.rectangle((x1 - 3, y1 - 3, x2 + 3, y2 + 3), fill=(0, 0, 0))
-    draw.text((4, 4), text, fill=(255, 255, 255), font=font)
-    out = io.BytesIO()
-    rgb.save(out, format="JPEG", quality=quality)
-    return Frame(
-        time_s=frame.time_s,
-        jpeg=out.getvalue(),
-        width_px=frame.width_px,
-        height_px=frame.height_px,
-        frame_index=frame.frame_index,
-        reason=frame.reason,
-    )
 
 
 def image_part(profile: ProviderProfile, jpeg: bytes) -> dict[str, Any]:
@@ -118,12 +92,13 @@ def uses_video(profile: ProviderProfile, clip: ClipInput, send_video: bool) -> b
     return send_video and profile.supports_video_url and clip.clip_path is not None
 
 
-def clip_frames(
-    profile: ProviderProfile, clip: ClipInput, *, burn_timestamps: bool = False
-) -> tuple[Frame, ...]:
-    """The frames that will be sent: within the image limit, optionally time-stamped."""
-    frames = select_frames(sorted(clip.frames, key=lambda f: f.time_s), profile.max_images)
-    return tuple(burn_timestamp(f) for f in frames) if burn_timestamps else frames
+def clip_frames(profile: ProviderProfile, clip: ClipInput) -> tuple[Frame, ...]:
+    """The frames that will be sent, within the image limit.
+
+    Burning the time into a frame corner (``burn_timestamps``) is the sampler's job
+    (``videoidx.media.sample``), so every indexer sees the same pixels and the cache key covers it.
+    """
+    return select_frames(sorted(clip.frames, key=lambda f: f.time_s), profile.max_images)
 
 
 def build_clip_request(
@@ -132,7 +107,6 @@ def build_clip_request(
     settings: ProviderSettings,
     prompt: Prompt,
     *,
-    burn_timestamps: bool = False,
     request_id: str | None = None,
     stream: bool | None = None,
 ) -> dict[str, Any]:
@@ -149,7 +123,7 @@ def build_clip_request(
         assert clip.clip_path is not None
         content.append(video_part(clip.clip_path))
     else:
-        for frame in clip_frames(profile, clip, burn_timestamps=burn_timestamps):
+        for frame in clip_frames(profile, clip):
             content.append({"type": "text", "text": timestamp_text(frame.time_s)})
             content.append(image_part(profile, frame.jpeg))
     content.append({"type": "text", "text": CLOSING_TEXT})
