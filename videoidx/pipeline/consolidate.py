@@ -22,6 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -277,19 +278,34 @@ def text_model_of(indexer: Indexer) -> TextModel | None:
 def consolidate_video(
     store: Store, info: VideoInfo, indexer: Indexer, settings: Settings, usage: Usage
 ) -> None:
-    """Merge the video's characters and add cross-clip causal links; add spent tokens to usage."""
+    """Merge the video's characters and add cross-clip causal links; add spent tokens to usage.
+
+    The two model calls are independent, so they run at the same time: with a slow provider
+    this pass costs one round trip, not two.
+    """
     model = text_model_of(indexer)
     characters = store.clip_characters(info.video_id)
+    events = store.event_briefs(info.video_id) if model is not None else []
     groups: list[CharacterGroup] | None = None
-    provenance = RULE_PROVENANCE
-    if characters and model is not None:
-        groups = group_characters_with_model(characters, model, usage)
-        provenance = f"model:{indexer.model_id}"
+    links: list[ProposedLink] = []
+    provenance = f"model:{indexer.model_id}"
+    if model is not None:
+        group_usage, link_usage = Usage(), Usage()
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="videoidx-consolidate") as pool:
+            grouped = (
+                pool.submit(group_characters_with_model, characters, model, group_usage)
+                if characters
+                else None
+            )
+            linked = pool.submit(propose_cross_clip_links, events, model, link_usage)
+            groups = grouped.result() if grouped is not None else None
+            links = linked.result()
+        usage.add(group_usage)
+        usage.add(link_usage)
     if groups is None:
         groups = group_characters_by_rule(characters)
-        provenance = RULE_PROVENANCE
-    store.write_characters(info.video_id, groups, provenance=provenance)
+        store.write_characters(info.video_id, groups, provenance=RULE_PROVENANCE)
+    else:
+        store.write_characters(info.video_id, groups, provenance=provenance)
     if model is not None:
-        events = store.event_briefs(info.video_id)
-        links = propose_cross_clip_links(events, model, usage)
-        store.write_links(info.video_id, links, provenance=f"model:{indexer.model_id}")
+        store.write_links(info.video_id, links, provenance=provenance)
