@@ -252,3 +252,12 @@ def test_dry_run_prices_every_provider_and_calls_nothing(
     assert set(costs) == {"zai", "openrouter", "siliconflow"}
     assert costs["siliconflow"] < costs["zai"]  # SiliconFlow lists lower prices
     assert not db.exists()  # nothing was stored, nothing was called
+
+
+def test_pipeline_is_part_of_the_public_api() -> None:
+    import videoidx
+
+    assert videoidx.index_video is index_video and videoidx.index_many is index_many
+    assert {"index_video", "index_many", "Progress"} <= set(videoidx.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        _ = videoidx.nonsense  # type: ignore[attr-defined]

@@ -3,6 +3,8 @@
 The public API is re-exported here; the CLI, the web page and the notebook use nothing else.
 """
 
+from typing import Any
+
 from videoidx.errors import (
     BadReplyError,
     BudgetExceededError,
@@ -44,6 +46,25 @@ from videoidx.types import (
 
 __version__ = "0.1.0"
 
+# The pipeline is the composition root: it imports ``indexers``, which imports videoidx's types.
+# Loading it on first use keeps ``import videoidx`` light and free of that cycle.
+_LAZY = {
+    "index_video": "videoidx.pipeline.run",
+    "index_many": "videoidx.pipeline.run",
+    "VideoResult": "videoidx.pipeline.run",
+    "Progress": "videoidx.pipeline.progress",
+    "ProgressCallback": "videoidx.pipeline.progress",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'videoidx' has no attribute {name!r}")
+
+
 __all__ = [
     "Appearance",
     "BadReplyError",
@@ -65,6 +86,8 @@ __all__ = [
     "MediaError",
     "MissingKeyError",
     "NotAVideoError",
+    "Progress",
+    "ProgressCallback",
     "ProviderError",
     "Scan",
     "SearchHit",
@@ -76,9 +99,12 @@ __all__ = [
     "VideoIdxError",
     "VideoInfo",
     "VideoNotFoundError",
+    "VideoResult",
     "__version__",
     "cut_clip",
     "detect_shots",
+    "index_many",
+    "index_video",
     "plan_clips",
     "probe",
     "resolve_settings",
