@@ -7,28 +7,14 @@ import random
 
 import pytest
 
+from tests.storefix import video_info
 from videoidx import plan_clips
 from videoidx.settings import MediaSettings
 from videoidx.types import ShotCut, VideoInfo
 
 
 def info(duration_s: float) -> VideoInfo:
-    return VideoInfo(
-        video_id="v",
-        path="/x.mp4",
-        title="x",
-        duration_s=duration_s,
-        fps_avg=25.0,
-        fps_nominal=25.0,
-        frame_count=int(duration_s * 25),
-        width_px=640,
-        height_px=360,
-        rotation_deg=0,
-        codec="h264",
-        has_audio=False,
-        start_offset_s=0.0,
-        size_bytes=1,
-    )
+    return video_info("v", "x", duration_s)
 
 
 def cuts_at(*times: float) -> list[ShotCut]:
