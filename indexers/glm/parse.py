@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,24 +83,16 @@ def _json_span(text: str) -> str:
     if not starts:
         return text.strip()
     start = min(starts)
-    depth, in_string, escaped = 0, False, False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
+    depth = 0
+    for i, ch, quoted in _scan_strings(text[start:]):
+        if quoted:
+            continue
+        if ch in "{[":
             depth += 1
         elif ch in "}]":
             depth -= 1
             if depth == 0:
-                return text[start : i + 1]
+                return text[start : start + i + 1]
     return text[start:].strip()  # unbalanced: a truncated reply, repaired by loads_lenient
 
 
@@ -117,22 +109,30 @@ def extract_json_text(content: str) -> str:
 # -- JSON text -> Python value -----------------------------------------------------------------
 
 
-def _remove_trailing_commas(text: str) -> str:
-    out: list[str] = []
+def _scan_strings(text: str) -> Iterator[tuple[int, str, bool]]:
+    """Each character with its index and whether it belongs to a JSON string (quotes included),
+    honouring backslash escapes: the one place that knows where strings start and end."""
     in_string = escaped = False
     for i, ch in enumerate(text):
         if in_string:
-            out.append(ch)
             if escaped:
                 escaped = False
             elif ch == "\\":
                 escaped = True
             elif ch == '"':
                 in_string = False
-            continue
-        if ch == '"':
+            yield i, ch, True
+        elif ch == '"':
             in_string = True
-        elif ch == ",":
+            yield i, ch, True
+        else:
+            yield i, ch, False
+
+
+def _remove_trailing_commas(text: str) -> str:
+    out: list[str] = []
+    for i, ch, quoted in _scan_strings(text):
+        if not quoted and ch == ",":
             nxt = text[i + 1 :].lstrip()
             if not nxt or nxt[0] in "}]":
                 continue
@@ -148,20 +148,11 @@ def _complete_prefix(text: str) -> str | None:
     an object cut in half is dropped rather than half-kept.
     """
     stack: list[str] = []
-    in_string = escaped = False
     best: tuple[int, list[str]] | None = None
-    for i, ch in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
+    for i, ch, quoted in _scan_strings(text):
+        if quoted:
             continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
+        if ch in "{[":
             stack.append(ch)
         elif ch in "}]":
             if not stack:
