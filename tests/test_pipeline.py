@@ -229,7 +229,7 @@ def test_demo_command_indexes_a_generated_sample(
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("VIDEOIDX_CONFIG", os.devnull)
-    assert main(["demo", "--db", str(tmp_path / "demo.duckdb")]) == 0
+    assert main(["demo", "--no-serve", "--db", str(tmp_path / "demo.duckdb")]) == 0
     out = capsys.readouterr().out
     assert "videoidx-sample: done" in out
     assert "moving" in out and "silence" in out and "shot" in out

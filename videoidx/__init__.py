@@ -5,6 +5,7 @@ The public API is re-exported here; the CLI, the web page and the notebook use n
 
 from typing import Any
 
+from videoidx.catalog import ProviderChoice, indexer_names, provider_choices
 from videoidx.errors import (
     BadReplyError,
     BudgetExceededError,
@@ -29,7 +30,15 @@ from videoidx.media.sample import sample_clip, sample_frames
 from videoidx.media.scan import Scan, scan_video
 from videoidx.media.shots import detect_shots
 from videoidx.settings import Settings, resolve_settings
-from videoidx.store import SearchHit, Store, search
+from videoidx.store import (
+    SearchHit,
+    Store,
+    StoredCharacter,
+    StoredEvent,
+    StoredLink,
+    VideoSummary,
+    search,
+)
 from videoidx.types import (
     Appearance,
     CausalLink,
@@ -54,6 +63,8 @@ _LAZY = {
     "VideoResult": "videoidx.pipeline.run",
     "Progress": "videoidx.pipeline.progress",
     "ProgressCallback": "videoidx.pipeline.progress",
+    "plan_video": "videoidx.pipeline.dryrun",
+    "VideoPlan": "videoidx.pipeline.dryrun",
 }
 
 
@@ -88,6 +99,7 @@ __all__ = [
     "NotAVideoError",
     "Progress",
     "ProgressCallback",
+    "ProviderChoice",
     "ProviderError",
     "Scan",
     "SearchHit",
@@ -95,18 +107,26 @@ __all__ = [
     "ShotCut",
     "Store",
     "StoreError",
+    "StoredCharacter",
+    "StoredEvent",
+    "StoredLink",
     "Usage",
     "VideoIdxError",
     "VideoInfo",
     "VideoNotFoundError",
+    "VideoPlan",
     "VideoResult",
+    "VideoSummary",
     "__version__",
     "cut_clip",
     "detect_shots",
     "index_many",
     "index_video",
+    "indexer_names",
     "plan_clips",
+    "plan_video",
     "probe",
+    "provider_choices",
     "resolve_settings",
     "sample_clip",
     "sample_frames",

@@ -116,6 +116,11 @@ class UISettings:
     auth: str | None = None
     """``user:password`` required when binding beyond loopback or sharing."""
     share: bool = False
+    upload_dir: str | None = None
+    """Where uploaded videos and browser-playable copies are kept; None puts a
+    ``videoidx-uploads`` folder beside the database."""
+    index_workers: int = 1
+    """Videos the web page indexes at the same time (each still runs its clips concurrently)."""
 
 
 @dataclass(frozen=True)

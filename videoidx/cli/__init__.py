@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "videoidx.cli.config_cmd",
     "videoidx.cli.index_cmd",
     "videoidx.cli.demo_cmd",
+    "videoidx.cli.serve_cmd",
     "videoidx.cli.media_cmds",
     "videoidx.cli.store_cmds",
 )

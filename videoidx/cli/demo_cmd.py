@@ -1,7 +1,9 @@
-"""``videoidx demo``: index a video with the offline indexer and show its timeline.
+"""``videoidx demo``: index a video with the offline indexer and serve its timeline on the page.
 
 With no file it makes a sample video (no download needed), so the README's first command works on
-a fresh machine with no key and no network. It then prints the stored timeline and a search.
+a fresh machine with no key and no network. The page starts first and shows the indexing live;
+the terminal shows the same progress and then the stored timeline and a search. ``--no-serve``
+stops after printing (for scripts and tests).
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from videoidx.settings import resolve_settings
+from videoidx.cli.serve_cmd import add_serve_flags, serve_settings
+from videoidx.store import Store
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "demo", help="index a sample (or given) video offline and print its timeline"
+        "demo", help="index a sample (or given) video offline and serve its timeline"
     )
     p.add_argument("file", nargs="?", help="a video to index (default: a generated sample)")
-    p.add_argument("--db", help="DuckDB file (default: the db_path setting)")
     p.add_argument("--query", default="moving", help="a search to show (default: moving)")
+    p.add_argument(
+        "--no-serve", action="store_true", help="print the timeline and exit, serve no page"
+    )
+    add_serve_flags(p)
     p.set_defaults(func=run)
 
 
@@ -27,27 +33,51 @@ def run(args: argparse.Namespace) -> int:
     from videoidx.pipeline.progress import TerminalBar
     from videoidx.pipeline.run import index_video
     from videoidx.pipeline.sample_video import make_sample_video
-    from videoidx.store import Store, search
 
-    settings = resolve_settings({"db_path": args.db, "indexer": "local"})
+    settings = serve_settings(args, indexer="local")
     path = Path(args.file) if args.file else make_sample_video(Path("videoidx-sample.mp4"))
-    result = index_video(path, settings=settings, progress=TerminalBar())
+    if args.no_serve:
+        result = index_video(path, settings=settings, progress=TerminalBar())
+        with Store.open(settings.db_path) as store:
+            _print_summary(store, result, settings.db_path, args.query)
+        return 0 if result.status == "done" else 1
+
+    from ui.server import serve
+
+    server = serve(settings, block=False)
+    print(f"open {server.url} in a browser; indexing {path.name} now (Ctrl-C stops)", flush=True)
+    try:
+        job = server.ctx.jobs.submit([path], settings, progress=TerminalBar())[0]
+        server.ctx.jobs.wait_idle()
+        done = next(j for j in server.ctx.jobs.snapshot() if j.job_id == job.job_id)
+        if done.result is None:
+            print(f"\n{path.name}: {done.status}: {done.error}")
+        else:
+            _print_summary(server.ctx.store, done.result, settings.db_path, args.query)
+        print(f"\nthe page is at {server.url} (Ctrl-C stops)", flush=True)
+        server.blocks.block_thread()  # type: ignore[attr-defined]
+    finally:
+        server.close()
+    return 0
+
+
+def _print_summary(store: Store, result: Any, db_path: str, query: str) -> None:
+    from videoidx.store import search
+
     print(
         f"\n{result.title}: {result.status}, {result.clips_total} clips, {result.events} events, "
-        f"stored in {settings.db_path} (video_id {result.video_id})\n"
+        f"stored in {db_path} (video_id {result.video_id})\n"
     )
-    with Store.open(settings.db_path) as store:
-        for e in store.events(result.video_id):
-            print(f"  {_clock(e.start_s)}-{_clock(e.end_s)}  {e.label:<14} {e.description[:90]}")
-        hits = search(store, args.query, video_ids=[result.video_id], limit=5)
-    print(f"\nsearch {args.query!r}:")
+    for e in store.events(result.video_id):
+        print(f"  {_clock(e.start_s)}-{_clock(e.end_s)}  {e.label:<14} {e.description[:90]}")
+    hits = search(store, query, video_ids=[result.video_id], limit=5)
+    print(f"\nsearch {query!r}:")
     for h in hits:
         print(f"  {h.score:6.3f}  {_clock(h.start_s)}-{_clock(h.end_s)}  {h.label}")
     print(
-        "\nnext: videoidx search QUERY | videoidx export "
+        "\nnext: videoidx serve | videoidx search QUERY | videoidx export "
         f"{result.video_id} --format vtt | videoidx index FILE --indexer glm --provider zai"
     )
-    return 0 if result.status == "done" else 1
 
 
 def _clock(seconds: float) -> str:

@@ -1,0 +1,734 @@
+"""The Gradio page: layout and event wiring. Content comes from ``context.py`` and ``render.py``.
+
+One rule runs through the wiring: everything a person can click that has a time (a search hit,
+an event row or bar, a shot, a character, a causal step, a citation) goes through
+:meth:`Page.open_at`, which loads the right video if needed, seeks the player to the start and
+highlights the item. Views of a video are rebuilt only when the video changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gradio as gr
+import pandas as pd  # type: ignore[import-untyped]
+
+import videoidx
+from ui import render
+from ui.context import PageContext, error_text
+from ui.render import CLICK_JS, span
+from ui.uploads import accept_uploads
+from videoidx import ConfigError, Settings, VideoIdxError
+
+log = logging.getLogger(__name__)
+
+EVENT_COLUMNS = ["Time", "Label", "What happens", "Who"]
+LIBRARY_COLUMNS = ["Title", "Length", "Status", "Clips", "Failed", "Events", "Cost", "video_id"]
+CITATION_COLUMNS = ["#", "Time", "Video", "Evidence"]
+SCOPE_VIDEO, SCOPE_LIBRARY = "This video", "Whole library"
+TICK_S = 1.0
+
+Updates = dict[Any, Any]
+
+
+def _table(rows: Sequence[Sequence[object]], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame([[str(c) for c in r] for r in rows], columns=list(columns))
+
+
+class Page:
+    """Builds the Blocks and holds the components the handlers update."""
+
+    def __init__(self, ctx: PageContext) -> None:
+        self.ctx = ctx
+        self.library_version = 0
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        with gr.Blocks(title="videoidx") as blocks:
+            self.header = gr.HTML(elem_id="vx-header", js_on_load=None)
+            self.current_video = gr.State("")
+            self.last_pos = gr.State(-1.0)
+            self.rows_state = gr.State({})
+            self.batch = gr.State([])
+            self.lib_selected = gr.State("")
+            self.seen_version = gr.State(-1)
+            with gr.Tabs(selected="index", elem_id="vx-tabs") as self.tabs:
+                with gr.Tab("Index", id="index", elem_id="tab-index"):
+                    self._index_tab()
+                with gr.Tab("Library", id="library", elem_id="tab-library"):
+                    self._library_tab()
+                with gr.Tab("Timeline", id="timeline", elem_id="tab-timeline"):
+                    self._timeline_tab()
+                with gr.Tab("Characters", id="characters", elem_id="tab-characters"):
+                    self.chars_html = gr.HTML(elem_id="characters", js_on_load=CLICK_JS)
+                with gr.Tab("Causes", id="causes", elem_id="tab-causes"):
+                    gr.Markdown("What led to what. Click any step to see it.")
+                    self.causes_html = gr.HTML(elem_id="causes", js_on_load=CLICK_JS)
+                with gr.Tab("Ask", id="ask", elem_id="tab-ask"):
+                    self._ask_tab()
+            self.timer = gr.Timer(TICK_S)
+            self._wire(blocks)
+        return blocks
+
+    def _index_tab(self) -> None:
+        s = self.ctx.settings
+        with gr.Row():
+            with gr.Column(scale=3):
+                self.files = gr.File(
+                    label="Videos to index",
+                    file_count="multiple",
+                    file_types=["video"],
+                    type="filepath",
+                    elem_id="upload",
+                )
+                self.estimate_md = gr.Markdown(
+                    "Add videos to see what indexing them will cost.", elem_id="estimate"
+                )
+                with gr.Row():
+                    self.start_btn = gr.Button(
+                        "Start indexing", variant="primary", elem_id="start-index"
+                    )
+                    self.cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-index")
+                self.index_msg = gr.Markdown(elem_id="index-msg")
+            with gr.Column(scale=2), gr.Group():
+                providers = videoidx.provider_choices()
+                self.indexer_dd = gr.Dropdown(
+                    [
+                        ("Offline (no key, free)", "local"),
+                        ("GLM-4.5V (provider below)", "glm"),
+                    ],
+                    value=s.provider.indexer,
+                    label="Indexer",
+                    elem_id="indexer",
+                )
+                self.provider_dd = gr.Dropdown(
+                    [(_provider_label(p), p.name) for p in providers],
+                    value=s.provider.provider,
+                    label="Provider",
+                    visible=s.provider.indexer == "glm",
+                    elem_id="provider",
+                )
+                self.model_tb = gr.Textbox(
+                    s.provider.model or "",
+                    label="Model",
+                    placeholder="the provider's default",
+                    visible=s.provider.indexer == "glm",
+                )
+                self.thinking_cb = gr.Checkbox(
+                    s.provider.thinking,
+                    label="Thinking (slower, more tokens)",
+                    visible=s.provider.indexer == "glm",
+                )
+                self.clip_sl = gr.Slider(
+                    8, 60, value=s.media.clip_target_s, step=1, label="Clip length (s)"
+                )
+                self.conc_sl = gr.Slider(
+                    1, 16, value=s.pipeline.concurrency, step=1, label="Requests at once"
+                )
+                self.cap_nb = gr.Number(
+                    s.pipeline.max_cost_usd,
+                    label="Stop at cost (USD, 0 = no cap)",
+                    visible=s.provider.indexer == "glm",
+                )
+        gr.Markdown("### Indexing")
+        self.jobs_html = gr.HTML(elem_id="jobs", js_on_load=CLICK_JS)
+
+    def _library_tab(self) -> None:
+        self.library = gr.Dataframe(
+            headers=LIBRARY_COLUMNS,
+            interactive=False,
+            elem_id="library",
+            wrap=True,
+            column_widths=["30%", "8%", "10%", "7%", "7%", "8%", "10%", "20%"],
+        )
+        with gr.Row():
+            self.open_btn = gr.Button("Open in timeline", elem_id="lib-open")
+            self.reindex_btn = gr.Button("Re-index with the Index tab's settings")
+            self.delete_btn = gr.Button("Delete…", variant="stop", elem_id="lib-delete")
+            self.confirm_btn = gr.Button(
+                "Yes, delete it", variant="stop", visible=False, elem_id="lib-confirm"
+            )
+        self.lib_msg = gr.Markdown("Select a row first.", elem_id="lib-msg")
+
+    def _timeline_tab(self) -> None:
+        self.video_dd = gr.Dropdown([], label="Video", elem_id="video-select")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.player = gr.Video(
+                    interactive=False, elem_id="player", label="Player", autoplay=False
+                )
+                self.player_note = gr.Markdown(elem_id="player-note")
+                with gr.Row():
+                    self.thumb = gr.Image(
+                        label="Keyframe",
+                        interactive=False,
+                        height=120,
+                        scale=1,
+                        elem_id="thumb",
+                        visible=False,
+                    )
+                    self.selected_md = gr.Markdown(elem_id="selected")
+            with gr.Column(scale=2):
+                with gr.Row():
+                    self.search_tb = gr.Textbox(
+                        label="Search",
+                        placeholder="what happens, who, what is on screen…",
+                        elem_id="search-box",
+                        scale=4,
+                    )
+                    self.search_btn = gr.Button("Search", elem_id="search-btn", scale=1)
+                self.scope_rd = gr.Radio(
+                    [SCOPE_VIDEO, SCOPE_LIBRARY], value=SCOPE_VIDEO, label="In", elem_id="scope"
+                )
+                with gr.Accordion("Filters", open=False), gr.Row():
+                    self.from_tb = gr.Textbox(label="From", placeholder="0:00")
+                    self.to_tb = gr.Textbox(label="To", placeholder="end")
+                    self.char_dd = gr.Dropdown([], label="Character", allow_custom_value=True)
+                    self.label_dd = gr.Dropdown([], label="Label", allow_custom_value=True)
+                self.search_info = gr.Markdown(elem_id="search-info")
+                self.results = gr.Dataframe(
+                    _table([], ["Time", "Label", "What happens"]),
+                    interactive=False,
+                    elem_id="search-results",
+                    wrap=True,
+                    max_height=420,
+                )
+        with gr.Row():
+            gr.Markdown("### Timeline")
+            self.colour_rd = gr.Radio(
+                ["label", "character"], value="label", label="Colour by", elem_id="colour-by"
+            )
+        self.timeline_html = gr.HTML(elem_id="timeline-viz", js_on_load=CLICK_JS)
+        self.events_table = gr.Dataframe(
+            headers=EVENT_COLUMNS,
+            interactive=False,
+            elem_id="event-list",
+            wrap=True,
+            max_height=480,
+            column_widths=["14%", "14%", "56%", "16%"],
+        )
+
+    def _ask_tab(self) -> None:
+        with gr.Row():
+            self.ask_tb = gr.Textbox(
+                label="Question",
+                placeholder="why did the car stop?  what happened between 5:00 and 6:00?",
+                elem_id="ask-box",
+                scale=5,
+            )
+            self.ask_btn = gr.Button("Ask", variant="primary", elem_id="ask-btn", scale=1)
+        self.ask_scope = gr.Radio(
+            [SCOPE_VIDEO, SCOPE_LIBRARY], value=SCOPE_VIDEO, label="About", elem_id="ask-scope"
+        )
+        self.answer_md = gr.Markdown(elem_id="answer")
+        self.citations = gr.Dataframe(
+            headers=CITATION_COLUMNS,
+            interactive=False,
+            elem_id="citations",
+            wrap=True,
+            column_widths=["6%", "16%", "24%", "54%"],
+        )
+
+    # -- wiring --------------------------------------------------------------------------------
+
+    @property
+    def view_outputs(self) -> list[Any]:
+        return [
+            self.tabs, self.player, self.player_note, self.current_video, self.last_pos,
+            self.video_dd, self.timeline_html, self.events_table, self.selected_md, self.thumb,
+            self.chars_html, self.causes_html, self.label_dd, self.char_dd, self.rows_state,
+        ]  # fmt: skip
+
+    def _wire(self, blocks: gr.Blocks) -> None:
+        settings_inputs = [
+            self.indexer_dd, self.provider_dd, self.model_tb, self.thinking_cb, self.clip_sl,
+            self.conc_sl, self.cap_nb,
+        ]  # fmt: skip
+        live = [self.header, self.jobs_html, self.library, self.video_dd, self.seen_version]
+        # On load: live status first, then the newest indexed video opens in the timeline.
+        blocks.load(self.on_tick, [self.seen_version], live).then(
+            self.on_first_view, self._state_inputs, self.view_outputs
+        )
+        self.timer.tick(self.on_tick, [self.seen_version], live, show_progress="hidden")
+
+        estimate_triggers: list[Any] = [self.files, *settings_inputs]
+        for comp in estimate_triggers:
+            comp.change(
+                self.on_estimate, [self.files, *settings_inputs], [self.estimate_md],
+                show_progress="hidden",
+            )  # fmt: skip
+        self.start_btn.click(
+            self.on_start,
+            [self.files, *settings_inputs],
+            [self.batch, self.index_msg, self.files, self.jobs_html],
+        )
+        self.cancel_btn.click(self.on_cancel, [self.batch], [self.index_msg])
+        model_fields = [self.provider_dd, self.model_tb, self.thinking_cb, self.cap_nb]
+        self.indexer_dd.change(
+            lambda name: [gr.update(visible=name == "glm")] * len(model_fields),
+            [self.indexer_dd],
+            model_fields,
+            show_progress="hidden",
+        )
+        self.jobs_html.click(self.on_pick_tab("timeline"), self._pick_inputs, self.view_outputs)
+
+        self.library.select(self.on_library_select, None, [self.lib_selected, self.lib_msg])
+        self.open_btn.click(self.on_open_selected, self._pick_state(self.lib_selected),
+                            self.view_outputs)  # fmt: skip
+        self.reindex_btn.click(
+            self.on_reindex, [self.lib_selected, *settings_inputs], [self.batch, self.lib_msg]
+        )
+        self.delete_btn.click(
+            self.on_delete_ask, [self.lib_selected], [self.confirm_btn, self.lib_msg]
+        )
+        self.confirm_btn.click(
+            self.on_delete,
+            [self.lib_selected, self.current_video],
+            [self.confirm_btn, self.lib_msg, self.lib_selected, self.seen_version, *live[:4]],
+        )
+
+        self.video_dd.input(self.on_video_pick, [self.video_dd, *self._state_inputs],
+                            self.view_outputs)  # fmt: skip
+        self.colour_rd.change(
+            self.on_recolour, [self.current_video, self.colour_rd], [self.timeline_html]
+        )
+        search_inputs = [
+            self.search_tb, self.scope_rd, self.from_tb, self.to_tb, self.char_dd,
+            self.label_dd, self.current_video, self.rows_state,
+        ]  # fmt: skip
+        search_outputs = [self.results, self.search_info, self.rows_state]
+        self.search_btn.click(self.on_search, search_inputs, search_outputs)
+        self.search_tb.submit(self.on_search, search_inputs, search_outputs)
+        self.results.select(self.on_row("hits", "timeline"), self._state_inputs, self.view_outputs)
+        self.events_table.select(
+            self.on_row("events", "timeline"), self._state_inputs, self.view_outputs
+        )
+        self.timeline_html.click(self.on_pick_tab("timeline"), self._pick_inputs,
+                                 self.view_outputs)  # fmt: skip
+        self.chars_html.click(self.on_pick_tab("characters"), self._pick_inputs,
+                              self.view_outputs)  # fmt: skip
+        self.causes_html.click(self.on_pick_tab("causes"), self._pick_inputs, self.view_outputs)
+
+        ask_inputs = [self.ask_tb, self.ask_scope, self.current_video, self.rows_state]
+        ask_outputs = [self.answer_md, self.citations, self.rows_state]
+        self.ask_btn.click(self.on_ask, ask_inputs, ask_outputs)
+        self.ask_tb.submit(self.on_ask, ask_inputs, ask_outputs)
+        self.citations.select(
+            self.on_row("citations", "timeline"), self._state_inputs, self.view_outputs
+        )
+
+    @property
+    def _state_inputs(self) -> list[Any]:
+        return [self.current_video, self.last_pos, self.colour_rd, self.rows_state]
+
+    @property
+    def _pick_inputs(self) -> list[Any]:
+        return self._state_inputs
+
+    def _pick_state(self, video_state: Any) -> list[Any]:
+        return [video_state, *self._state_inputs]
+
+    # -- handlers: live status -----------------------------------------------------------------
+
+    def on_tick(self, seen_version: int) -> tuple[Any, ...]:
+        ctx = self.ctx
+        videos = ctx.store.list_videos()
+        costs = ctx.costs_by_video()
+        live = ctx.live_status()
+        header = render.header_html(
+            len(videos), sum(v.events for v in videos), sum(costs.values()), len(live)
+        )
+        jobs = render.jobs_html(ctx.job_views())
+        if seen_version == self.library_version and not live:
+            return header, jobs, gr.update(), gr.update(), seen_version
+        # The library changes while jobs run (clip counts) and when they finish or a video is
+        # deleted; otherwise leave the table alone so a selection is not lost every second.
+        table = _table(render.library_rows(videos, costs, live), LIBRARY_COLUMNS)
+        choices = gr.update(choices=ctx.video_choices())
+        return header, jobs, table, choices, self.library_version
+
+    def on_first_view(self, current: str, last_pos: float, colour_by: str, rows: dict) -> Updates:
+        videos = self.ctx.store.list_videos()
+        indexed = [v for v in videos if v.events]
+        if current or not indexed:
+            return {self.tabs: gr.Tabs(selected="index" if not indexed else "timeline")}
+        return self.open_at(
+            indexed[-1].video_id, 0.0, "", current, last_pos, colour_by, rows, tab="timeline"
+        )
+
+    # -- handlers: indexing --------------------------------------------------------------------
+
+    def job_settings(
+        self,
+        indexer: str,
+        provider: str,
+        model: str,
+        thinking: bool,
+        clip_s: float,
+        concurrency: float,
+        cap_usd: float | None,
+    ) -> Settings:
+        m = self.ctx.settings.media
+        return self.ctx.settings.replace(
+            indexer=indexer,
+            provider=provider,
+            model=(model or "").strip() or None,
+            thinking=bool(thinking),
+            clip_target_s=float(clip_s),
+            clip_min_s=min(m.clip_min_s, float(clip_s)),
+            clip_max_s=max(m.clip_max_s, float(clip_s)),
+            concurrency=int(concurrency),
+            max_cost_usd=cap_usd if cap_usd not in (None, 0) else None,
+        )
+
+    def on_estimate(self, files: list[str] | None, *settings_values: Any) -> str:
+        try:
+            settings = self.job_settings(*settings_values)
+            problem = self.ctx.key_problem(settings)
+            estimate = self.ctx.estimate(list(files or []), settings)
+        except VideoIdxError as exc:
+            return error_text(exc)
+        return f"{estimate}\n\n⚠️ {problem}" if problem else estimate
+
+    def on_start(self, files: list[str] | None, *settings_values: Any) -> tuple[Any, ...]:
+        ctx = self.ctx
+        if not files:
+            return [], "Add at least one video first.", gr.update(), gr.update()
+        try:
+            settings = self.job_settings(*settings_values)
+            problem = ctx.key_problem(settings)
+            if problem:
+                raise ConfigError(problem)
+            paths = accept_uploads(files, ctx.upload_dir, max_mb=ctx.settings.ui.upload_max_mb)
+        except VideoIdxError as exc:
+            return [], error_text(exc), gr.update(), gr.update()
+        jobs = ctx.jobs.submit(paths, settings)
+        self.library_version += 1
+        names = ", ".join(j.title for j in jobs)
+        return (
+            [j.job_id for j in jobs],
+            f"Indexing {names}. You can search and browse while it runs.",
+            None,
+            render.jobs_html(ctx.job_views()),
+        )
+
+    def on_cancel(self, batch: list[str]) -> str:
+        n = self.ctx.jobs.cancel(batch or [])
+        if not n:
+            return "Nothing of yours is running."
+        return f"Cancelling {n} video(s): clips in flight finish and are kept; the rest stop."
+
+    # -- handlers: library ---------------------------------------------------------------------
+
+    def on_library_select(self, evt: gr.SelectData) -> tuple[str, str]:
+        row = evt.row_value or []
+        if len(row) < len(LIBRARY_COLUMNS):
+            return "", "Select a row first."
+        return str(row[-1]), f"Selected **{row[0]}**."
+
+    def on_open_selected(
+        self, video_id: str, current: str, last_pos: float, colour_by: str, rows: dict
+    ) -> Updates:
+        if not video_id:
+            return {self.player_note: "Select a video in the library first."}
+        return self.open_at(video_id, 0.0, "", current, last_pos, colour_by, rows, tab="timeline")
+
+    def on_reindex(self, video_id: str, *settings_values: Any) -> tuple[list[str], str]:
+        info = self.ctx.video(video_id)
+        if info is None:
+            return [], "Select a video in the library first."
+        try:
+            settings = self.job_settings(*settings_values)
+            problem = self.ctx.key_problem(settings)
+            if problem:
+                raise ConfigError(problem)
+        except VideoIdxError as exc:
+            return [], error_text(exc)
+        from pathlib import Path
+
+        if not Path(info.path).is_file():
+            return [], f"⚠️ The file {info.path} is gone; its timeline stays searchable."
+        jobs = self.ctx.jobs.submit([Path(info.path)], settings)
+        self.library_version += 1
+        return [j.job_id for j in jobs], (
+            f"Re-indexing **{info.title}**; clips already indexed with the same settings come "
+            "from the cache at no cost. Progress is on the Index tab."
+        )
+
+    def on_delete_ask(self, video_id: str) -> tuple[Any, str]:
+        info = self.ctx.video(video_id)
+        if info is None:
+            return gr.update(visible=False), "Select a video in the library first."
+        return gr.update(visible=True), (
+            f"Delete **{info.title}** and its whole timeline from the library? The video file "
+            "itself is not touched."
+        )
+
+    def on_delete(self, video_id: str, current: str) -> tuple[Any, ...]:
+        ctx = self.ctx
+        info = ctx.video(video_id)
+        if info is not None and any(
+            j.active and j.progress is not None and j.progress.video_id == video_id
+            for j in ctx.jobs.snapshot()
+        ):
+            msg = f"⚠️ **{info.title}** is being indexed; cancel that first."
+            return (gr.update(visible=False), msg, video_id, -1, *self.on_tick(-1)[:4])
+        removed = ctx.store.delete_video(video_id) if video_id else False
+        self.library_version += 1
+        msg = f"Deleted **{info.title}**." if removed and info else "Nothing was deleted."
+        return (gr.update(visible=False), msg, "", -1, *self.on_tick(-1)[:4])
+
+    # -- handlers: timeline --------------------------------------------------------------------
+
+    def on_video_pick(
+        self, video_id: str, current: str, last_pos: float, colour_by: str, rows: dict
+    ) -> Updates:
+        return self.open_at(video_id, 0.0, "", current, last_pos, colour_by, rows, tab=None)
+
+    def on_recolour(self, video_id: str, colour_by: str) -> str:
+        return self._timeline(video_id, colour_by, "")
+
+    def on_search(
+        self,
+        query: str,
+        scope: str,
+        start_text: str,
+        end_text: str,
+        character: str | None,
+        label: str | None,
+        current: str,
+        rows: dict,
+    ) -> tuple[Any, str, dict]:
+        whole = scope == SCOPE_LIBRARY or not current
+        try:
+            hits = self.ctx.search(
+                query or "",
+                video_id=None if whole else current,
+                start_text=start_text,
+                end_text=end_text,
+                character=character,
+                label=label,
+            )
+        except VideoIdxError as exc:
+            return gr.update(), error_text(exc), rows
+        table_rows = self.ctx.hit_rows(hits, show_video=whole)
+        columns = ["Time", *(["Video"] if whole else []), "Label", "What happens"]
+        where = "the whole library" if whole else "this video"
+        if not (query or "").strip():
+            info = "Type what you are looking for."
+        elif not hits:
+            info = f"No match for **{query}** in {where}. Try other words or widen the filters."
+        else:
+            info = (
+                f"{len(hits)} match{'es' if len(hits) != 1 else ''} in {where}; click one to jump."
+            )
+        new_rows = {**rows, "hits": _row_index(table_rows, hits)}
+        return _table(table_rows, columns), info, new_rows
+
+    def on_row(self, kind: str, tab: str | None) -> Callable[..., Updates]:
+        def handler(
+            current: str, last_pos: float, colour_by: str, rows: dict, evt: gr.SelectData
+        ) -> Updates:
+            target = (rows or {}).get(kind, {}).get(_row_key(evt.row_value))
+            if target is None:
+                return {}
+            video_id, start_s, item_id = target
+            return self.open_at(
+                video_id, start_s, item_id, current, last_pos, colour_by, rows, tab=tab
+            )
+
+        return handler
+
+    def on_pick_tab(self, tab: str | None) -> Callable[..., Updates]:
+        def handler(
+            current: str, last_pos: float, colour_by: str, rows: dict, evt: gr.EventData
+        ) -> Updates:
+            data = evt._data or {}
+            video_id = str(data.get("video_id") or current or "")
+            if not video_id:
+                return {}
+            return self.open_at(
+                video_id,
+                float(data.get("start_s") or 0.0),
+                str(data.get("event_id") or ""),
+                current,
+                last_pos,
+                colour_by,
+                rows,
+                tab="timeline" if tab != "timeline" else None,
+            )
+
+        return handler
+
+    # -- handlers: ask -------------------------------------------------------------------------
+
+    def on_ask(self, question: str, scope: str, current: str, rows: dict) -> tuple[Any, ...]:
+        ask = getattr(videoidx, "ask", None)
+        if ask is None:
+            return "Q&A is not available in this version.", gr.update(), rows
+        if not (question or "").strip():
+            return "Type a question first.", gr.update(), rows
+        whole = scope == SCOPE_LIBRARY or not current
+        try:
+            answer = ask(
+                question,
+                store=self.ctx.store,
+                settings=self.ctx.settings,
+                video_ids=None if whole else [current],
+            )
+        except VideoIdxError as exc:
+            return error_text(exc), gr.update(), rows
+        table_rows = [
+            [f"[{c.n}]", span(c.start_s, c.end_s), c.title, c.description or c.label]
+            for c in answer.citations
+        ]
+        targets = [(c.video_id, c.start_s, c.event_id or "") for c in answer.citations]
+        new_rows = {**rows, "citations": dict(zip(map(_row_key, table_rows), targets, strict=True))}
+        return _answer_markdown(answer), _table(table_rows, CITATION_COLUMNS), new_rows
+
+    # -- the one way to show a moment ----------------------------------------------------------
+
+    def open_at(
+        self,
+        video_id: str,
+        start_s: float,
+        item_id: str,
+        current: str,
+        last_pos: float,
+        colour_by: str,
+        rows: dict,
+        *,
+        tab: str | None,
+    ) -> Updates:
+        """Load ``video_id`` if it is not already shown, seek to ``start_s``, highlight the item."""
+        ctx = self.ctx
+        info = ctx.video(video_id)
+        if info is None:
+            return {self.player_note: "⚠️ That video is no longer in the library."}
+        # Seeking to the position the player already had would not move it (the value would not
+        # change), so a repeated click nudges by a tenth of a millisecond.
+        pos = start_s + 1e-4 if abs(start_s - last_pos) < 1e-6 else start_s
+        event_id = item_id if ctx.store.event(item_id) is not None else ""
+        thumb = _thumbnail(ctx, event_id)
+        out: Updates = {
+            self.last_pos: pos,
+            self.selected_md: ctx.selected_markdown(event_id, start_s),
+            self.thumb: gr.update(value=thumb, visible=thumb is not None),
+            self.timeline_html: self._timeline(video_id, colour_by, event_id),
+        }
+        if tab:
+            out[self.tabs] = gr.Tabs(selected=tab)
+        if video_id == current:
+            out[self.player] = gr.update(playback_position=pos)
+            return out
+        playable = ctx.player.path_for(info)
+        events = ctx.events(video_id)
+        event_rows = ctx.event_rows(events)
+        labels, names = ctx.labels_and_characters(video_id)
+        note = (
+            ""
+            if playable
+            else (
+                f"⚠️ The file `{info.path}` is gone or cannot be played; its timeline, search and "
+                "answers still work."
+            )
+        )
+        out.update(
+            {
+                self.player: gr.update(
+                    value=str(playable) if playable else None, playback_position=pos
+                ),
+                self.player_note: note,
+                self.current_video: video_id,
+                self.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
+                self.events_table: _table(event_rows, EVENT_COLUMNS),
+                self.chars_html: render.characters_html(video_id, ctx.character_cards(video_id)),
+                self.causes_html: render.causes_html(video_id, ctx.chains(video_id)),
+                self.label_dd: gr.update(choices=labels, value=None),
+                self.char_dd: gr.update(choices=names, value=None),
+                self.rows_state: {
+                    **(rows or {}),
+                    "events": _row_index(event_rows, events, video_id=video_id),
+                },
+            }
+        )
+        return out
+
+    def _timeline(self, video_id: str, colour_by: str, selected_id: str) -> str:
+        info = self.ctx.video(video_id)
+        if info is None:
+            return render.empty_state("No video selected", "Pick one above.")
+        return render.timeline_html(
+            video_id,
+            info.duration_s,
+            self.ctx.bars(self.ctx.events(video_id)),
+            self.ctx.store.shots(video_id),
+            colour_by=colour_by,
+            selected_id=selected_id,
+        )
+
+
+def _row_key(row: Sequence[object] | None) -> str:
+    return "\x1f".join(str(c) for c in row or ())
+
+
+def _row_index(
+    table_rows: Sequence[Sequence[object]], items: Sequence[Any], *, video_id: str = ""
+) -> dict[str, tuple[str, float, str]]:
+    """Table row text -> (video_id, start_s, id); a row is found by what it shows, so a table
+    the visitor sorted still jumps to the right moment."""
+    out: dict[str, tuple[str, float, str]] = {}
+    for row, item in zip(table_rows, items, strict=True):
+        vid = video_id or getattr(item, "video_id", "")
+        item_id = getattr(item, "event_id", None) or getattr(item, "id", "")
+        out.setdefault(_row_key(row), (str(vid), float(item.start_s), str(item_id or "")))
+    return out
+
+
+def _thumbnail(ctx: PageContext, event_id: str) -> Any:
+    if not event_id:
+        return None
+    jpeg = ctx.store.thumbnail(event_id)
+    if jpeg is None:
+        return None
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(jpeg))
+
+
+def _provider_label(p: videoidx.ProviderChoice) -> str:
+    key = "no key needed" if p.key_env is None else (
+        f"{p.key_env} set" if p.key_set else f"set {p.key_env} to use"
+    )  # fmt: skip
+    return f"{p.name} · {p.model or 'any model'} · {key}"
+
+
+def _answer_markdown(answer: Any) -> str:
+    badges = {
+        "generated": "Answered by the model from the indexed events",
+        "looked_again": "Answered by the model after looking at the clip again",
+        "retrieved": "Retrieved, not generated: no model is configured, so these are the "
+        "best-matching moments",
+        "unanswerable": "The index does not answer this",
+    }
+    badge = badges.get(answer.mode, answer.mode)
+    usage = answer.usage
+    tokens = usage.prompt_tokens + usage.completion_tokens
+    cost = f" · {tokens:,} tokens · ${usage.cost_usd:.4f}" if tokens else ""
+    dropped = (
+        f" · {answer.dropped_citations} invented citation(s) removed"
+        if answer.dropped_citations
+        else ""
+    )
+    hint = "\n\n*Click a citation below to jump to it.*" if answer.citations else ""
+    return f"<span class='vx-badge'>{badge}</span>{cost}{dropped}\n\n{answer.text}{hint}"
+
+
+def build_app(ctx: PageContext) -> gr.Blocks:
+    """The page for ``ctx``; launch it with :func:`ui.server.serve` (which adds the safety)."""
+    return Page(ctx).build()

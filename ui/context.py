@@ -1,0 +1,264 @@
+"""The page's data: everything a view shows, read from the store, the job queue and the player.
+
+Kept apart from the Gradio wiring (``app.py``) so each view's content is a plain function that
+tests call directly. Nothing here holds per-visitor state; that lives in the page's ``gr.State``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import videoidx
+from ui.jobs import Job, JobQueue
+from ui.player import PlayerFiles
+from ui.render import Bar, ChainStep, CharacterCard, JobView, clock, span
+from videoidx import (
+    ConfigError,
+    SearchHit,
+    Settings,
+    Store,
+    StoredEvent,
+    VideoIdxError,
+    VideoInfo,
+    search,
+)
+
+SEARCH_LIMIT = 50
+
+
+@dataclass
+class PageContext:
+    """What every handler of one served page shares."""
+
+    settings: Settings
+    store: Store
+    jobs: JobQueue
+    player: PlayerFiles
+    upload_dir: Path
+
+    # -- library -------------------------------------------------------------------------------
+
+    def costs_by_video(self) -> dict[str, float]:
+        rows = self.store.sql(
+            "SELECT video_id, coalesce(sum(cost_usd), 0) FROM index_runs GROUP BY video_id"
+        )
+        return {r[0]: float(r[1]) for r in rows}
+
+    def live_status(self) -> dict[str, str]:
+        """video_id -> "indexing" or "queued" for videos with an active job."""
+        out: dict[str, str] = {}
+        for job in self.jobs.snapshot():
+            if job.active and job.progress is not None and job.progress.video_id:
+                out[job.progress.video_id] = "indexing" if job.status == "running" else "queued"
+        return out
+
+    def video_choices(self) -> list[tuple[str, str]]:
+        """(label, video_id) for the video pickers, in the order videos were added."""
+        return [
+            (f"{v.title} ({clock(v.duration_s)}, {v.events} events)", v.video_id)
+            for v in self.store.list_videos()
+        ]
+
+    def video(self, video_id: str | None) -> VideoInfo | None:
+        return self.store.video(video_id) if video_id else None
+
+    # -- timeline ------------------------------------------------------------------------------
+
+    def events(self, video_id: str) -> list[StoredEvent]:
+        return self.store.events(video_id)
+
+    @staticmethod
+    def event_rows(events: Sequence[StoredEvent]) -> list[list[object]]:
+        return [
+            [span(e.start_s, e.end_s), e.label, e.description, ", ".join(e.characters)]
+            for e in events
+        ]
+
+    @staticmethod
+    def bars(events: Sequence[StoredEvent]) -> list[Bar]:
+        return [Bar(e.id, e.start_s, e.end_s, e.label, e.description, e.characters) for e in events]
+
+    def labels_and_characters(self, video_id: str | None) -> tuple[list[str], list[str]]:
+        if not video_id:
+            return [], []
+        labels = sorted({e.label for e in self.store.events(video_id) if e.label})
+        names = sorted({c.name for c in self.store.characters(video_id) if c.name})
+        return labels, names
+
+    def search(
+        self,
+        query: str,
+        *,
+        video_id: str | None,
+        start_text: str = "",
+        end_text: str = "",
+        character: str | None = None,
+        label: str | None = None,
+    ) -> list[SearchHit]:
+        """Search the whole library (``video_id`` None) or one video, with the page's filters."""
+        return search(
+            self.store,
+            query,
+            video_ids=[video_id] if video_id else None,
+            start_s=parse_clock(start_text, "From"),
+            end_s=parse_clock(end_text, "To"),
+            character=character or None,
+            label=label or None,
+            limit=SEARCH_LIMIT,
+        )
+
+    @staticmethod
+    def hit_rows(hits: Sequence[SearchHit], *, show_video: bool) -> list[list[object]]:
+        return [
+            [span(h.start_s, h.end_s), *([h.title] if show_video else []), h.label, h.description]
+            for h in hits
+        ]
+
+    def selected_markdown(self, event_id: str | None, start_s: float) -> str:
+        event = self.store.event(event_id) if event_id else None
+        if event is None:
+            return f"**At {clock(start_s)}**"
+        who = f"  \nwith {', '.join(event.characters)}" if event.characters else ""
+        where = f"  \nat {event.location}" if event.location else ""
+        text = f"  \non screen: “{event.on_screen_text}”" if event.on_screen_text else ""
+        return (
+            f"**{span(event.start_s, event.end_s)} · {event.label}**  \n{event.description}"
+            f"{who}{where}{text}"
+        )
+
+    # -- characters and causes -----------------------------------------------------------------
+
+    def character_cards(self, video_id: str) -> list[CharacterCard]:
+        cards = []
+        for c in self.store.characters(video_id):
+            seen = self.store.appearances(video_id, character_id=c.id)
+            thumb = next(
+                (t for a in seen if a.event_id and (t := self.store.thumbnail(a.event_id))), None
+            )
+            first = c.first_seen_s if c.first_seen_s is not None else (
+                seen[0].start_s if seen else None
+            )  # fmt: skip
+            cards.append(CharacterCard(c.id, c.name, c.description, first, len(seen), thumb))
+        return cards
+
+    def chains(self, video_id: str) -> list[list[ChainStep]]:
+        """Causal links joined into chains: each link extends the chain that ends at its cause."""
+        events = {e.id: e for e in self.store.events(video_id)}
+        chains: list[list[ChainStep]] = []
+        tail_of: dict[str, list[ChainStep]] = {}
+        for link in self.store.links(video_id):
+            cause, effect = events.get(link.cause_id), events.get(link.effect_id)
+            if cause is None or effect is None:
+                continue
+            chain = tail_of.pop(cause.id, None)
+            if chain is None:
+                chain = [_step(cause)]
+                chains.append(chain)
+            chain[-1] = _step(cause, link.relation or "causes", link.explanation)
+            chain.append(_step(effect))
+            tail_of[effect.id] = chain
+        return chains
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def job_views(self) -> list[JobView]:
+        return [_job_view(j) for j in self.jobs.snapshot()[:20]]
+
+    def estimate(self, paths: Sequence[str], settings: Settings) -> str:
+        """The dry-run line shown before indexing starts: clips, frames and cost per file."""
+        if not paths:
+            return "Add videos to see what indexing them will cost."
+        glm = settings.provider.indexer == "glm"
+        providers = [settings.provider.provider] if glm else []
+        lines, total_usd, total_s = [], 0.0, 0.0
+        for path in paths:
+            plan = videoidx.plan_video(path, settings, providers)
+            name = Path(path).name
+            if plan.info is None:
+                lines.append(f"- **{name}**: cannot be indexed: {plan.error}")
+                continue
+            total_s += plan.info.duration_s
+            frames = sum(c.frames for c in plan.clips)
+            cost = sum(e.cost_usd for e in plan.estimates)
+            total_usd += cost
+            price = f", about **${cost:.4f}**" if glm else ""
+            lines.append(
+                f"- **{name}**: {clock(plan.info.duration_s)}, {len(plan.clips)} clips, "
+                f"{frames} frames{price}"
+            )
+        if glm:
+            model = settings.provider.model or "its default model"
+            lines.append(
+                f"\nEstimated total on **{settings.provider.provider}** ({model}): "
+                f"**${total_usd:.4f}** for {clock(total_s)} of video. Real runs snap clips to "
+                "shot cuts, so the count can differ slightly."
+            )
+        else:
+            lines.append(
+                "\nThe offline indexer runs on this machine: no key, no network, **no cost**."
+            )
+        return "\n".join(lines)
+
+    def key_problem(self, settings: Settings) -> str:
+        """A reason indexing cannot start with these settings, or an empty string."""
+        if settings.provider.indexer != "glm":
+            return ""
+        for choice in videoidx.provider_choices():
+            if choice.name == settings.provider.provider and not choice.key_set:
+                return (
+                    f"No API key for {choice.name}: set {choice.key_env} in the environment "
+                    "of the `videoidx serve` process, then restart it."
+                )
+        return ""
+
+
+def _step(e: StoredEvent, relation: str = "", explanation: str = "") -> ChainStep:
+    return ChainStep(e.id, e.start_s, e.end_s, e.label, e.description, relation, explanation)
+
+
+def _job_view(job: Job) -> JobView:
+    p = job.progress
+    r = job.result
+    return JobView(
+        title=job.title,
+        status=job.status,
+        stage=p.stage if p else "waiting",
+        fraction=1.0 if r is not None and job.status == "done" else (p.fraction if p else 0.0),
+        clips_done=p.clips_done if p else 0,
+        clips_total=p.clips_total if p else 0,
+        clips_cached=p.clips_cached if p else 0,
+        clips_failed=p.clips_failed if p else 0,
+        events=p.events if p else 0,
+        tokens=p.tokens if p else 0,
+        cost_usd=p.cost_usd if p else 0.0,
+        eta_s=p.eta_s if p else None,
+        error=job.error,
+        video_id=(r.video_id if r else "") or (p.video_id if p else ""),
+        openable=r is not None and not job.active and r.events > 0,
+    )
+
+
+_CLOCK = re.compile(
+    r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$|^\s*(\d+(?:\.\d+)?)\s*s?\s*$"
+)
+
+
+def parse_clock(text: str | None, field_name: str) -> float | None:
+    """``1:05``, ``1:02:03``, ``95`` or ``95s`` to seconds; blank is no filter."""
+    if text is None or not text.strip():
+        return None
+    m = _CLOCK.match(text)
+    if m is None:
+        raise ConfigError(
+            f"{field_name} time {text!r} is not a time; write it as m:ss, h:mm:ss or seconds"
+        )
+    if m.group(4) is not None:
+        return float(m.group(4))
+    return int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+
+
+def error_text(exc: VideoIdxError) -> str:
+    return f"⚠️ {exc}"

@@ -1,0 +1,322 @@
+"""HTML for the page's custom views: the visual timeline, job progress, characters and causes.
+
+Pure functions from store rows to HTML strings, so they are tested without a browser. Every piece
+a person can click carries ``data-start`` (seconds), ``data-video`` and ``data-id``; one script
+(:data:`CLICK_JS`) turns a click on any of them into a page event that seeks the player. All text
+from videos and models is escaped: an event description is untrusted input.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from videoidx import ShotCut, VideoSummary
+
+# Passed as ``js_on_load`` to every clickable gr.HTML: forwards the clicked item's data.
+CLICK_JS = """
+element.addEventListener('click', (e) => {
+  const item = e.target.closest('[data-start]');
+  if (!item) return;
+  element.querySelectorAll('.vx-sel').forEach((el) => el.classList.remove('vx-sel'));
+  item.classList.add('vx-sel');
+  trigger('click', {
+    start_s: parseFloat(item.dataset.start),
+    video_id: item.dataset.video || '',
+    event_id: item.dataset.id || '',
+  });
+});
+"""
+
+# Distinct on light and dark backgrounds, and tell-apart-able for common colour blindness.
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#6b8e23",
+)  # fmt: skip
+
+
+def colour_for(key: str) -> str:
+    """A stable colour per label or character name (the same name is the same colour everywhere)."""
+    digest = hashlib.blake2s(key.lower().encode(), digest_size=2).digest()
+    return PALETTE[int.from_bytes(digest, "big") % len(PALETTE)]
+
+
+def clock(seconds: float | None) -> str:
+    """``m:ss`` (``h:mm:ss`` past an hour), the way people read video times."""
+    if seconds is None:
+        return "–"
+    total = max(0, int(seconds + 1e-6))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def span(start_s: float, end_s: float) -> str:
+    return f"{clock(start_s)}–{clock(end_s)}"
+
+
+def _attrs(video_id: str, start_s: float, item_id: str = "") -> str:
+    return f'data-video="{escape(video_id)}" data-start="{start_s:.3f}" data-id="{escape(item_id)}"'
+
+
+def empty_state(title: str, hint: str) -> str:
+    return f'<div class="vx-empty"><b>{escape(title)}</b><span>{escape(hint)}</span></div>'
+
+
+# -- the visual timeline -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One event as the visual timeline draws it."""
+
+    event_id: str
+    start_s: float
+    end_s: float
+    label: str
+    description: str
+    characters: tuple[str, ...] = ()
+
+
+def timeline_html(
+    video_id: str,
+    duration_s: float,
+    bars: Sequence[Bar],
+    shots: Sequence[ShotCut],
+    *,
+    colour_by: str = "label",
+    selected_id: str = "",
+) -> str:
+    """Events as bars in one lane per label (or character), shots as bands, a time axis."""
+    if not bars:
+        return empty_state("No events yet", "Index this video, or pick another one above.")
+    duration_s = max(duration_s, max(b.end_s for b in bars), 1e-3)
+    lanes: dict[str, list[Bar]] = {}
+    for b in bars:
+        keys = (b.characters or ("(no one)",)) if colour_by == "character" else (b.label,)
+        for key in keys:
+            lanes.setdefault(key or "(unlabelled)", []).append(b)
+    rows = [_shot_row(video_id, shots, duration_s)]
+    for key in sorted(lanes, key=lambda k: (min(b.start_s for b in lanes[k]), k)):
+        colour = colour_for(key)
+        cells = "".join(_bar(video_id, b, duration_s, colour, selected_id) for b in lanes[key])
+        rows.append(
+            f'<div class="vx-lane"><div class="vx-lane-name" title="{escape(key)}">'
+            f'<i style="background:{colour}"></i>{escape(key)}</div>'
+            f'<div class="vx-track">{cells}</div></div>'
+        )
+    rows.append(_axis(duration_s))
+    return f'<div class="vx-timeline">{"".join(rows)}</div>'
+
+
+def _bar(video_id: str, b: Bar, duration_s: float, colour: str, selected_id: str) -> str:
+    left = 100 * b.start_s / duration_s
+    width = max(0.4, 100 * (b.end_s - b.start_s) / duration_s)
+    sel = " vx-sel" if b.event_id == selected_id else ""
+    tip = f"{span(b.start_s, b.end_s)} · {b.label}: {b.description}"
+    return (
+        f'<button class="vx-bar{sel}" {_attrs(video_id, b.start_s, b.event_id)} '
+        f'style="left:{left:.3f}%;width:{width:.3f}%;background:{colour}" '
+        f'title="{escape(tip)}" aria-label="{escape(tip)}"></button>'
+    )
+
+
+def _shot_row(video_id: str, shots: Sequence[ShotCut], duration_s: float) -> str:
+    edges = [0.0, *(s.time_s for s in shots if 0 < s.time_s < duration_s), duration_s]
+    bands = []
+    for i, (a, b) in enumerate(itertools.pairwise(edges)):
+        bands.append(
+            f'<button class="vx-shot vx-shot-{i % 2}" {_attrs(video_id, a)} '
+            f'style="left:{100 * a / duration_s:.3f}%;width:{100 * (b - a) / duration_s:.3f}%" '
+            f'title="shot {i + 1}: {span(a, b)}"></button>'
+        )
+    return (
+        '<div class="vx-lane vx-shots"><div class="vx-lane-name">shots</div>'
+        f'<div class="vx-track">{"".join(bands)}</div></div>'
+    )
+
+
+def _axis(duration_s: float) -> str:
+    step = next(s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 1e9)
+                if duration_s / s <= 10)  # fmt: skip
+    ticks = []
+    t = 0.0
+    while t <= duration_s + 1e-6:
+        ticks.append(f'<span style="left:{100 * t / duration_s:.3f}%">{clock(t)}</span>')
+        t += step
+    return f'<div class="vx-lane vx-axis"><div class="vx-lane-name"></div><div class="vx-track">{"".join(ticks)}</div></div>'  # noqa: E501
+
+
+# -- indexing progress -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """What one job's card shows; built from ``ui.jobs.Job`` by the app."""
+
+    title: str
+    status: str
+    stage: str
+    fraction: float
+    clips_done: int
+    clips_total: int
+    clips_cached: int
+    clips_failed: int
+    events: int
+    tokens: int
+    cost_usd: float
+    eta_s: float | None
+    error: str
+    video_id: str = ""
+    openable: bool = False
+    """Finished with events: the card opens the video's timeline when clicked."""
+
+
+def jobs_html(jobs: Sequence[JobView]) -> str:
+    if not jobs:
+        return empty_state(
+            "Nothing is being indexed",
+            "Drop videos above, check the estimate, and press Start indexing.",
+        )
+    return '<div class="vx-jobs">' + "".join(_job_card(j) for j in jobs) + "</div>"
+
+
+def _job_card(j: JobView) -> str:
+    pct = round(100 * j.fraction)
+    facts = [
+        f"clips {j.clips_done}/{j.clips_total or '?'}",
+        f"{j.events} events",
+        f"{j.tokens:,} tokens",
+        f"${j.cost_usd:.4f}",
+    ]
+    if j.clips_cached:
+        facts.append(f"{j.clips_cached} from cache")
+    if j.clips_failed:
+        facts.append(f"{j.clips_failed} failed")
+    if j.status == "running" and j.eta_s is not None:
+        facts.append(f"ETA {clock(j.eta_s)}")
+    stage = j.stage if j.status == "running" else j.status
+    error = f'<div class="vx-job-error">{escape(j.error)}</div>' if j.error else ""
+    tag, click, open_hint = "div", "", ""
+    if j.openable:
+        tag, click = "button", " " + _attrs(j.video_id, 0.0)
+        open_hint = '<span class="vx-open">Open timeline →</span>'
+    return (
+        f'<{tag} class="vx-job vx-status-{escape(j.status)}" data-status="{escape(j.status)}"'
+        f'{click}><div class="vx-job-head"><b>{escape(j.title)}</b>'
+        f'<span class="vx-badge">{escape(stage)}</span>{open_hint}</div>'
+        f'<div class="vx-progress"><div style="width:{pct}%"></div></div>'
+        f'<div class="vx-job-facts">{" · ".join(escape(f) for f in facts)}</div>{error}</{tag}>'
+    )
+
+
+# -- characters and causes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CharacterCard:
+    character_id: str
+    name: str
+    description: str
+    first_seen_s: float | None
+    appearances: int
+    thumbnail_jpeg: bytes | None
+
+
+def characters_html(video_id: str, cards: Sequence[CharacterCard]) -> str:
+    if not cards:
+        return empty_state(
+            "No characters in this video's index",
+            "The offline indexer measures the signal and names no one; index with GLM-4.5V "
+            "(indexer glm) to find people and follow them across clips.",
+        )
+    out = []
+    for c in cards:
+        start = c.first_seen_s if c.first_seen_s is not None else 0.0
+        img = (
+            f'<img alt="" src="data:image/jpeg;base64,{_b64(c.thumbnail_jpeg)}">'
+            if c.thumbnail_jpeg
+            else f'<div class="vx-avatar" style="background:{colour_for(c.name)}">'
+            f"{escape(c.name[:1].upper() or '?')}</div>"
+        )
+        out.append(
+            f'<button class="vx-card" {_attrs(video_id, start, c.character_id)} '
+            f'title="Jump to first appearance">{img}<div><b>{escape(c.name)}</b>'
+            f"<p>{escape(c.description)}</p><small>first seen {clock(c.first_seen_s)} · "
+            f"{c.appearances} appearance{'s' if c.appearances != 1 else ''}</small></div></button>"
+        )
+    return '<div class="vx-cards">' + "".join(out) + "</div>"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """One event in a causal chain, with the relation that leads to the next step."""
+
+    event_id: str
+    start_s: float
+    end_s: float
+    label: str
+    description: str
+    relation_to_next: str = ""
+    explanation_to_next: str = ""
+
+
+def causes_html(video_id: str, chains: Sequence[Sequence[ChainStep]]) -> str:
+    if not chains:
+        return empty_state(
+            "No causal links in this video's index",
+            "Causal links come from the model (indexer glm): what led to what, across clips.",
+        )
+    out = []
+    for chain in chains:
+        parts = []
+        for step in chain:
+            parts.append(
+                f'<button class="vx-chip" {_attrs(video_id, step.start_s, step.event_id)} '
+                f'title="{escape(step.description)}"><span>{span(step.start_s, step.end_s)}'
+                f"</span> {escape(step.label or step.description[:40])}</button>"
+            )
+            if step.relation_to_next:
+                parts.append(
+                    f'<span class="vx-arrow" title="{escape(step.explanation_to_next)}">'
+                    f"{escape(step.relation_to_next)} →</span>"
+                )
+        out.append(f'<div class="vx-chain">{"".join(parts)}</div>')
+    return '<div class="vx-chains">' + "".join(out) + "</div>"
+
+
+def header_html(videos: int, events: int, cost_usd: float, running: int) -> str:
+    busy = f' · <span class="vx-live">indexing {running}</span>' if running else ""
+    return (
+        '<div class="vx-header"><div><h1>videoidx</h1><p>Search long videos by what happens in '
+        "them; ask questions and jump to the moments that answer them.</p></div>"
+        f'<div class="vx-stats">{videos} video{"s" if videos != 1 else ""} · {events:,} events · '
+        f"${cost_usd:.2f} spent{busy}</div></div>"
+    )
+
+
+def library_rows(
+    summaries: Sequence[VideoSummary], costs: Mapping[str, float], live: Mapping[str, str]
+) -> list[list[object]]:
+    """Rows for the library table; ``live`` holds the status of videos being indexed now."""
+    return [
+        [
+            v.title,
+            clock(v.duration_s),
+            live.get(v.video_id) or v.last_run_status or "not indexed",
+            v.clips,
+            v.clips_failed,
+            v.events,
+            f"${costs.get(v.video_id, 0.0):.4f}",
+            v.video_id,
+        ]
+        for v in summaries
+    ]
