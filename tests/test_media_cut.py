@@ -52,3 +52,15 @@ def test_encode_makes_rotated_video_upright(media_dir: Path, tmp_path: Path) -> 
     written = probe(cut_clip(info, clip, tmp_path / "r.mp4", mode="encode").path)
     assert written.rotation_deg == 0
     assert (written.width_px, written.height_px) == (info.width_px, info.height_px)
+
+
+@pytest.mark.parametrize("mode", ["copy", "encode"])
+def test_a_late_starting_file_is_cut_from_its_first_frame(
+    media_dir: Path, tmp_path: Path, mode: str
+) -> None:
+    info = probe(media_dir / "psd_delayed_start.mp4")
+    assert info.start_offset_s > 1.0
+    whole = ClipSpec(info.video_id, 0, 0.0, info.duration_s)
+    written = probe(cut_clip(info, whole, tmp_path / f"{mode}.mp4", mode=mode).path)
+    assert written.frame_count == info.frame_count
+    assert written.duration_s == pytest.approx(info.duration_s, abs=0.05)

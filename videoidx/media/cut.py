@@ -70,8 +70,9 @@ def cut_clip(
         start_s = clip.start_s
     else:
         raise ValueError(f"mode must be 'copy' or 'encode', not {mode!r}")
-    # Input times are relative to the container start, as ours are once the offset is added.
-    src = ffmpeg.input(info.path, ss=f"{start_s + info.start_offset_s:.6f}")
+    # An input -ss counts from the file's own start time, i.e. from its first frame, exactly like
+    # our absolute times: adding ``start_offset_s`` here would seek past a late-starting file.
+    src = ffmpeg.input(info.path, ss=f"{start_s:.6f}")
     duration = f"{max(end_s - start_s, 0.001):.6f}"
     streams = [src["v:0"]]
     if info.has_audio:
