@@ -3,11 +3,15 @@
 Lint (ruff), type check (mypy), then the test suite (pytest). Each step prints what it runs, and
 the first failing step stops the run with its exit code, so a red CI names the step that failed.
 Extra arguments go to pytest (``python -m tests -k search -x``).
+
+The browser tests drive Debian's Chromium (Playwright cannot download its own browser on these
+machines), so a missing ``/usr/bin/chromium`` is installed with apt first, when we may.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -26,8 +30,31 @@ def step(name: str, cmd: list[str]) -> None:
         sys.exit(code)
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium when it is missing and apt is usable; else say what will skip."""
+    if CHROMIUM.exists():
+        return
+    apt = shutil.which("apt-get")
+    sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if apt is None or sudo is None:
+        print(f"==> chromium: {CHROMIUM} missing and apt-get is not usable here; "
+              "the browser tests will be skipped", flush=True)  # fmt: skip
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        print(f"==> chromium: {' '.join(cmd)}", flush=True)
+        code = subprocess.call([*sudo, *cmd], env=env, stdout=subprocess.DEVNULL)
+        if code != 0:
+            print(f"==> chromium: install failed (exit {code})", flush=True)
+            sys.exit(code)
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    ensure_chromium()
     step("lint", [PY, "-m", "ruff", "check", "."])
     step("format", [PY, "-m", "ruff", "format", "--check", "."])
     step("types", [PY, "-m", "mypy"])

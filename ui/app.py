@@ -273,7 +273,9 @@ class Page:
             model_fields,
             show_progress="hidden",
         )
-        self.jobs_html.click(self.on_pick_tab("timeline"), self._pick_inputs, self.view_outputs)
+        self.jobs_html.click(
+            self.on_pick(switch_to="timeline"), self._pick_inputs, self.view_outputs
+        )
 
         self.library.select(self.on_library_select, None, [self.lib_selected, self.lib_msg])
         self.open_btn.click(self.on_open_selected, self._pick_state(self.lib_selected),
@@ -302,15 +304,14 @@ class Page:
         search_outputs = [self.results, self.search_info, self.rows_state]
         self.search_btn.click(self.on_search, search_inputs, search_outputs)
         self.search_tb.submit(self.on_search, search_inputs, search_outputs)
-        self.results.select(self.on_row("hits", "timeline"), self._state_inputs, self.view_outputs)
-        self.events_table.select(
-            self.on_row("events", "timeline"), self._state_inputs, self.view_outputs
-        )
-        self.timeline_html.click(self.on_pick_tab("timeline"), self._pick_inputs,
-                                 self.view_outputs)  # fmt: skip
-        self.chars_html.click(self.on_pick_tab("characters"), self._pick_inputs,
-                              self.view_outputs)  # fmt: skip
-        self.causes_html.click(self.on_pick_tab("causes"), self._pick_inputs, self.view_outputs)
+        self.results.select(self.on_row("hits", None), self._state_inputs, self.view_outputs)
+        self.events_table.select(self.on_row("events", None), self._state_inputs, self.view_outputs)
+        for source, switch_to in [
+            (self.timeline_html, None),
+            (self.chars_html, "timeline"),
+            (self.causes_html, "timeline"),
+        ]:
+            source.click(self.on_pick(switch_to=switch_to), self._pick_inputs, self.view_outputs)
 
         ask_inputs = [self.ask_tb, self.ask_scope, self.current_video, self.rows_state]
         ask_outputs = [self.answer_md, self.citations, self.rows_state]
@@ -526,7 +527,8 @@ class Page:
                 f"{len(hits)} match{'es' if len(hits) != 1 else ''} in {where}; click one to jump."
             )
         new_rows = {**rows, "hits": _row_index(table_rows, hits)}
-        return _table(table_rows, columns), info, new_rows
+        widths = ["16%", "22%", "14%", "48%"] if whole else ["16%", "16%", "68%"]
+        return gr.update(value=_table(table_rows, columns), column_widths=widths), info, new_rows
 
     def on_row(self, kind: str, tab: str | None) -> Callable[..., Updates]:
         def handler(
@@ -542,7 +544,9 @@ class Page:
 
         return handler
 
-    def on_pick_tab(self, tab: str | None) -> Callable[..., Updates]:
+    def on_pick(self, *, switch_to: str | None) -> Callable[..., Updates]:
+        """A click on a custom view's item (``data-start``); ``switch_to`` shows the player."""
+
         def handler(
             current: str, last_pos: float, colour_by: str, rows: dict, evt: gr.EventData
         ) -> Updates:
@@ -558,7 +562,7 @@ class Page:
                 last_pos,
                 colour_by,
                 rows,
-                tab="timeline" if tab != "timeline" else None,
+                tab=switch_to,
             )
 
         return handler

@@ -1,0 +1,208 @@
+"""The web page end to end in headless Chromium: upload, index, search, seek, ask, browse.
+
+One server per module (start-up costs seconds). Each step asserts what a person would see: the
+job card reaching ``done``, a hit's row, and above all the player's ``currentTime`` landing on the
+start of whatever was clicked. Screenshots of every tab go to ``test-artifacts/ui/``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import (
+    cell,
+    launch,
+    open_tab,
+    player_time_s,
+    screenshot,
+    wait_for_player_at,
+)
+from tests.conftest import MEDIA_DIR
+from ui.server import Server, serve
+from videoidx import resolve_settings, search
+from videoidx.media.synth import Segment, make_video
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("page")
+    settings = resolve_settings(
+        {
+            "db_path": str(root / "library.duckdb"),
+            "upload_dir": str(root / "uploads"),
+            "port": _free_port(),
+            "indexer": "local",
+        },
+        env={},
+    )
+    running = serve(settings, block=False, quiet=True)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(20_000)
+    pg.goto(server.url)
+    pg.wait_for_selector("#vx-header .vx-stats")
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def upload_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real video from ../shared/media when present (shot cuts, real motion), else a made one."""
+    real = MEDIA_DIR / "skv_bikes.mp4"
+    if real.is_file():
+        return real
+    segs = [Segment("red", 3.0), Segment("blue", 3.0, pattern=True), Segment("green", 3.0)]
+    return make_video(tmp_path_factory.mktemp("up") / "made.mp4", segs)
+
+
+def test_upload_index_search_and_seek(page: Any, server: Server, upload_video: Path) -> None:
+    open_tab(page, "Index")
+    page.locator("#upload input[type=file]").set_input_files(str(upload_video))
+    page.wait_for_function("() => document.querySelector('#estimate').innerText.includes('clips')")
+    assert "no cost" in page.inner_text("#estimate")
+    page.click("#start-index")
+    page.wait_for_selector("#jobs [data-status=done]", timeout=120_000)
+    facts = page.inner_text("#jobs [data-status=done] .vx-job-facts")
+    assert "events" in facts and "clips" in facts
+    screenshot(page, "1-index")
+
+    # The finished job's card opens its timeline.
+    page.click("#jobs [data-status=done]")
+    page.wait_for_selector("#timeline-viz .vx-bar")
+    page.wait_for_selector("#player video")
+    video_id = server.ctx.store.list_videos()[0].video_id
+
+    # Search, click the second hit, and the player is at that hit's start.
+    hits = search(server.ctx.store, "shot", video_ids=[video_id], limit=50)
+    assert len(hits) >= 2
+    page.locator("#search-box textarea, #search-box input").first.fill("shot")
+    page.click("#search-btn")
+    cell(page, "search-results", 1, 2).wait_for()
+    assert "match" in page.inner_text("#search-info")
+    cell(page, "search-results", 1, 2).click()
+    wait_for_player_at(page, hits[1].start_s)
+    assert hits[1].description[:30] in page.inner_text("#selected")
+
+    # A bar on the visual timeline seeks too, and is highlighted.
+    bar = page.locator("#timeline-viz .vx-bar").nth(2)
+    bar_start_s = float(bar.get_attribute("data-start") or "nan")
+    bar.click()
+    wait_for_player_at(page, bar_start_s)
+    assert "vx-sel" in (
+        page.locator("#timeline-viz .vx-bar.vx-sel").first.get_attribute("class") or ""
+    )
+
+    # A row of the event list seeks to its event.
+    events = server.ctx.store.events(video_id)
+    cell(page, "event-list", 3, 2).click()
+    wait_for_player_at(page, events[3].start_s)
+    screenshot(page, "3-timeline")
+
+    open_tab(page, "Library")
+    cell(page, "library", 0, 0).wait_for()
+    assert upload_video.stem in page.inner_text("#library")
+    screenshot(page, "2-library")
+    open_tab(page, "Characters")
+    assert "GLM-4.5V" in page.inner_text("#characters")  # offline: a helpful empty state
+    screenshot(page, "4-characters")
+    open_tab(page, "Causes")
+    screenshot(page, "5-causes")
+
+
+def test_ask_and_click_a_citation(page: Any, server: Server, upload_video: Path) -> None:
+    import videoidx
+
+    if not hasattr(videoidx, "ask"):
+        pytest.skip("videoidx.ask is not in this build")
+    if not server.ctx.store.list_videos():
+        pytest.skip("needs the video indexed by the upload test")
+    open_tab(page, "Ask")
+    page.locator("#ask-scope").get_by_text("Whole library").click()
+    page.locator("#ask-box textarea, #ask-box input").first.fill("when is there a shot change?")
+    page.click("#ask-btn")
+    cell(page, "citations", 0, 0).wait_for(timeout=30_000)
+    assert "Retrieved" in page.inner_text("#answer")
+    answer = server.ctx.store.questions(limit=1)[0]
+    assert answer["question"] == "when is there a shot change?"
+    screenshot(page, "6-ask")
+    first = cell(page, "citations", 0, 1)
+    start_text = first.inner_text().split("–")[0]
+    first.click()
+    page.wait_for_selector("#tab-timeline", state="visible")
+    minutes, seconds = start_text.split(":")
+    wait_for_player_at_second(page, int(minutes) * 60 + int(seconds))
+
+
+def wait_for_player_at_second(page: Any, start_whole_s: int) -> None:
+    """Citations show whole seconds; the player must be within that second."""
+    page.wait_for_function(
+        """(t) => { const v = document.querySelector('#player video');
+                    return !!v && v.currentTime >= t && v.currentTime < t + 1; }""",
+        arg=start_whole_s,
+    )
+    assert start_whole_s <= player_time_s(page) < start_whole_s + 1
+
+
+def test_a_second_visitor_searches_while_a_video_indexes(
+    browser: Any,
+    server: Server,
+    tmp_path: Path,
+    fake_provider: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow model (1 s a clip, one at a time) keeps this job running for several seconds.
+    provider = fake_provider("zai", latency_s=1.0)
+    monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
+    long_video = make_video(
+        tmp_path / "long.mp4", [Segment(c, 20.0) for c in ("red", "blue", "green", "yellow")]
+    )
+    slow = server.ctx.settings.replace(
+        indexer="glm", provider="zai", base_url=provider.base_url, concurrency=1,
+        clip_target_s=10.0, clip_min_s=8.0,
+    )  # fmt: skip
+    (job,) = server.ctx.jobs.submit([long_video], slow)
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        other = context.new_page()
+        other.goto(server.url)
+        open_tab(other, "Timeline")
+        other.locator("#scope").get_by_text("Whole library").click()
+        other.locator("#search-box textarea, #search-box input").first.fill("moving")
+        other.click("#search-btn")
+        other.wait_for_function("() => document.querySelector('#search-info').innerText.length > 0")
+        running = next(j for j in server.ctx.jobs.snapshot() if j.job_id == job.job_id)
+        assert running.status in {"queued", "running"}, "the job ended before the search"
+        assert "match" in other.inner_text("#search-info")
+        context.close()
+    finally:
+        server.ctx.jobs.cancel([job.job_id])
+        assert server.ctx.jobs.wait_idle(60)
