@@ -523,9 +523,8 @@ class Page:
         elif not hits:
             info = f"No match for **{query}** in {where}. Try other words or widen the filters."
         else:
-            info = (
-                f"{len(hits)} match{'es' if len(hits) != 1 else ''} in {where}; click one to jump."
-            )
+            plural = "es" if len(hits) != 1 else ""
+            info = f"{len(hits)} match{plural} for **{query}** in {where}; click one to jump."
         new_rows = {**rows, "hits": _row_index(table_rows, hits)}
         widths = ["16%", "22%", "14%", "48%"] if whole else ["16%", "16%", "68%"]
         return gr.update(value=_table(table_rows, columns), column_widths=widths), info, new_rows
