@@ -46,14 +46,17 @@ from videoidx.types import (
 
 __version__ = "0.1.0"
 
-# The pipeline is the composition root: it imports ``indexers``, which imports videoidx's types.
-# Loading it on first use keeps ``import videoidx`` light and free of that cycle.
+# The pipeline and Q&A are composition roots: they import ``indexers``, which imports videoidx's
+# types. Loading them on first use keeps ``import videoidx`` light and free of that cycle.
 _LAZY = {
     "index_video": "videoidx.pipeline.run",
     "index_many": "videoidx.pipeline.run",
     "VideoResult": "videoidx.pipeline.run",
     "Progress": "videoidx.pipeline.progress",
     "ProgressCallback": "videoidx.pipeline.progress",
+    "ask": "videoidx.qa",
+    "Answer": "videoidx.qa",
+    "Citation": "videoidx.qa",
 }
 
 
@@ -66,12 +69,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Answer",
     "Appearance",
     "BadReplyError",
     "BudgetExceededError",
     "CancelledError",
     "CausalLink",
     "Character",
+    "Citation",
     "ClipAnalysis",
     "ClipInput",
     "ClipSpec",
@@ -101,6 +106,7 @@ __all__ = [
     "VideoNotFoundError",
     "VideoResult",
     "__version__",
+    "ask",
     "cut_clip",
     "detect_shots",
     "index_many",
