@@ -18,7 +18,7 @@ profile table (``DIALECTS``; facts from ``shared/reference/glm-4.5v.md``):
 * it answers questions (a ``Question:`` line, see ``videoidx.qa``) from what it is given: with
   numbered evidence lines, it cites the lines that share a word with the question (all of them
   when the question has no content words, "NOT IN EVIDENCE" when none match); with frames (look
-  again), it says which colours it saw when and cites ``[1]``;
+  again), it says which colours it saw when and cites the clip's number;
 * it misbehaves on request: ``server.script([...])`` queues one fault per request (see
   :func:`FakeProvider.script` for the vocabulary), or the header ``X-Fake-Fault`` sets one.
 
@@ -506,7 +506,8 @@ class FakeProvider:
         question = _question(body)
         data: Any = None
         if question is not None and seen:  # look again: a question about these frames
-            text = look_answer(seen)
+            cited = re.search(r"cited as \[(\d+)\]", _user_text(body))
+            text = look_answer(seen, int(cited.group(1)) if cited else 1)
         elif question is not None:  # Q&A over numbered evidence
             text = qa_answer(question, _evidence(body), invent="invent_citation" in flags)
         elif seen:
@@ -737,14 +738,14 @@ def qa_answer(question: str, evidence: dict[int, str], *, invent: bool = False) 
     return text
 
 
-def look_answer(seen: Sequence[Seen]) -> str:
-    """What the frames show: each colour and when it starts, citing the clip."""
+def look_answer(seen: Sequence[Seen], n: int) -> str:
+    """What the frames show: each colour and when it starts, citing the clip as ``[n]``."""
     runs: list[Seen] = []
     for s in sorted(seen, key=lambda s: s.time_s):
         if not runs or runs[-1].colour != s.colour:
             runs.append(s)
     told = ", then ".join(f"{s.colour} from {s.time_s:.1f} s" for s in runs)
-    return f"In these frames the screen is {told} [1]."
+    return f"In these frames the screen is {told} [{n}]."
 
 
 def _decode_video(url: str) -> tuple[list[Seen], int]:

@@ -4,7 +4,8 @@ Resolution order for every field: an explicit flag (or keyword argument), then t
 (``VIDEOIDX_<FIELD>`` in upper case, e.g. ``VIDEOIDX_CLIP_TARGET_S=30``), then a TOML config file
 (``./videoidx.toml``, else ``$XDG_CONFIG_HOME/videoidx/config.toml``, or ``VIDEOIDX_CONFIG``), then
 the defaults below. Field names are unique across the groups so a flat name is never ambiguous;
-the config file may use flat keys or ``[media]``, ``[provider]``, ``[pipeline]``, ``[qa]``, ``[ui]`` tables.
+the config file may use flat keys or ``[media]``, ``[provider]``, ``[pipeline]``, ``[qa]``,
+``[ui]`` tables.
 Unknown names are an error rather than a silent no-op, because a mistyped setting that is ignored
 costs an indexing run.
 

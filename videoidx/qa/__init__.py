@@ -146,11 +146,10 @@ def _model_answer(
 ) -> None:
     """Fill ``answer`` from the model: from the evidence, or from the best clip's frames when
     looking again is on and the evidence is thin (or did not answer)."""
-    looked = False
-    if look_again and evidence.thin:
-        looked = _look_again(answer, question, store, settings, evidence, model, thinking)
-        if answer.mode == "looked_again":
-            return
+    tried = look_again and evidence.thin
+    looked = tried and _look_again(answer, question, store, settings, evidence, model, thinking)
+    if answer.mode == "looked_again":
+        return
     if not evidence.items:
         if not looked:
             answer.text = NOTHING_FOUND
@@ -159,7 +158,7 @@ def _model_answer(
     messages = build_messages(question, evidence.items, evidence.links, readings)
     checked = check_citations(_complete(model, messages, thinking, answer), evidence.items)
     _apply(answer, checked, "generated")
-    if not checked.answered and look_again and not looked:
+    if not checked.answered and look_again and not tried:
         _look_again(answer, question, store, settings, evidence, model, thinking)
 
 
@@ -176,7 +175,7 @@ def _look_again(
     A look that does not answer either leaves its own "not answered" text."""
     primary = evidence.primary()
     target = primary[0] if primary else (evidence.items[0] if evidence.items else None)
-    clip = clip_around(store, target) if target is not None else None
+    clip = clip_around(store, target, len(evidence.items) + 1) if target is not None else None
     frames = clip_frames(store, clip, settings) if clip is not None else []
     messages = build_look_messages(model, question, clip, frames) if clip and frames else None
     if clip is None or messages is None:

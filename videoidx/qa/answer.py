@@ -33,7 +33,9 @@ claim it supports. Cite only numbers from the list.
 sentence on what is missing. Do not guess.
 - Be brief: a few sentences."""
 
-_CITE = re.compile(r"\s?\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_GROUP = r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]"
+# A run of citation groups ("[2] [9]", "[7][1]", "[2, 9]") is rewritten as one.
+_CITE = re.compile(rf"\s?{_GROUP}(?:\s*{_GROUP})*")
 
 
 def evidence_line(c: Citation) -> str:
@@ -88,7 +90,7 @@ def check_citations(reply: str, evidence: Sequence[Citation]) -> CheckedReply:
     invented: set[int] = set()
 
     def fix(m: re.Match[str]) -> str:
-        numbers = [int(x) for x in re.findall(r"\d+", m.group(1))]
+        numbers = [int(x) for x in re.findall(r"\d+", m.group(0))]
         valid = []
         for n in numbers:
             if n in by_n:

@@ -3,8 +3,8 @@
 The index keeps what the model noticed the first time, not everything in the picture. When the
 evidence for a question is thin and the video file is still where it was indexed from, the
 frames of the stored clip around the best-matching moment are sampled again (the same sampler
-and settings as indexing) and sent with the question; the answer cites that clip as ``[1]``.
-Only indexers that send images (the GLM adapter) can look again.
+and settings as indexing) and sent with the question; the answer cites that clip by the next
+free evidence number. Only indexers that send images (the GLM adapter) can look again.
 """
 
 from __future__ import annotations
@@ -26,17 +26,18 @@ preceded by its time in seconds from the start of the video, like [t=12.5s].
 
 Rules:
 - Answer only from what you see in the frames. Say when (m:ss) you see it.
-- Cite the clip as [1] after each claim.
+- Cite the clip by the number given with the frames, like [7], after each claim.
 - If the frames do not answer the question, reply with "{NOT_ANSWERED}:" and one sentence on \
 what is missing. Do not guess."""
 
 
-def clip_around(store: Store, target: Citation) -> Citation | None:
-    """The stored clip that holds ``target``'s start, as the one citation of a look-again."""
+def clip_around(store: Store, target: Citation, n: int) -> Citation | None:
+    """The stored clip that holds ``target``'s start, as citation number ``n`` (the one after
+    the last evidence number, so numbers stay unique within an answer)."""
     for clip in store.clips(target.video_id):
         if clip.start_s <= target.start_s < clip.end_s or clip.start_s == target.start_s:
             return Citation(
-                1, target.video_id, target.title, clip.start_s, clip.end_s, None,
+                n, target.video_id, target.title, clip.start_s, clip.end_s, None,
                 "clip looked at again", f"frames {clock(clip.start_s)}-{clock(clip.end_s)}",
             )  # fmt: skip
     return None
@@ -68,12 +69,12 @@ def build_look_messages(
         {
             "type": "text",
             "text": f'Question: {question.strip()}\n\nFrames of "{clip.title}" from '
-            f"{clock(clip.start_s)} to {clock(clip.end_s)}, cited as [1]:",
+            f"{clock(clip.start_s)} to {clock(clip.end_s)}, cited as [{clip.n}]:",
         }
     ]
     ordered = sorted(frames, key=lambda f: f.time_s)
     for frame in select_frames(ordered, indexer.profile.max_images):
         content.append({"type": "text", "text": timestamp_text(frame.time_s)})
         content.append(image_part(indexer.profile, frame.jpeg))
-    content.append({"type": "text", "text": "Answer the question now, citing [1]."})
+    content.append({"type": "text", "text": f"Answer the question now, citing [{clip.n}]."})
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}]

@@ -11,8 +11,11 @@ Steps, each bounded so a long library stays fast:
 4. the best few seeds bring their neighbours in time and the events causally linked to them,
    never leaving the window.
 
+When the words match nothing inside a time window, the window's events come as ``context``:
+not an answer, but what a model needs to say so (or to pick a clip to look at again).
+
 Everything is capped at ``max_evidence`` by priority (characters, hits, window listing, anchors,
-links, neighbours) and then numbered in time order, which is how a reader follows a story.
+links, neighbours, context) and then numbered in time order, which is how a reader follows a story.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ _STOP_TEXT = """
     ever just then than so not no yes get gets got tell describe explain going go goes"""
 STOPWORDS = frozenset(_STOP_TEXT.split())
 
-KIND_PRIORITY = ("character", "match", "window", "anchor", "linked", "neighbour")
+KIND_PRIORITY = ("character", "match", "window", "anchor", "linked", "neighbour", "context")
 PRIMARY_KINDS = frozenset({"character", "match", "window"})
 """Kinds that answer the question directly (the rest is context around them)."""
 
@@ -210,10 +213,18 @@ class _Gatherer:
                 end_s=w.end_s,
                 limit=self.max_evidence,
             )
+            kind = "match" if terms else "window"
+            if not found and terms and (w.start_s is not None or w.end_s is not None):
+                # Nothing in the window matches the words: show what is there, so the model
+                # can say it does not answer (or look again at it); it is context, not a match.
+                found = search(
+                    self.store, "", video_ids=w.video_ids, start_s=w.start_s, end_s=w.end_s,
+                    limit=self.max_evidence,
+                )  # fmt: skip
+                kind = "context"
             for h in found:
                 if not w.holds(h.video_id, h.start_s, h.end_s):
                     continue  # the store's filter keeps events touching the window's edges
-                kind = "match" if terms else "window"
                 self.add(
                     _Candidate(
                         h.event_id, h.video_id, h.start_s, h.end_s, h.label, h.description,
