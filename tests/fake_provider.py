@@ -309,7 +309,8 @@ class FakeProvider:
         ``truncate`` (cut JSON, ``finish_reason: length``); ``sensitive``; ``refuse`` (prose, no
         JSON); ``malformed`` (200
         with a non-JSON body); ``drop`` (a stream that stops before it finishes);
-        ``invent_citation`` (a Q&A answer that also cites a number not in the evidence). Faults
+        ``invent_citation`` (a Q&A answer that also cites a number not in the evidence);
+        ``decline`` (a Q&A answer saying the evidence does not answer). Faults
         may be combined with ``+``: ``think+box+prose``.
         """
         with self._lock:
@@ -510,6 +511,8 @@ class FakeProvider:
             text = look_answer(seen, int(cited.group(1)) if cited else 1)
         elif question is not None:  # Q&A over numbered evidence
             text = qa_answer(question, _evidence(body), invent="invent_citation" in flags)
+            if "decline" in flags:
+                text = "NOT IN EVIDENCE: the evidence does not say."
         elif seen:
             grounding = "bounding box" in json.dumps(body.get("messages", []))
             data = analysis_from(seen, mmss="mmss" in flags, grounding=grounding)

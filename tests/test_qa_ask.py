@@ -198,6 +198,18 @@ def test_look_again_answers_from_the_clip_frames(
     assert server.requests[0].images  # the clip's frames, sampled again from the file
 
 
+def test_a_declined_answer_looks_again_at_the_best_match(
+    fake_provider: Any, colour_db: tuple[Path, Path]
+) -> None:
+    db, _video = colour_db
+    server = fake_provider("zai", api_key=KEY)
+    server.script(["decline"])  # the timeline says "dominant colour blue", the model declines
+    answer = ask_glm(db, server, "When is it blue?", look_again=True)
+    assert [bool(r.images) for r in server.requests] == [False, True]
+    assert answer.mode == "looked_again" and answer.usage.requests == 2
+    assert answer.citations == [answer.evidence[-1]] and "blue from 3.0 s" in answer.text
+
+
 def test_without_the_file_the_answer_comes_from_the_timeline(
     fake_provider: Any, colour_db: tuple[Path, Path], tmp_path: Path
 ) -> None:

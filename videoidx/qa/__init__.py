@@ -102,7 +102,7 @@ def _ask(
     evidence = gather_evidence(
         store, question, tf, video_ids=video_ids, max_evidence=settings.qa.qa_max_evidence
     )
-    readings = list(tf.readings) + evidence.readings
+    evidence.readings[:0] = tf.readings
     answer = Answer(
         question=question,
         text="",
@@ -110,7 +110,7 @@ def _ask(
         mode="unanswerable",
         usage=Usage(),
         evidence=list(evidence.items),
-        filters="; ".join(readings),
+        filters="; ".join(evidence.readings),
     )
     model = text_model_of(indexer) if indexer is not None else None
     if indexer is None or model is None:
@@ -154,8 +154,7 @@ def _model_answer(
         if not looked:
             answer.text = NOTHING_FOUND
         return
-    readings = answer.filters.split("; ") if answer.filters else ()
-    messages = build_messages(question, evidence.items, evidence.links, readings)
+    messages = build_messages(question, evidence.items, evidence.links, evidence.readings)
     checked = check_citations(_complete(model, messages, thinking, answer), evidence.items)
     _apply(answer, checked, "generated")
     if not checked.answered and look_again and not tried:
@@ -182,8 +181,7 @@ def _look_again(
         return False
     checked = check_citations(_complete(model, messages, thinking, answer), [clip])
     _apply(answer, checked, "looked_again")
-    if checked.answered:
-        answer.evidence = [*answer.evidence, clip]
+    answer.evidence = [*answer.evidence, clip]
     return True
 
 
