@@ -4,10 +4,12 @@ the offline answer built from it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.qafix import KITCHEN, STREET, story_store
+from videoidx.pipeline.consolidate import CharacterGroup
 from videoidx.qa.answer import check_citations
 from videoidx.qa.offline import LABEL, extractive_answer
 from videoidx.qa.records import Citation
@@ -49,6 +51,20 @@ def test_character_names_resolve_to_their_appearances(store: Store) -> None:
     found = [c for c in ev.items if ev.kinds[c.n] == "character"]
     assert [c.start_s for c in found] == [40.0, 310.0, 420.0]
     assert ev.primary()[0].start_s == 40.0  # the first appearance ranks first
+
+
+def test_merged_and_clip_names_both_find_the_character(tmp_path: Path) -> None:
+    with story_store(tmp_path / "merged.duckdb") as store:
+        members = tuple(c.id for c in store.clip_characters(STREET))
+        store.write_characters(
+            STREET, [CharacterGroup("Anna", "red coat", members, 40.0)], provenance="test"
+        )
+        assert (STREET, "Anna", f"{STREET}:ch1") in store.character_names([STREET])
+        assert store.character_names([KITCHEN]) == []
+        for question in ("where does Anna go?", "when does the woman in red first appear?"):
+            ev = gather(store, question)
+            found = [c.start_s for c in ev.items if ev.kinds[c.n] == "character"]
+            assert found == [40.0, 310.0, 420.0], question
 
 
 @pytest.mark.parametrize(
@@ -152,3 +168,11 @@ def test_offline_answer_for_a_window_lists_it_in_order(store: Store) -> None:
     assert text.index("explosion") < text.index("street empty")
     text, cited = extractive_answer(gather(store, "is there a giraffe?"))
     assert cited == [] and text == f"{LABEL} nothing in the index matches this question."
+
+
+def test_unmatched_words_in_a_window_bring_context_not_matches(store: Store) -> None:
+    ev = gather(store, "is anyone singing between 5:00 and 6:00?")
+    assert labels(ev) == ["woman talks"] and ev.kinds == {1: "context"}
+    assert ev.thin and ev.primary() == []
+    text, cited = extractive_answer(ev)  # offline, context is not an answer
+    assert cited == [] and "nothing in the index matches" in text

@@ -17,6 +17,7 @@ composition root (it turns the configured name into an indexer), so ``videoidx``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def _ask(
         answer.model = indexer.model_id
         think = settings.qa.qa_thinking if thinking is None else thinking
         looks = settings.qa.qa_look_again if look_again is None else look_again
-        _model_answer(answer, question, store, settings, evidence, model, think, looks)
+        _ModelAnswer(answer, store, settings, evidence, model, think).run(looks)
     cited_videos = list(dict.fromkeys(c.video_id for c in answer.citations))
     answer.qa_id = store.log_question(
         question,
@@ -134,63 +135,59 @@ def _ask(
     return answer
 
 
-def _model_answer(
-    answer: Answer,
-    question: str,
-    store: Store,
-    settings: Settings,
-    evidence: Evidence,
-    model: TextModel,
-    thinking: bool,
-    look_again: bool,
-) -> None:
-    """Fill ``answer`` from the model: from the evidence, or from the best clip's frames when
-    looking again is on and the evidence is thin (or did not answer)."""
-    tried = look_again and evidence.thin
-    looked = tried and _look_again(answer, question, store, settings, evidence, model, thinking)
-    if answer.mode == "looked_again":
-        return
-    if not evidence.items:
-        if not looked:
-            answer.text = NOTHING_FOUND
-        return
-    messages = build_messages(question, evidence.items, evidence.links, evidence.readings)
-    checked = check_citations(_complete(model, messages, thinking, answer), evidence.items)
-    _apply(answer, checked, "generated")
-    if not checked.answered and look_again and not tried:
-        _look_again(answer, question, store, settings, evidence, model, thinking)
+@dataclass
+class _ModelAnswer:
+    """One question answered by a model; fills ``answer`` in place."""
 
+    answer: Answer
+    store: Store
+    settings: Settings
+    evidence: Evidence
+    model: TextModel
+    thinking: bool
 
-def _look_again(
-    answer: Answer,
-    question: str,
-    store: Store,
-    settings: Settings,
-    evidence: Evidence,
-    model: TextModel,
-    thinking: bool,
-) -> bool:
-    """Ask about the best clip's frames; False when there is no clip, file or image support.
-    A look that does not answer either leaves its own "not answered" text."""
-    primary = evidence.primary()
-    target = primary[0] if primary else (evidence.items[0] if evidence.items else None)
-    clip = clip_around(store, target, len(evidence.items) + 1) if target is not None else None
-    frames = clip_frames(store, clip, settings) if clip is not None else []
-    messages = build_look_messages(model, question, clip, frames) if clip and frames else None
-    if clip is None or messages is None:
-        return False
-    checked = check_citations(_complete(model, messages, thinking, answer), [clip])
-    _apply(answer, checked, "looked_again")
-    answer.evidence = [*answer.evidence, clip]
-    return True
+    def run(self, look_again: bool) -> None:
+        """From the evidence, or from the best clip's frames when looking again is on and the
+        evidence is thin (or did not answer)."""
+        ev, answer = self.evidence, self.answer
+        tried = look_again and ev.thin
+        looked = tried and self.look_again()
+        if answer.mode == "looked_again":
+            return
+        if not ev.items:
+            if not looked:
+                answer.text = NOTHING_FOUND
+            return
+        messages = build_messages(answer.question, ev.items, ev.links, ev.readings)
+        checked = check_citations(self.complete(messages), ev.items)
+        _apply(answer, checked, "generated")
+        if not checked.answered and look_again and not tried:
+            self.look_again()
 
+    def look_again(self) -> bool:
+        """Ask about the best clip's frames; False when there is no clip, file or image
+        support. A look that does not answer either leaves its own "not answered" text."""
+        ev = self.evidence
+        primary = ev.primary()
+        target = primary[0] if primary else (ev.items[0] if ev.items else None)
+        clip = clip_around(self.store, target, len(ev.items) + 1) if target is not None else None
+        frames = clip_frames(self.store, clip, self.settings) if clip is not None else []
+        messages = (
+            build_look_messages(self.model, self.answer.question, clip, frames)
+            if clip is not None and frames
+            else None
+        )
+        if clip is None or messages is None:
+            return False
+        checked = check_citations(self.complete(messages), [clip])
+        _apply(self.answer, checked, "looked_again")
+        self.answer.evidence = [*self.answer.evidence, clip]
+        return True
 
-def _complete(
-    model: TextModel, messages: list[dict[str, Any]], thinking: bool, answer: Answer
-) -> str:
-    text, used = model.complete_text(messages, thinking=thinking)
-    answer.usage.add(used)
-    return text
+    def complete(self, messages: list[dict[str, Any]]) -> str:
+        text, used = self.model.complete_text(messages, thinking=self.thinking)
+        self.answer.usage.add(used)
+        return text
 
 
 def _apply(answer: Answer, checked: CheckedReply, mode: str) -> None:

@@ -235,13 +235,18 @@ class _Gatherer:
     def characters(self, question: str, windows: list[Window]) -> None:
         """Events where a character named in the question appears, earliest first."""
         words = set(tokenize(question))
-        ids = self.scope if self.scope is not None else tuple(self._videos)
-        for vid in ids:
+        named: dict[str, dict[str, str]] = {}  # video -> character id -> name
+        for vid, name, char_id in self.store.character_names(self.scope):
+            terms = content_terms(name)
+            if terms and set(terms) <= words:
+                named.setdefault(vid, {})[char_id] = name.casefold()
+        budget = self.max_evidence
+        for vid, ids in named.items():
             by_name: dict[str, list[str]] = {}
             for a in self.store.appearances(vid):
-                name_terms = content_terms(a.name)
-                if a.event_id and name_terms and set(name_terms) <= words:
-                    by_name.setdefault(a.name.casefold(), []).append(a.event_id)
+                who = ids.get(a.clip_character_id) or ids.get(a.character_id or "")
+                if a.event_id and who:
+                    by_name.setdefault(who, []).append(a.event_id)
             for event_ids in by_name.values():
                 kept = 0
                 for event_id in dict.fromkeys(event_ids):  # appearances come in time order
@@ -251,6 +256,9 @@ class _Gatherer:
                     # Earlier appearances rank higher: "when does X first appear" wants those.
                     self.add(_from_event(e, "character", score=1e6 - kept))
                     kept += 1
+                    budget -= 1
+                    if budget <= 0:
+                        return
                     if kept >= APPEARANCES_PER_CHARACTER:
                         break
 
