@@ -15,6 +15,10 @@ profile table (``DIALECTS``; facts from ``shared/reference/glm-4.5v.md``):
   integer seconds from the clip start, as GLM-4.5V's processor shows them;
 * it returns usage in the dialect's shape (28x28 px per image token), reasoning in the
   dialect's field when thinking is on, and streams SSE when asked;
+* it answers questions (a ``Question:`` line, see ``videoidx.qa``) from what it is given: with
+  numbered evidence lines, it cites the lines that share a word with the question (all of them
+  when the question has no content words, "NOT IN EVIDENCE" when none match); with frames (look
+  again), it says which colours it saw when and cites the clip's number;
 * it misbehaves on request: ``server.script([...])`` queues one fault per request (see
   :func:`FakeProvider.script` for the vocabulary), or the header ``X-Fake-Fault`` sets one.
 
@@ -304,8 +308,10 @@ class FakeProvider:
         ``box`` (box tokens); ``prose``; ``fence``; ``mmss`` (times as ``mm:ss`` strings);
         ``truncate`` (cut JSON, ``finish_reason: length``); ``sensitive``; ``refuse`` (prose, no
         JSON); ``malformed`` (200
-        with a non-JSON body); ``drop`` (a stream that stops before it finishes). Faults may
-        be combined with ``+``: ``think+box+prose``.
+        with a non-JSON body); ``drop`` (a stream that stops before it finishes);
+        ``invent_citation`` (a Q&A answer that also cites a number not in the evidence);
+        ``decline`` (a Q&A answer saying the evidence does not answer). Faults
+        may be combined with ``+``: ``think+box+prose``.
         """
         with self._lock:
             self._faults.extend(faults)
@@ -498,15 +504,24 @@ class FakeProvider:
     def _answer(self, body: dict[str, Any], fault: str) -> dict[str, Any]:
         flags = set(fault.split("+"))
         seen, image_tokens, text_chars = self._perceive_request(body)
-        if seen:
+        question = _question(body)
+        data: Any = None
+        if question is not None and seen:  # look again: a question about these frames
+            cited = re.search(r"cited as \[(\d+)\]", _user_text(body))
+            text = look_answer(seen, int(cited.group(1)) if cited else 1)
+        elif question is not None:  # Q&A over numbered evidence
+            text = qa_answer(question, _evidence(body), invent="invent_citation" in flags)
+            if "decline" in flags:
+                text = "NOT IN EVIDENCE: the evidence does not say."
+        elif seen:
             grounding = "bounding box" in json.dumps(body.get("messages", []))
-            data: Any = analysis_from(seen, mmss="mmss" in flags, grounding=grounding)
+            data = analysis_from(seen, mmss="mmss" in flags, grounding=grounding)
             text = json.dumps(data)
-        else:  # a text-only request (consolidation, Q&A)
+        else:  # a text-only request (consolidation)
             data = {"answer": "fake answer", "groups": [], "links": []}
             text = json.dumps(data)
         finish = "stop"
-        if "truncate" in flags and seen:
+        if "truncate" in flags and data is not None and seen:
             last = json.dumps(data["events"][-1])
             cut = text.index(last) + len(last) // 2
             text, finish = text[:cut], "length"
@@ -667,6 +682,73 @@ class FakeProvider:
             h.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+_QUESTION = re.compile(r"^Question:\s*(.+)$", re.MULTILINE)
+_EVIDENCE = re.compile(r"^\[(\d+)\]\s+(.+)$", re.MULTILINE)
+_QA_STOPWORDS = frozenset(
+    {
+        "the", "what", "when", "why", "how", "did", "does", "happen", "happened", "happens",
+        "between", "after", "before", "and", "first", "appear", "appears", "who", "where",
+        "which", "was", "were", "are", "there", "this", "that", "with", "from", "video",
+    }
+)  # fmt: skip
+
+
+def _user_text(body: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for msg in body.get("messages", []):
+        if msg.get("role") != "user":
+            continue
+        if isinstance(msg.get("content"), str):
+            parts.append(msg["content"])
+        else:
+            parts += [i.get("text", "") for i in msg.get("content") or [] if isinstance(i, dict)]
+    return "\n".join(parts)
+
+
+def _question(body: dict[str, Any]) -> str | None:
+    match = _QUESTION.search(_user_text(body))
+    return match.group(1).strip() if match else None
+
+
+def _evidence(body: dict[str, Any]) -> dict[int, str]:
+    """Evidence number -> its text after the quoted title (the first line per number, so the
+    causal-link lines that repeat numbers do not replace the events)."""
+    lines: dict[int, str] = {}
+    for match in _EVIDENCE.finditer(_user_text(body)):
+        lines.setdefault(int(match.group(1)), re.sub(r'^"[^"]*"\s*', "", match.group(2)))
+    return lines
+
+
+def _content_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z]+", text.lower())
+    return {w for w in words if len(w) >= 3 and w not in _QA_STOPWORDS}
+
+
+def qa_answer(question: str, evidence: dict[int, str], *, invent: bool = False) -> str:
+    """Cite the evidence lines sharing a word with the question; decline when none do."""
+    asked = _content_words(question)
+    if asked:
+        cited = [n for n, line in evidence.items() if asked & _content_words(line)]
+    else:
+        cited = list(evidence)
+    if not cited:
+        return f"NOT IN EVIDENCE: nothing shown mentions {', '.join(sorted(asked))}."
+    text = "From the evidence: " + "; ".join(f"{evidence[n]} [{n}]" for n in cited) + "."
+    if invent:
+        text += f" It is also shown in [{max(evidence) + 7}]."
+    return text
+
+
+def look_answer(seen: Sequence[Seen], n: int) -> str:
+    """What the frames show: each colour and when it starts, citing the clip as ``[n]``."""
+    runs: list[Seen] = []
+    for s in sorted(seen, key=lambda s: s.time_s):
+        if not runs or runs[-1].colour != s.colour:
+            runs.append(s)
+    told = ", then ".join(f"{s.colour} from {s.time_s:.1f} s" for s in runs)
+    return f"In these frames the screen is {told} [{n}]."
 
 
 def _decode_video(url: str) -> tuple[list[Seen], int]:

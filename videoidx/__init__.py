@@ -55,8 +55,8 @@ from videoidx.types import (
 
 __version__ = "0.1.0"
 
-# The pipeline is the composition root: it imports ``indexers``, which imports videoidx's types.
-# Loading it on first use keeps ``import videoidx`` light and free of that cycle.
+# The pipeline and Q&A are composition roots: they import ``indexers``, which imports videoidx's
+# types. Loading them on first use keeps ``import videoidx`` light and free of that cycle.
 _LAZY = {
     "index_video": "videoidx.pipeline.run",
     "index_many": "videoidx.pipeline.run",
@@ -65,6 +65,9 @@ _LAZY = {
     "ProgressCallback": "videoidx.pipeline.progress",
     "plan_video": "videoidx.pipeline.dryrun",
     "VideoPlan": "videoidx.pipeline.dryrun",
+    "ask": "videoidx.qa",
+    "Answer": "videoidx.qa",
+    "Citation": "videoidx.qa",
 }
 
 
@@ -77,12 +80,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Answer",
     "Appearance",
     "BadReplyError",
     "BudgetExceededError",
     "CancelledError",
     "CausalLink",
     "Character",
+    "Citation",
     "ClipAnalysis",
     "ClipInput",
     "ClipSpec",
@@ -118,6 +123,7 @@ __all__ = [
     "VideoResult",
     "VideoSummary",
     "__version__",
+    "ask",
     "cut_clip",
     "detect_shots",
     "index_many",

@@ -4,7 +4,8 @@ Resolution order for every field: an explicit flag (or keyword argument), then t
 (``VIDEOIDX_<FIELD>`` in upper case, e.g. ``VIDEOIDX_CLIP_TARGET_S=30``), then a TOML config file
 (``./videoidx.toml``, else ``$XDG_CONFIG_HOME/videoidx/config.toml``, or ``VIDEOIDX_CONFIG``), then
 the defaults below. Field names are unique across the groups so a flat name is never ambiguous;
-the config file may use flat keys or ``[media]``, ``[provider]``, ``[pipeline]``, ``[ui]`` tables.
+the config file may use flat keys or ``[media]``, ``[provider]``, ``[pipeline]``, ``[qa]``,
+``[ui]`` tables.
 Unknown names are an error rather than a silent no-op, because a mistyped setting that is ignored
 costs an indexing run.
 
@@ -107,6 +108,21 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
+class QASettings:
+    """Questions over the timeline (``videoidx ask``, ``videoidx.ask``)."""
+
+    qa_model: str | None = None
+    """A (cheaper) text model for answers; None uses the provider's model."""
+    qa_thinking: bool = False
+    """Let the model think before answering (slower, costs more)."""
+    qa_look_again: bool = False
+    """When the stored evidence is thin and the video file is still there, send the
+    best-matching clip's frames with the question to the vision model."""
+    qa_max_evidence: int = 12
+    """Most events shown to the model (or listed offline) for one question."""
+
+
+@dataclass(frozen=True)
 class UISettings:
     """The web page."""
 
@@ -131,6 +147,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    qa: QASettings = field(default_factory=QASettings)
     ui: UISettings = field(default_factory=UISettings)
 
     def flat(self) -> dict[str, Any]:
@@ -149,6 +166,7 @@ _GROUPS: dict[str, type] = {
     "media": MediaSettings,
     "provider": ProviderSettings,
     "pipeline": PipelineSettings,
+    "qa": QASettings,
     "ui": UISettings,
 }
 
@@ -247,6 +265,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("concurrency must be at least 1")
     if s.pipeline.max_cost_usd is not None and s.pipeline.max_cost_usd < 0:
         raise ConfigError("max_cost_usd must not be negative")
+    if s.qa.qa_max_evidence < 1:
+        raise ConfigError("qa_max_evidence must be at least 1")
     if s.provider.max_retries < 0 or s.provider.timeout_s <= 0:
         raise ConfigError("max_retries must be >= 0 and timeout_s > 0")
 

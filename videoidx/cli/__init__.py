@@ -18,6 +18,7 @@ from videoidx.errors import VideoIdxError
 COMMAND_MODULES = (
     "videoidx.cli.config_cmd",
     "videoidx.cli.index_cmd",
+    "videoidx.cli.ask_cmd",
     "videoidx.cli.demo_cmd",
     "videoidx.cli.serve_cmd",
     "videoidx.cli.media_cmds",

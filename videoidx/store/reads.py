@@ -5,7 +5,7 @@ Split from ``store.py`` so the write path (transactions, replacement rules) read
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -178,6 +178,19 @@ class StoreReads:
             StoredCharacter(r[0], r[1], r[2] or "", r[3] or "", r[4], r[5] or "", tuple(r[6] or ()))
             for r in rows
         ]
+
+    def character_names(self, video_ids: Sequence[str] | None = None) -> list[tuple[str, str, str]]:
+        """``(video_id, name, id)`` of every character as clips saw it (a clip character id)
+        and after merging (a character id): a cheap way to find who a question names."""
+        rows = self._rows(
+            "SELECT video_id, name, id FROM ("
+            "SELECT video_id, name, clip_character_id AS id FROM clip_characters UNION ALL "
+            "SELECT video_id, name, character_id AS id FROM characters) "
+            "WHERE name <> '' AND (?::VARCHAR[] IS NULL OR list_contains(?::VARCHAR[], video_id)) "
+            "ORDER BY video_id, name, id",
+            [None if video_ids is None else list(video_ids)] * 2,
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def appearances(
         self, video_id: str, *, character_id: str | None = None

@@ -1,0 +1,200 @@
+"""Questions over the timeline: answers that cite moments, checked against the evidence.
+
+``ask(question)`` reads time expressions (``timeexpr``), gathers numbered evidence from the store
+(``retrieve``), then answers in one of three ways, chosen by the configured indexer:
+
+* a model indexer (``indexer="glm"``): the model answers from the evidence and must cite it
+  (``answer``); invented citations are dropped and counted; thin evidence can make it look again
+  at the best clip's frames (``look_again``, the ``qa_look_again`` setting);
+* the offline default (``indexer="local"``): an extractive answer, labelled as retrieved
+  (``offline``);
+* no evidence at all: an answer that says so, without calling anything.
+
+Every answer is logged in the store's ``qa_log``. Like the pipeline, this package is a
+composition root (it turns the configured name into an indexer), so ``videoidx`` loads it lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from indexers import create_indexer
+from indexers.base import Indexer
+from videoidx.errors import ConfigError, StoreError
+from videoidx.pipeline.consolidate import TextModel, text_model_of
+from videoidx.qa.answer import CheckedReply, build_messages, check_citations
+from videoidx.qa.look_again import build_look_messages, clip_around, clip_frames
+from videoidx.qa.offline import LABEL, extractive_answer
+from videoidx.qa.records import Answer, Citation
+from videoidx.qa.retrieve import Evidence, gather_evidence
+from videoidx.qa.timeexpr import parse_time_filter
+from videoidx.settings import Settings, resolve_settings
+from videoidx.store import Store
+from videoidx.types import Usage
+
+NOTHING_FOUND = "The indexed videos do not answer this: nothing in the index matches the question."
+
+
+def qa_indexer(settings: Settings) -> Indexer | None:
+    """The indexer that answers questions: the configured one, with ``qa_model`` swapped in;
+    None for the offline default, which has no text model."""
+    if settings.provider.indexer == "local":
+        return None
+    qa_model = settings.qa.qa_model
+    return create_indexer(settings.replace(model=qa_model) if qa_model else settings)
+
+
+def ask(
+    question: str,
+    *,
+    store: Store | None = None,
+    settings: Settings | None = None,
+    video_ids: Sequence[str] | None = None,
+    look_again: bool | None = None,
+    thinking: bool | None = None,
+    indexer: Indexer | None = None,
+) -> Answer:
+    """Answer ``question`` from the indexed videos (all, or ``video_ids``), citing moments.
+
+    ``store=None`` opens ``settings.db_path`` and closes it again; ``indexer=None`` builds the
+    configured one (and closes it). ``look_again`` and ``thinking`` override the
+    ``qa_look_again`` and ``qa_thinking`` settings.
+    """
+    if not question or not question.strip():
+        raise ConfigError("the question is empty; ask something about the indexed videos")
+    settings = settings or resolve_settings()
+    own_indexer = indexer is None
+    model = qa_indexer(settings) if indexer is None else indexer
+    own_store = store is None
+    try:
+        if model is not None:
+            model.check_ready()  # a missing key fails now, with what to set
+        if store is None:
+            if not Path(settings.db_path).is_file():
+                raise StoreError(
+                    f"no store at {settings.db_path}; index a video first or pass --db PATH"
+                )
+            store = Store.open(settings.db_path)
+        return _ask(question, store, settings, video_ids, look_again, thinking, model)
+    finally:
+        if own_store and store is not None:
+            store.close()
+        if own_indexer and model is not None:
+            model.close()
+
+
+def _ask(
+    question: str,
+    store: Store,
+    settings: Settings,
+    video_ids: Sequence[str] | None,
+    look_again: bool | None,
+    thinking: bool | None,
+    indexer: Indexer | None,
+) -> Answer:
+    if video_ids is not None:
+        for vid in video_ids:
+            if store.video(vid) is None:
+                raise ConfigError(f"video {vid} is not in the store; `videoidx videos` lists them")
+    tf = parse_time_filter(question)
+    evidence = gather_evidence(
+        store, question, tf, video_ids=video_ids, max_evidence=settings.qa.qa_max_evidence
+    )
+    evidence.readings[:0] = tf.readings
+    answer = Answer(
+        question=question,
+        text="",
+        citations=[],
+        mode="unanswerable",
+        usage=Usage(),
+        evidence=list(evidence.items),
+        filters="; ".join(evidence.readings),
+    )
+    model = text_model_of(indexer) if indexer is not None else None
+    if indexer is None or model is None:
+        text, cited = extractive_answer(evidence)
+        answer.text, answer.citations = text, cited
+        answer.mode = "retrieved" if cited else "unanswerable"
+    else:
+        answer.model = indexer.model_id
+        think = settings.qa.qa_thinking if thinking is None else thinking
+        looks = settings.qa.qa_look_again if look_again is None else look_again
+        _ModelAnswer(answer, store, settings, evidence, model, think).run(looks)
+    cited_videos = list(dict.fromkeys(c.video_id for c in answer.citations))
+    answer.qa_id = store.log_question(
+        question,
+        answer.text,
+        answer.citations,
+        answer.usage,
+        video_ids=cited_videos or list(video_ids or ()),
+        model=answer.model,
+    )
+    return answer
+
+
+@dataclass
+class _ModelAnswer:
+    """One question answered by a model; fills ``answer`` in place."""
+
+    answer: Answer
+    store: Store
+    settings: Settings
+    evidence: Evidence
+    model: TextModel
+    thinking: bool
+
+    def run(self, look_again: bool) -> None:
+        """From the evidence, or from the best clip's frames when looking again is on and the
+        evidence is thin (or did not answer)."""
+        ev, answer = self.evidence, self.answer
+        tried = look_again and ev.thin
+        looked = tried and self.look_again()
+        if answer.mode == "looked_again":
+            return
+        if not ev.items:
+            if not looked:
+                answer.text = NOTHING_FOUND
+            return
+        messages = build_messages(answer.question, ev.items, ev.links, ev.readings)
+        checked = check_citations(self.complete(messages), ev.items)
+        _apply(answer, checked, "generated")
+        if not checked.answered and look_again and not tried:
+            self.look_again()
+
+    def look_again(self) -> bool:
+        """Ask about the best clip's frames; False when there is no clip, file or image
+        support. A look that does not answer either leaves its own "not answered" text."""
+        ev = self.evidence
+        primary = ev.primary()
+        target = primary[0] if primary else (ev.items[0] if ev.items else None)
+        clip = clip_around(self.store, target, len(ev.items) + 1) if target is not None else None
+        frames = clip_frames(self.store, clip, self.settings) if clip is not None else []
+        messages = (
+            build_look_messages(self.model, self.answer.question, clip, frames)
+            if clip is not None and frames
+            else None
+        )
+        if clip is None or messages is None:
+            return False
+        checked = check_citations(self.complete(messages), [clip])
+        _apply(self.answer, checked, "looked_again")
+        self.answer.evidence = [*self.answer.evidence, clip]
+        return True
+
+    def complete(self, messages: list[dict[str, Any]]) -> str:
+        text, used = self.model.complete_text(messages, thinking=self.thinking)
+        self.answer.usage.add(used)
+        return text
+
+
+def _apply(answer: Answer, checked: CheckedReply, mode: str) -> None:
+    answer.text = checked.text
+    answer.citations = checked.citations
+    answer.dropped_citations += checked.dropped
+    answer.mode = mode if checked.answered else "unanswerable"
+
+
+__all__ = ["LABEL", "Answer", "Citation", "ask"]
