@@ -139,10 +139,6 @@ def test_upload_index_search_and_seek(page: Any, server: Server, upload_video: P
 
 
 def test_ask_and_click_a_citation(page: Any, server: Server, upload_video: Path) -> None:
-    import videoidx
-
-    if not hasattr(videoidx, "ask"):
-        pytest.skip("videoidx.ask is not in this build")
     if not server.ctx.store.list_videos():
         pytest.skip("needs the video indexed by the upload test")
     open_tab(page, "Ask")

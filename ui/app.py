@@ -569,14 +569,11 @@ class Page:
     # -- handlers: ask -------------------------------------------------------------------------
 
     def on_ask(self, question: str, scope: str, current: str, rows: dict) -> tuple[Any, ...]:
-        ask = getattr(videoidx, "ask", None)
-        if ask is None:
-            return "Q&A is not available in this version.", gr.update(), rows
         if not (question or "").strip():
             return "Type a question first.", gr.update(), rows
         whole = scope == SCOPE_LIBRARY or not current
         try:
-            answer = ask(
+            answer = videoidx.ask(
                 question,
                 store=self.ctx.store,
                 settings=self.ctx.settings,
@@ -711,12 +708,11 @@ def _provider_label(p: videoidx.ProviderChoice) -> str:
     return f"{p.name} · {p.model or 'any model'} · {key}"
 
 
-def _answer_markdown(answer: Any) -> str:
+def _answer_markdown(answer: videoidx.Answer) -> str:
     badges = {
         "generated": "Answered by the model from the indexed events",
         "looked_again": "Answered by the model after looking at the clip again",
-        "retrieved": "Retrieved, not generated: no model is configured, so these are the "
-        "best-matching moments",
+        "retrieved": "Retrieved, not generated",
         "unanswerable": "The index does not answer this",
     }
     badge = badges.get(answer.mode, answer.mode)
