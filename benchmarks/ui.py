@@ -6,8 +6,8 @@ each query, presses Search and waits until the results table and the "N matches 
 line show that query. The baseline, timed in the same process, is the bare ``videoidx.search``
 call the page makes; the ratio is what the page adds (Gradio queue, JSON, rendering).
 
-    .venv/bin/python benchmarks/ui.py
-    .venv/bin/python benchmarks/ui.py --events 20000 --queries 20   # a quick check
+    .venv/bin/python -m benchmarks.ui
+    .venv/bin/python -m benchmarks.ui --events 20000 --queries 20   # a quick check
 
 Target (issue 6): median <= 300 ms with 100,000 events in the library.
 """
