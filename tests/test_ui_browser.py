@@ -202,3 +202,69 @@ def test_a_second_visitor_searches_while_a_video_indexes(
     finally:
         server.ctx.jobs.cancel([job.job_id])
         assert server.ctx.jobs.wait_idle(60)
+
+
+def test_characters_and_causes_seek_the_player(
+    page: Any,
+    server: Server,
+    colour_video: Path,
+    fake_provider: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The fake model names the moving test pattern as a character and links each colour change.
+    provider = fake_provider("zai")
+    monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
+    model = server.ctx.settings.replace(indexer="glm", provider="zai", base_url=provider.base_url)
+    (job,) = server.ctx.jobs.submit([colour_video], model)
+    assert server.ctx.jobs.wait_idle(120)
+    open_tab(page, "Index")
+    card = page.locator(f"#jobs [data-status=done]:has-text('{colour_video.stem}')")
+    card.click()
+    page.wait_for_selector("#timeline-viz .vx-bar")
+
+    open_tab(page, "Characters")
+    person = page.locator("#characters .vx-card").first
+    assert "moving test pattern" in person.inner_text()
+    person_start_s = float(person.get_attribute("data-start") or "nan")
+    person.click()
+    page.wait_for_selector("#tab-timeline", state="visible")
+    wait_for_player_at(page, person_start_s)
+
+    open_tab(page, "Causes")
+    screenshot(page, "5-causes-model")
+    step = page.locator("#causes .vx-chip").nth(1)
+    step_start_s = float(step.get_attribute("data-start") or "nan")
+    step.click()
+    wait_for_player_at(page, step_start_s)
+    assert job.job_id
+
+
+def test_library_reindex_costs_nothing_and_delete_removes(page: Any, server: Server) -> None:
+    videos = server.ctx.store.list_videos()
+    if not videos:
+        pytest.skip("needs a video indexed by the tests above")
+    title = videos[0].title
+    open_tab(page, "Library")
+    row = page.locator("#library [role=row]").filter(has_text=title).first
+    row.locator("[role=gridcell]").first.click()
+    page.wait_for_function(
+        "(t) => document.querySelector('#lib-msg').innerText.includes(t)", arg=title
+    )
+    page.get_by_role("button", name="Re-index with the Index tab's settings").click()
+    page.wait_for_function(
+        "() => document.querySelector('#lib-msg').innerText.includes('Re-indexing')"
+    )
+    assert server.ctx.jobs.wait_idle(120)
+    redo = server.ctx.jobs.snapshot()[0]
+    assert redo.result is not None and redo.status == "done"
+    assert redo.result.clips_cached == redo.result.clips_total and redo.result.usage.cost_usd == 0
+
+    page.click("#lib-delete")
+    page.click("#lib-confirm")
+    page.wait_for_function(
+        "(t) => document.querySelector('#lib-msg').innerText.includes('Deleted ' + t)", arg=title
+    )
+    assert title not in [v.title for v in server.ctx.store.list_videos()]
+    page.wait_for_function(
+        "(t) => !document.querySelector('#library').innerText.includes(t)", arg=title
+    )

@@ -42,7 +42,6 @@ class Page:
 
     def __init__(self, ctx: PageContext) -> None:
         self.ctx = ctx
-        self.library_version = 0
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -54,7 +53,7 @@ class Page:
             self.rows_state = gr.State({})
             self.batch = gr.State([])
             self.lib_selected = gr.State("")
-            self.seen_version = gr.State(-1)
+            self.seen_version = gr.State("")
             with gr.Tabs(selected="index", elem_id="vx-tabs") as self.tabs:
                 with gr.Tab("Index", id="index", elem_id="tab-index"):
                     self._index_tab()
@@ -334,7 +333,7 @@ class Page:
 
     # -- handlers: live status -----------------------------------------------------------------
 
-    def on_tick(self, seen_version: int) -> tuple[Any, ...]:
+    def on_tick(self, seen_version: str) -> tuple[Any, ...]:
         ctx = self.ctx
         videos = ctx.store.list_videos()
         costs = ctx.costs_by_video()
@@ -343,13 +342,14 @@ class Page:
             len(videos), sum(v.events for v in videos), sum(costs.values()), len(live)
         )
         jobs = render.jobs_html(ctx.job_views())
-        if seen_version == self.library_version and not live:
+        # Redraw the library only when it changed (a clip, run or video came or went), so a
+        # visitor's selection is not reset every second.
+        version = f"{ctx.library_fingerprint()}|{sorted(live.items())}"
+        if version == seen_version:
             return header, jobs, gr.update(), gr.update(), seen_version
-        # The library changes while jobs run (clip counts) and when they finish or a video is
-        # deleted; otherwise leave the table alone so a selection is not lost every second.
         table = _table(render.library_rows(videos, costs, live), LIBRARY_COLUMNS)
         choices = gr.update(choices=ctx.video_choices())
-        return header, jobs, table, choices, self.library_version
+        return header, jobs, table, choices, version
 
     def on_first_view(self, current: str, last_pos: float, colour_by: str, rows: dict) -> Updates:
         videos = self.ctx.store.list_videos()
@@ -407,7 +407,6 @@ class Page:
         except VideoIdxError as exc:
             return [], error_text(exc), gr.update(), gr.update()
         jobs = ctx.jobs.submit(paths, settings)
-        self.library_version += 1
         names = ", ".join(j.title for j in jobs)
         return (
             [j.job_id for j in jobs],
@@ -453,7 +452,6 @@ class Page:
         if not Path(info.path).is_file():
             return [], f"⚠️ The file {info.path} is gone; its timeline stays searchable."
         jobs = self.ctx.jobs.submit([Path(info.path)], settings)
-        self.library_version += 1
         return [j.job_id for j in jobs], (
             f"Re-indexing **{info.title}**; clips already indexed with the same settings come "
             "from the cache at no cost. Progress is on the Index tab."
@@ -476,11 +474,10 @@ class Page:
             for j in ctx.jobs.snapshot()
         ):
             msg = f"⚠️ **{info.title}** is being indexed; cancel that first."
-            return (gr.update(visible=False), msg, video_id, -1, *self.on_tick(-1)[:4])
+            return (gr.update(visible=False), msg, video_id, "", *self.on_tick("")[:4])
         removed = ctx.store.delete_video(video_id) if video_id else False
-        self.library_version += 1
         msg = f"Deleted **{info.title}**." if removed and info else "Nothing was deleted."
-        return (gr.update(visible=False), msg, "", -1, *self.on_tick(-1)[:4])
+        return (gr.update(visible=False), msg, "", "", *self.on_tick("")[:4])
 
     # -- handlers: timeline --------------------------------------------------------------------
 

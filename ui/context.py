@@ -47,6 +47,16 @@ class PageContext:
         )
         return {r[0]: float(r[1]) for r in rows}
 
+    def library_fingerprint(self) -> str:
+        """Changes whenever a video, clip, run or character is added, finished or removed."""
+        row = self.store.sql(
+            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM clips), "
+            "(SELECT count(*) FROM index_runs), "
+            "(SELECT count(*) FROM index_runs WHERE finished_at IS NOT NULL), "
+            "(SELECT count(*) FROM characters)"
+        )[0]
+        return ":".join(str(n) for n in row)
+
     def live_status(self) -> dict[str, str]:
         """video_id -> "indexing" or "queued" for videos with an active job."""
         out: dict[str, str] = {}
