@@ -77,7 +77,7 @@ def main() -> None:
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#vx-header .vx-stats")
             open_tab(page, "Timeline")
-            page.locator("#scope").get_by_text("Whole library").click()
+            page.locator("#search-scope").get_by_text("Whole library").click()
             box = page.locator("#search-box textarea, #search-box input").first
             for i, (_, shown) in enumerate(runs):
                 box.fill(shown)

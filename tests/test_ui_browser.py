@@ -191,7 +191,7 @@ def test_a_second_visitor_searches_while_a_video_indexes(
         other = context.new_page()
         other.goto(server.url)
         open_tab(other, "Timeline")
-        other.locator("#scope").get_by_text("Whole library").click()
+        other.locator("#search-scope").get_by_text("Whole library").click()
         other.locator("#search-box textarea, #search-box input").first.fill("moving")
         other.click("#search-btn")
         other.wait_for_function("() => document.querySelector('#search-info').innerText.length > 0")

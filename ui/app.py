@@ -171,16 +171,8 @@ class Page:
                     )
                     self.selected_md = gr.Markdown(elem_id="selected")
             with gr.Column(scale=2):
-                with gr.Row():
-                    self.search_tb = gr.Textbox(
-                        label="Search",
-                        placeholder="what happens, who, what is on screen…",
-                        elem_id="search-box",
-                        scale=4,
-                    )
-                    self.search_btn = gr.Button("Search", elem_id="search-btn", scale=1)
-                self.scope_rd = gr.Radio(
-                    [SCOPE_VIDEO, SCOPE_LIBRARY], value=SCOPE_VIDEO, label="In", elem_id="scope"
+                self.search_tb, self.search_btn, self.scope_rd = _query_row(
+                    "Search", "what happens, who, what is on screen…", "search", scope_label="In"
                 )
                 with gr.Accordion("Filters", open=False), gr.Row():
                     self.from_tb = gr.Textbox(label="From", placeholder="0:00")
@@ -211,16 +203,12 @@ class Page:
         )
 
     def _ask_tab(self) -> None:
-        with gr.Row():
-            self.ask_tb = gr.Textbox(
-                label="Question",
-                placeholder="why did the car stop?  what happened between 5:00 and 6:00?",
-                elem_id="ask-box",
-                scale=5,
-            )
-            self.ask_btn = gr.Button("Ask", variant="primary", elem_id="ask-btn", scale=1)
-        self.ask_scope = gr.Radio(
-            [SCOPE_VIDEO, SCOPE_LIBRARY], value=SCOPE_VIDEO, label="About", elem_id="ask-scope"
+        self.ask_tb, self.ask_btn, self.ask_scope = _query_row(
+            "Question",
+            "why did the car stop?  what happened between 5:00 and 6:00?",
+            "ask",
+            scope_label="About",
+            button="Ask",
         )
         self.answer_md = gr.Markdown(elem_id="answer")
         self.citations = gr.Dataframe(
@@ -666,6 +654,23 @@ class Page:
             colour_by=colour_by,
             selected_id=selected_id,
         )
+
+
+def _query_row(
+    label: str, placeholder: str, name: str, *, scope_label: str, button: str = ""
+) -> tuple[Any, Any, Any]:
+    """A text box with its button, and the this-video / whole-library choice under it.
+
+    Element ids are ``<name>-box``, ``<name>-btn`` and ``<name>-scope`` (the browser tests use
+    them)."""
+    with gr.Row():
+        box = gr.Textbox(label=label, placeholder=placeholder, elem_id=f"{name}-box", scale=4)
+        btn = gr.Button(button or label, variant="primary" if button else "secondary",
+                        elem_id=f"{name}-btn", scale=1)  # fmt: skip
+    scope = gr.Radio(
+        [SCOPE_VIDEO, SCOPE_LIBRARY], value=SCOPE_VIDEO, label=scope_label, elem_id=f"{name}-scope"
+    )
+    return box, btn, scope
 
 
 def _row_key(row: Sequence[object] | None) -> str:
