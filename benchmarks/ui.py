@@ -25,7 +25,7 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 from benchmarks.search import Library, ingest, queries
-from tests.browser import launch, open_tab
+from tests.browser import launch, open_tab, wait_for_page_loaded
 from ui.app import build_app
 from ui.server import make_context
 from videoidx import resolve_settings, search
@@ -75,7 +75,7 @@ def main() -> None:
             browser = launch(p)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_selector("#vx-header .vx-stats")
+            wait_for_page_loaded(page)
             open_tab(page, "Timeline")
             page.locator("#search-scope").get_by_text("Whole library").click()
             box = page.locator("#search-box textarea, #search-box input").first

@@ -47,6 +47,11 @@ def wait_for_player_at(page: Any, start_s: float, timeout_ms: int = 15_000) -> N
     )
 
 
+def wait_for_page_loaded(page: Any) -> None:
+    """The page's load events have run (they may switch tabs, so click nothing before)."""
+    page.wait_for_selector("body[data-vx-loaded]", state="attached")
+
+
 def open_tab(page: Any, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 

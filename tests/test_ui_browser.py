@@ -20,6 +20,7 @@ from tests.browser import (
     open_tab,
     player_time_s,
     screenshot,
+    wait_for_page_loaded,
     wait_for_player_at,
 )
 from tests.conftest import MEDIA_DIR
@@ -69,7 +70,7 @@ def page(browser: Any, server: Server) -> Iterator[Any]:
     pg = context.new_page()
     pg.set_default_timeout(20_000)
     pg.goto(server.url)
-    pg.wait_for_selector("#vx-header .vx-stats")
+    wait_for_page_loaded(pg)
     yield pg
     context.close()
 
@@ -190,14 +191,19 @@ def test_a_second_visitor_searches_while_a_video_indexes(
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         other = context.new_page()
         other.goto(server.url)
+        wait_for_page_loaded(other)
         open_tab(other, "Timeline")
         other.locator("#search-scope").get_by_text("Whole library").click()
         other.locator("#search-box textarea, #search-box input").first.fill("moving")
         other.click("#search-btn")
-        other.wait_for_function("() => document.querySelector('#search-info').innerText.length > 0")
+        other.wait_for_function(
+            "() => document.querySelector('#search-info').innerText.includes('match')"
+        )
         running = next(j for j in server.ctx.jobs.snapshot() if j.job_id == job.job_id)
         assert running.status in {"queued", "running"}, "the job ended before the search"
         assert "match" in other.inner_text("#search-info")
+        open_tab(other, "Index")
+        assert provider.api_key not in other.content()  # the key in use is never on the page
         context.close()
     finally:
         server.ctx.jobs.cancel([job.job_id])

@@ -235,10 +235,11 @@ class Page:
             self.conc_sl, self.cap_nb,
         ]  # fmt: skip
         live = [self.header, self.jobs_html, self.library, self.video_dd, self.seen_version]
-        # On load: live status first, then the newest indexed video opens in the timeline.
+        # On load: live status first, then the newest indexed video opens in the timeline, then
+        # body[data-vx-loaded] tells scripts (and the browser tests) the page is settled.
         blocks.load(self.on_tick, [self.seen_version], live).then(
             self.on_first_view, self._state_inputs, self.view_outputs
-        )
+        ).then(None, js="() => { document.body.dataset.vxLoaded = '1'; }")
         self.timer.tick(self.on_tick, [self.seen_version], live, show_progress="hidden")
 
         estimate_triggers: list[Any] = [self.files, *settings_inputs]
@@ -343,7 +344,7 @@ class Page:
         videos = self.ctx.store.list_videos()
         indexed = [v for v in videos if v.events]
         if current or not indexed:
-            return {self.tabs: gr.Tabs(selected="index" if not indexed else "timeline")}
+            return self.unchanged()
         return self.open_at(
             indexed[-1].video_id, 0.0, "", current, last_pos, colour_by, rows, tab="timeline"
         )
@@ -520,7 +521,7 @@ class Page:
         ) -> Updates:
             target = (rows or {}).get(kind, {}).get(_row_key(evt.row_value))
             if target is None:
-                return {}
+                return self.unchanged()
             video_id, start_s, item_id = target
             return self.open_at(
                 video_id, start_s, item_id, current, last_pos, colour_by, rows, tab=tab
@@ -537,7 +538,7 @@ class Page:
             data = evt._data or {}
             video_id = str(data.get("video_id") or current or "")
             if not video_id:
-                return {}
+                return self.unchanged()
             return self.open_at(
                 video_id,
                 float(data.get("start_s") or 0.0),
@@ -575,6 +576,10 @@ class Page:
         return _answer_markdown(answer), _table(table_rows, CITATION_COLUMNS), new_rows
 
     # -- the one way to show a moment ----------------------------------------------------------
+
+    def unchanged(self) -> Updates:
+        """Updates that change nothing (Gradio rejects an empty dict as too few values)."""
+        return {self.player_note: gr.update()}
 
     def open_at(
         self,
