@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, **_clip_flags(args))
     if args.dry_run:
         return _dry_run(args, settings)
+    from videoidx.pipeline.bulk import index_many
     from videoidx.pipeline.progress import TerminalBar
-    from videoidx.pipeline.run import index_many
 
     results = index_many(args.files, settings=settings, progress=TerminalBar())
     if args.json:

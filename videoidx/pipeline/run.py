@@ -20,7 +20,6 @@ import logging
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -41,6 +40,7 @@ from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
 from videoidx.pipeline.cache import clip_cache_key
 from videoidx.pipeline.consolidate import consolidate_video
+from videoidx.pipeline.media_worker import damaged_media
 from videoidx.pipeline.progress import ProgressCallback, ProgressTracker
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import Store
@@ -356,8 +356,24 @@ class VideoJob:
 
     @property
     def should_consolidate(self) -> bool:
-        """Whether the video earned a consolidation pass: clips done, nothing stopped it."""
-        return not self._should_stop() and self.result.clips_done > 0
+        """Whether the video earned a consolidation pass: clips done, nothing stopped it, and
+        something new to consolidate."""
+        r = self.result
+        if self._should_stop() or r.clips_done == 0:
+            return False
+        # Every clip came from the cache right after a finished run: the store holds exactly
+        # that run's clips and its consolidation, so asking again would pay for the same answer.
+        fully_cached = r.clips_cached == r.clips_done and not (r.clips_failed or r.clips_skipped)
+        return not (fully_cached and self._previous_run_status() == "done")
+
+    def _previous_run_status(self) -> str | None:
+        assert self.info is not None
+        rows = self.store.sql(
+            "SELECT status FROM index_runs WHERE video_id = ? AND run_id <> ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            [self.info.video_id, self._run_id],
+        )
+        return str(rows[0][0]) if rows else None
 
     def finish(self) -> VideoResult:
         """Close the run with its final status and return the result."""
@@ -439,56 +455,8 @@ class VideoJob:
         self.tracker.update(stage=status if status != "partial" else "done", message=error)
 
 
-def damaged_media(exc: MediaError) -> str:
-    """Why sampling stopped when a file breaks part-way (a truncated tail)."""
-    return f"reading frames stopped at a damaged part: {exc}"
-
-
 def _describe(exc: BaseException, clip: ClipSpec) -> str:
     where = f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s)"
     if isinstance(exc, VideoIdxError):
         return f"{where}: {exc}"
     return f"{where}: unexpected {type(exc).__name__}: {exc}"
-
-
-def index_many(
-    paths: Sequence[str | Path],
-    *,
-    settings: Settings | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> list[VideoResult]:
-    """Index several videos into one store, one after another; one bad file never stops the rest.
-
-    Each video still runs its clips concurrently. Videos that cannot be read are reported with
-    status ``failed`` and the reason.
-    """
-    settings = settings or resolve_settings()
-    results: list[VideoResult] = []
-    with Store.open(settings.db_path) as store:
-        indexer = create_indexer(settings)
-        try:
-            indexer.check_ready()
-            for path in paths:
-                if cancel is not None and cancel.is_set():
-                    results.append(VideoResult(path=str(path), status="cancelled"))
-                    continue
-                started = time.monotonic()
-                try:
-                    result = index_video(
-                        path,
-                        settings=settings,
-                        store=store,
-                        indexer=indexer,
-                        progress=progress,
-                        cancel=cancel,
-                    )
-                except VideoIdxError as exc:
-                    result = VideoResult(
-                        path=str(path), title=Path(path).stem, status="failed", error=str(exc)
-                    )
-                log.info("%s: %s in %.1f s", path, result.status, time.monotonic() - started)
-                results.append(result)
-        finally:
-            indexer.close()
-    return results
