@@ -18,24 +18,11 @@ from tests.conftest import ROOT
 from tests.fake_provider import FakeProvider
 from tests.test_pipeline import CLIP_FLAGS, KEY, clip_calls, glm_settings
 from videoidx.errors import VideoNotFoundError
-from videoidx.media.synth import Segment, make_video
 from videoidx.pipeline.bulk import expand_videos, index_many
 from videoidx.pipeline.progress import Progress
 from videoidx.pipeline.run import index_video
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import Store
-
-# Two short videos besides the conftest colour video: different colours, so different content.
-SMALL_VIDEOS = {
-    "a_sunrise.mp4": (Segment("orange", 2.5, tone_hz=330), Segment("white", 2.5)),
-    "b_night.mp4": (Segment("black", 2.0), Segment("purple", 3.0, pattern=True)),
-}
-
-
-@pytest.fixture(scope="session")
-def small_videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("bulk")
-    return [make_video(folder / name, segs) for name, segs in SMALL_VIDEOS.items()]
 
 
 def local_settings(db: Path, **flags: Any) -> Settings:
