@@ -31,14 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.pipeline import KEY, settings_for  # noqa: E402
 from indexers.glm import GlmIndexer  # noqa: E402
 from tests.fake_provider import FakeProvider  # noqa: E402
 from videoidx.media.synth import COLOURS_RGB, Segment, make_video  # noqa: E402
 from videoidx.pipeline.bulk import index_many  # noqa: E402
 from videoidx.pipeline.run import VideoResult, index_video  # noqa: E402
-from videoidx.settings import Settings, resolve_settings  # noqa: E402
+from videoidx.settings import Settings  # noqa: E402
 
-KEY = "bench-key-0123456789"
 VIDEO_S = 45.0
 
 
@@ -60,21 +60,6 @@ def short_videos(count: int) -> list[Path]:
     return paths
 
 
-def settings_for(server: FakeProvider, db: Path, concurrency: int) -> Settings:
-    return resolve_settings(
-        {
-            "db_path": str(db),
-            "indexer": "glm",
-            "provider": "zai",
-            "base_url": server.base_url,
-            "model": server.model,
-            "concurrency": concurrency,
-        },
-        env={},
-        config_path=os.devnull,
-    )
-
-
 def sequential(paths: list[Path], settings: Settings) -> list[VideoResult]:
     indexer = GlmIndexer(settings, env={"ZAI_API_KEY": KEY})
     try:
@@ -92,7 +77,7 @@ def timed(
 ) -> float:
     with FakeProvider("zai", api_key=KEY, latency_s=latency_s) as server:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = settings_for(server, Path(tmp) / "b.duckdb", concurrency)
+            settings = settings_for(server, Path(tmp) / "b.duckdb", concurrency=concurrency)
             started = time.perf_counter()
             results = run(paths, settings)
             wall = time.perf_counter() - started

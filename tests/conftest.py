@@ -61,6 +61,12 @@ def small_videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [make_video(folder / name, segs) for name, segs in SMALL_VIDEOS.items()]
 
 
+@pytest.fixture
+def three_videos(colour_video: Path, small_videos: list[Path]) -> list[Path]:
+    """A batch: the colour video and the two small ones."""
+    return [colour_video, *small_videos]
+
+
 @pytest.fixture(autouse=True)
 def _fail_on_logged_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """A test that logs at ERROR has hidden a failure; make it visible (PySceneDetect's habit)."""

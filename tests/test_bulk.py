@@ -45,9 +45,9 @@ def timeline_rows(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_parallel_engine_stores_what_index_video_stores(
-    colour_video: Path, small_videos: list[Path], tmp_path: Path
+    three_videos: list[Path], tmp_path: Path
 ) -> None:
-    paths = [colour_video, *small_videos]
+    paths = three_videos
     seen: list[Progress] = []
     results = index_many(
         paths, settings=local_settings(tmp_path / "many.duckdb"), workers=2, progress=seen.append
@@ -104,13 +104,12 @@ def test_globs_and_folders_expand_to_sorted_video_files(tmp_path: Path) -> None:
 
 
 def test_one_concurrency_limit_for_the_batch_and_a_rerun_sends_nothing(
-    colour_video: Path,
-    small_videos: list[Path],
+    three_videos: list[Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ZAI_API_KEY", KEY)
-    paths = [colour_video, *small_videos]
+    paths = three_videos
     with FakeProvider("zai", latency_s=0.3) as server:
         settings = glm_settings(server, tmp_path / "g.duckdb", concurrency=3)
         first = index_many(paths, settings=settings, workers=2)
@@ -131,20 +130,20 @@ def test_one_concurrency_limit_for_the_batch_and_a_rerun_sends_nothing(
 
 
 def test_a_bad_key_stops_the_whole_batch(
-    colour_video: Path, small_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    three_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ZAI_API_KEY", KEY)
     with FakeProvider("zai") as server:
         server.script(["401:1001"] * 20)
         settings = glm_settings(server, tmp_path / "k.duckdb", concurrency=1)
-        results = index_many([colour_video, *small_videos], settings=settings, workers=2)
+        results = index_many(three_videos, settings=settings, workers=2)
         assert [r.status for r in results] == ["failed"] * 3
         assert all("1001" in r.error for r in results), results
         assert len(server.requests) == 1  # no other clip, of any video, is sent
 
 
 def test_cancel_stops_the_batch_and_keeps_what_finished(
-    colour_video: Path, small_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    three_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ZAI_API_KEY", KEY)
     cancel = threading.Event()
@@ -156,7 +155,7 @@ def test_cancel_stops_the_batch_and_keeps_what_finished(
     with FakeProvider("zai", latency_s=0.2) as server:
         settings = glm_settings(server, tmp_path / "x.duckdb", concurrency=1)
         results = index_many(
-            [colour_video, *small_videos],
+            three_videos,
             settings=settings,
             workers=2,
             progress=stop_after_first_clip,

@@ -39,13 +39,12 @@ def local_ray() -> Iterator[None]:
 @pytest.mark.slow
 def test_ray_engine_matches_local_and_resumes_a_cancelled_run(
     local_ray: None,
-    colour_video: Path,
-    small_videos: list[Path],
+    three_videos: list[Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ZAI_API_KEY", KEY)
-    paths = [colour_video, *small_videos]
+    paths = three_videos
     with FakeProvider("zai", latency_s=0.2) as server:
         cancel = threading.Event()
 
