@@ -87,7 +87,7 @@ def timed(
         print(
             f"  {name:<10} {wall:6.1f} s   {sum(r.clips_total for r in results)} clips, "
             f"{calls} requests (clips + consolidation), at most {server.max_active} at once; "
-            f"floor {floor:.0f} s, wall/floor {wall / floor:.2f}x",
+            f"floor {floor:.1f} s, wall/floor {wall / floor:.2f}x",
             flush=True,
         )
     return wall

@@ -130,10 +130,11 @@ def process_worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
 
+    def orphaned() -> bool:
+        return parent is not None and not parent.is_alive()  # the parent was killed
+
     def put(message: object) -> bool:
-        while not stop.is_set():
-            if parent is not None and not parent.is_alive():
-                return False  # the parent was killed: nobody will ever read this
+        while not stop.is_set() and not orphaned():
             try:
                 out.put(message, timeout=0.2)
                 return True
@@ -141,8 +142,11 @@ def process_worker(
                 continue
         return False
 
-    while not stop.is_set():
-        task = jobs.get()
+    while not stop.is_set() and not orphaned():
+        try:
+            task = jobs.get(timeout=0.5)
+        except queue.Empty:
+            continue
         if task is None:
             return
         job, path = task
