@@ -181,3 +181,67 @@ def test_cli_indexes_a_folder_with_workers(
     assert main(["index", "--db", str(db), "--workers", "2", str(small_videos[0].parent)]) == 0
     with Store.open(db) as store:
         assert len(store.list_videos()) == len(small_videos)
+
+
+def test_the_cost_cap_holds_for_the_whole_batch(
+    three_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_pipeline import glm
+
+    monkeypatch.setenv("ZAI_API_KEY", KEY)
+    with FakeProvider("zai") as server:
+        probe_settings = glm_settings(server, tmp_path / "cap.duckdb")
+        per_clip = glm(probe_settings).estimate_usage([(448, 336)] * 4, 3.0).cost_usd
+        settings = probe_settings.replace(max_cost_usd=per_clip * 1.5, concurrency=1)
+        results = index_many(three_videos, settings=settings, workers=2)
+        # One cap for all videos: a cap per video would let each of the three send a clip.
+        assert len(clip_calls(server)) == sum(r.clips_analysed for r in results) <= 2
+    assert "stopped" in {r.status for r in results}
+    assert all(r.status in ("done", "stopped") for r in results)
+
+
+def test_the_same_content_under_two_names_is_indexed_once(
+    small_videos: list[Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy_of_sunrise.mp4"
+    copy.write_bytes(small_videos[0].read_bytes())
+    db = tmp_path / "dup.duckdb"
+    results = index_many([small_videos[0], copy], settings=local_settings(db), workers=2)
+    assert [r.status for r in results] == ["done", "done"]
+    assert results[0].video_id == results[1].video_id
+    assert "same content as" in results[1].error and results[1].clips_total == 0
+    with Store.open(db) as store:
+        runs = store.sql("SELECT count(*) FROM index_runs")[0][0]
+    assert runs == 1
+
+
+def test_a_media_worker_that_dies_costs_only_its_video(
+    small_videos: list[Path], tmp_path: Path
+) -> None:
+    import multiprocessing
+    import signal
+    import time
+
+    from videoidx.media.synth import Segment, make_video
+    from videoidx.pipeline.bulk import ProcessSource
+    from videoidx.pipeline.media_worker import MediaEnded, Probed, ProbeFailed
+    from videoidx.settings import MediaSettings
+
+    # Long enough that the worker is still sampling it when it is killed.
+    long_video = make_video(tmp_path / "long.mp4", [Segment("red", 30.0), Segment("blue", 30.0)])
+    source = ProcessSource([long_video, small_videos[0]], MediaSettings(), workers=1)
+    ends: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while not source.exhausted and time.monotonic() < deadline:
+            message = source.next(0.05)
+            if isinstance(message, Probed):
+                for child in multiprocessing.active_children():
+                    os.kill(child.pid or 0, signal.SIGKILL)  # the OOM killer, say
+            if isinstance(message, MediaEnded | ProbeFailed):
+                ends[message.job] = message.error
+    finally:
+        source.stop()
+    assert source.exhausted
+    assert "died (exit code -9)" in ends[0], ends
+    assert "no media worker was left" in ends[1], ends
