@@ -62,5 +62,10 @@ class Indexer(ABC):
         """
         return Usage()
 
+    def worker_env(self) -> dict[str, str]:
+        """Environment variables a copy of this indexer built in another process (a Ray worker)
+        needs, such as its API key; the engine ships them to its own workers and nowhere else."""
+        return {}
+
     def close(self) -> None:  # noqa: B027 - optional hook, most indexers hold nothing
         """Release connections or other resources."""

@@ -47,6 +47,26 @@ def colour_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(path, COLOUR_SEGMENTS)
 
 
+# Two short videos of other colours (other content): a batch of three with ``colour_video``.
+SMALL_VIDEOS = {
+    "a_sunrise.mp4": (Segment("orange", 2.5, tone_hz=330), Segment("white", 2.5)),
+    "b_night.mp4": (Segment("black", 2.0), Segment("purple", 3.0, pattern=True)),
+}
+
+
+@pytest.fixture(scope="session")
+def small_videos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two 5 s videos alone in one folder (see ``SMALL_VIDEOS``)."""
+    folder = tmp_path_factory.mktemp("bulk")
+    return [make_video(folder / name, segs) for name, segs in SMALL_VIDEOS.items()]
+
+
+@pytest.fixture
+def three_videos(colour_video: Path, small_videos: list[Path]) -> list[Path]:
+    """A batch: the colour video and the two small ones."""
+    return [colour_video, *small_videos]
+
+
 @pytest.fixture(autouse=True)
 def _fail_on_logged_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     """A test that logs at ERROR has hidden a failure; make it visible (PySceneDetect's habit)."""

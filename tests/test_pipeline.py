@@ -21,8 +21,9 @@ from indexers.glm import GlmIndexer
 from tests.conftest import COLOUR_SEGMENTS, ROOT
 from tests.fake_provider import FakeProvider
 from videoidx.media.synth import segment_starts_s
+from videoidx.pipeline.bulk import index_many
 from videoidx.pipeline.progress import Progress
-from videoidx.pipeline.run import index_many, index_video
+from videoidx.pipeline.run import index_video
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import Store
 

@@ -59,7 +59,7 @@ __version__ = "0.1.0"
 # types. Loading them on first use keeps ``import videoidx`` light and free of that cycle.
 _LAZY = {
     "index_video": "videoidx.pipeline.run",
-    "index_many": "videoidx.pipeline.run",
+    "index_many": "videoidx.pipeline.bulk",
     "VideoResult": "videoidx.pipeline.run",
     "Progress": "videoidx.pipeline.progress",
     "ProgressCallback": "videoidx.pipeline.progress",

@@ -104,7 +104,18 @@ class PipelineSettings:
     """How the indexing job runs."""
 
     concurrency: int = 4
+    """Model calls at once; in a batch, one limit shared by all its videos."""
     max_cost_usd: float | None = None
+    """Stop starting clips before the estimated spend passes this; a batch shares one cap."""
+    workers: int | None = None
+    """Videos whose media work (decode, shots, sampling) runs at once in ``index_many``, each in
+    its own process or Ray task; None means min(CPU count, number of videos)."""
+    engine: str = "local"
+    """Where ``index_many`` runs media work and model calls: ``local`` (processes and threads on
+    this machine) or ``ray`` (tasks on a Ray cluster; needs ``pip install 'videoidx[ray]'``)."""
+    ray_address: str | None = None
+    """Ray cluster to join with ``engine = "ray"``: ``auto``, ``ray://head:10001``; None starts
+    a local Ray (or joins the one named by ``RAY_ADDRESS``)."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +274,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("jpeg_quality must be between 1 and 100")
     if s.pipeline.concurrency < 1:
         raise ConfigError("concurrency must be at least 1")
+    if s.pipeline.workers is not None and s.pipeline.workers < 1:
+        raise ConfigError("workers must be at least 1 (or unset for one per CPU)")
+    if s.pipeline.engine not in ("local", "ray"):
+        raise ConfigError(f"engine must be 'local' or 'ray', got {s.pipeline.engine!r}")
     if s.pipeline.max_cost_usd is not None and s.pipeline.max_cost_usd < 0:
         raise ConfigError("max_cost_usd must not be negative")
     if s.qa.qa_max_evidence < 1:

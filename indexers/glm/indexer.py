@@ -114,6 +114,11 @@ class GlmIndexer(Indexer):
         """Raise MissingKeyError now rather than at the first clip."""
         self.api_key()
 
+    def worker_env(self) -> dict[str, str]:
+        """The key under its variable's name, for a copy of this indexer on a Ray worker."""
+        key, var = self.api_key(), self.profile.key_env
+        return {var: key} if key and var else {}
+
     def _get_client(self) -> ChatClient:
         with self._lock:
             if self._client is None:

@@ -45,18 +45,29 @@ def settings_from_args(args: argparse.Namespace, **extra: Any) -> Settings:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("index", help="index video files into the store")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE", help="video files, folders or quoted globs")
     add_provider_flags(p)
     p.add_argument("--concurrency", type=int, help="model calls at once (default 4)")
     p.add_argument("--clip-seconds", type=float, help="target clip length (default 25)")
     p.add_argument("--max-cost", type=float, metavar="USD", help="stop before passing this cost")
+    p.add_argument(
+        "--workers", type=int, help="videos whose media work runs at once (default: one per CPU)"
+    )
+    p.add_argument("--engine", choices=("local", "ray"), help="where the work runs (default local)")
+    p.add_argument("--ray-address", help="Ray cluster for --engine ray: auto, ray://head:10001")
     p.add_argument("--dry-run", action="store_true", help="print the plan and cost; call nothing")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.set_defaults(func=run)
 
 
 def _clip_flags(args: argparse.Namespace) -> dict[str, Any]:
-    flags: dict[str, Any] = {"concurrency": args.concurrency, "max_cost_usd": args.max_cost}
+    flags: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "max_cost_usd": args.max_cost,
+        "workers": args.workers,
+        "engine": args.engine,
+        "ray_address": args.ray_address,
+    }
     if args.clip_seconds is not None:
         # One number sets the target; min and max follow it so the three stay consistent.
         target = float(args.clip_seconds)
@@ -68,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, **_clip_flags(args))
     if args.dry_run:
         return _dry_run(args, settings)
+    from videoidx.pipeline.bulk import index_many
     from videoidx.pipeline.progress import TerminalBar
-    from videoidx.pipeline.run import index_many
 
     results = index_many(args.files, settings=settings, progress=TerminalBar())
     if args.json:

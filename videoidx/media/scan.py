@@ -54,6 +54,10 @@ class Scan:
         self.clips: list[ClipSpec] = []
         self.size = output_size_px(info.width_px, info.height_px, settings.frame_long_side_px)
 
+    def cuts_in(self, clip: ClipSpec) -> tuple[ShotCut, ...]:
+        """The cuts found so far inside ``clip`` (all of them, once the clip has been yielded)."""
+        return tuple(c for c in self.cuts if clip.start_s <= c.time_s < clip.end_s)
+
     def __iter__(self) -> Iterator[tuple[ClipSpec, list[Frame]]]:
         info, m = self.info, self.settings
         index = frame_index(info)

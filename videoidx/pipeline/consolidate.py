@@ -275,6 +275,62 @@ def text_model_of(indexer: Indexer) -> TextModel | None:
     return indexer if complete is not None else None  # type: ignore[return-value]
 
 
+@dataclass
+class ConsolidationInput:
+    """What the pass reads from the store, read on the writer thread before any model call."""
+
+    video_id: str
+    characters: list[ClipCharacter]
+    events: list[EventBrief]
+    provenance: str
+
+
+def read_consolidation_input(store: Store, info: VideoInfo, indexer: Indexer) -> ConsolidationInput:
+    """The video's per-clip characters and (when a text model will link them) its events."""
+    has_model = text_model_of(indexer) is not None
+    return ConsolidationInput(
+        video_id=info.video_id,
+        characters=store.clip_characters(info.video_id),
+        events=store.event_briefs(info.video_id) if has_model else [],
+        provenance=f"model:{indexer.model_id}",
+    )
+
+
+def ask_groups(
+    data: ConsolidationInput, model: TextModel | None, usage: Usage
+) -> list[CharacterGroup] | None:
+    """The model's character groups, or None (no model, no characters, or an unusable answer)."""
+    if model is None or not data.characters:
+        return None
+    return group_characters_with_model(data.characters, model, usage)
+
+
+def ask_links(
+    data: ConsolidationInput, model: TextModel | None, usage: Usage
+) -> list[ProposedLink]:
+    """The model's cross-clip causal links; none without a model."""
+    return [] if model is None else propose_cross_clip_links(data.events, model, usage)
+
+
+def write_consolidation(
+    store: Store,
+    data: ConsolidationInput,
+    groups: list[CharacterGroup] | None,
+    links: list[ProposedLink] | None,
+) -> None:
+    """Store the characters (the rule's grouping when the model gave none) and the links.
+
+    ``links`` is None when no model was asked, so no cross-clip link is written at all.
+    """
+    if groups is None:
+        groups = group_characters_by_rule(data.characters)
+        store.write_characters(data.video_id, groups, provenance=RULE_PROVENANCE)
+    else:
+        store.write_characters(data.video_id, groups, provenance=data.provenance)
+    if links is not None:
+        store.write_links(data.video_id, links, provenance=data.provenance)
+
+
 def consolidate_video(
     store: Store, info: VideoInfo, indexer: Indexer, settings: Settings, usage: Usage
 ) -> None:
@@ -284,28 +340,15 @@ def consolidate_video(
     this pass costs one round trip, not two.
     """
     model = text_model_of(indexer)
-    characters = store.clip_characters(info.video_id)
-    events = store.event_briefs(info.video_id) if model is not None else []
+    data = read_consolidation_input(store, info, indexer)
     groups: list[CharacterGroup] | None = None
-    links: list[ProposedLink] = []
-    provenance = f"model:{indexer.model_id}"
+    links: list[ProposedLink] | None = None
     if model is not None:
         group_usage, link_usage = Usage(), Usage()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="videoidx-consolidate") as pool:
-            grouped = (
-                pool.submit(group_characters_with_model, characters, model, group_usage)
-                if characters
-                else None
-            )
-            linked = pool.submit(propose_cross_clip_links, events, model, link_usage)
-            groups = grouped.result() if grouped is not None else None
-            links = linked.result()
+            grouped = pool.submit(ask_groups, data, model, group_usage)
+            linked = pool.submit(ask_links, data, model, link_usage)
+            groups, links = grouped.result(), linked.result()
         usage.add(group_usage)
         usage.add(link_usage)
-    if groups is None:
-        groups = group_characters_by_rule(characters)
-        store.write_characters(info.video_id, groups, provenance=RULE_PROVENANCE)
-    else:
-        store.write_characters(info.video_id, groups, provenance=provenance)
-    if model is not None:
-        store.write_links(info.video_id, links, provenance=provenance)
+    write_consolidation(store, data, groups, links)

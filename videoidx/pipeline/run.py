@@ -17,12 +17,12 @@ can survive (bad key, arrears, daily limit) stop the run early, after storing wh
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexers import Indexer, create_indexer
@@ -40,10 +40,11 @@ from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
 from videoidx.pipeline.cache import clip_cache_key
 from videoidx.pipeline.consolidate import consolidate_video
+from videoidx.pipeline.media_worker import damaged_media
 from videoidx.pipeline.progress import ProgressCallback, ProgressTracker
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import Store
-from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Frame, Usage, VideoInfo
+from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Frame, ShotCut, Usage, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,24 @@ class VideoResult:
 
 
 @dataclass
-class _Pending:
+class RunLimits:
+    """What the videos of one run share: the cost cap's reservations and a fatal provider error.
+
+    ``index_video`` gives each video its own; a batch shares one, so ``max_cost_usd`` caps the
+    whole batch and a bad key stops every video instead of failing one clip per video.
+    """
+
+    reserved_cost_usd: float = 0.0
+    fatal: ProviderError | None = None
+
+
+@dataclass
+class PendingClip:
+    """A clip handed to the indexer: what it sees, and what the writer needs to store it."""
+
     clip: ClipSpec
     cache_key: str
-    frames: list[Frame]
+    clip_input: ClipInput
 
 
 def index_video(
@@ -109,7 +124,7 @@ def index_video(
         indexer = indexer or create_indexer(settings)
         try:
             indexer.check_ready()
-            return _IndexJob(Path(path), settings, store, indexer, progress, cancel).run()
+            return VideoJob(Path(path), settings, store, indexer, progress, cancel).run()
         finally:
             if own_indexer:
                 indexer.close()
@@ -118,8 +133,41 @@ def index_video(
             store.close()
 
 
-class _IndexJob:
-    """One video's run; split from ``index_video`` so each step reads as one method."""
+def analyse_clip(
+    indexer: Indexer, settings: Settings, clip_input: ClipInput, tmp: Path | None
+) -> ClipAnalysis:
+    """Call the indexer on one clip, first cutting the clip's MP4 into ``tmp`` when it takes one.
+
+    Touches no store, so it runs on any thread, process or Ray worker.
+    """
+    if indexer.takes_video_url and settings.provider.send_video:
+        work = Path(tempfile.mkdtemp(prefix="videoidx-clip-")) if tmp is None else tmp
+        out = work / f"{clip_input.video.video_id}_{clip_input.clip.index:05d}.mp4"
+        cut = cut_clip(
+            clip_input.video,
+            clip_input.clip,
+            out,
+            mode="encode",
+            ffmpeg_path=settings.media.ffmpeg_path,
+        )
+        try:
+            return indexer.analyze(replace(clip_input, clip_path=cut.path))
+        finally:
+            if tmp is None:
+                shutil.rmtree(work, ignore_errors=True)
+    return indexer.analyze(clip_input)
+
+
+class VideoJob:
+    """One video's run, as steps that ``index_video`` drives from one thread and the batch
+    engines (``pipeline.batch``) drive for many videos at once.
+
+    Every step but :meth:`analyse` writes the store, so only the writer thread calls them:
+    :meth:`begin` once the video is probed, :meth:`offer` for each sampled clip (None when the
+    clip needs no call: cached, over budget or stopping), :meth:`analyse` on any thread,
+    :meth:`record` with its outcome, :meth:`end_media` when sampling is over, then
+    :meth:`finish` (after consolidation when :attr:`should_consolidate`).
+    """
 
     def __init__(
         self,
@@ -129,22 +177,76 @@ class _IndexJob:
         indexer: Indexer,
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
+        limits: RunLimits | None = None,
     ) -> None:
         self.path = path
         self.settings = settings
         self.store = store
         self.indexer = indexer
         self.cancel = cancel or threading.Event()
+        self.limits = limits or RunLimits()
         self.result = VideoResult(path=str(path), title=path.stem)
         self.progress = progress
         self.tracker = ProgressTracker("", path.stem, progress)
-        self.reserved_cost_usd = 0.0
-        self.fatal: ProviderError | None = None
+        self.info: VideoInfo | None = None
+        self.seen = 0
+        self._identity = ""
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
-    # -- the steps ---------------------------------------------------------------------------
+    # -- index_video: the steps in one thread -------------------------------------------------
 
     def run(self) -> VideoResult:
         info = probe(self.path, ffmpeg_path=self.settings.media.ffmpeg_path)
+        self.begin(info)
+        try:
+            scan = Scan(info, self.settings.media)
+            error = self._analyse(scan)
+            self.end_media(scan.cuts, len(scan.clips), error)
+            if self.should_consolidate:
+                self.tracker.update(stage="consolidate")
+                consolidate_video(self.store, info, self.indexer, self.settings, self.result.usage)
+        except BaseException:
+            self.abort()
+            raise
+        return self.finish()
+
+    def _analyse(self, scan: Scan) -> str:
+        """Feed the scan's clips to the workers; store results as they finish. Returns why
+        sampling stopped early, or ""."""
+        limit = self.settings.pipeline.concurrency
+        in_flight: dict[Future[ClipAnalysis], PendingClip] = {}
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="videoidx-analyze") as pool:
+            try:
+                for clip, frames in scan:
+                    while len(in_flight) >= limit:
+                        self._drain(in_flight, block=True)
+                    self._drain(in_flight, block=False)
+                    pending = self.offer(clip, frames, scan.cuts_in(clip))
+                    if pending is not None:
+                        in_flight[pool.submit(self.analyse, pending)] = pending
+            except MediaError as exc:
+                # The file broke part-way (truncated tail): keep what was analysed, say why.
+                return damaged_media(exc)
+            finally:
+                if self._should_stop():
+                    for fut in in_flight:
+                        fut.cancel()
+                while in_flight:
+                    self._drain(in_flight, block=True)
+        return ""
+
+    def _drain(self, in_flight: dict[Future[ClipAnalysis], PendingClip], *, block: bool) -> None:
+        if not in_flight:
+            return
+        done, _ = wait(list(in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED)
+        for fut in done:
+            self.record_future(fut, in_flight.pop(fut))
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def begin(self, info: VideoInfo) -> None:
+        """Record the probed video and open its run."""
+        self.info = info
         r = self.result
         r.video_id, r.title, r.duration_s = info.video_id, info.title, info.duration_s
         self.tracker = ProgressTracker(info.video_id, info.title, self.progress)
@@ -160,131 +262,71 @@ class _IndexJob:
             prompt_version=self.indexer.prompt_version,
             settings=self.settings.flat(),
         )
-        self.tracker.update(stage="analyze", clips_total=r.clips_total)
-        try:
-            scan = Scan(info, self.settings.media)
-            self._analyse(info, scan)
-            self.store.write_shots(info.video_id, scan.cuts)
-            if not self.cancel.is_set() and self.fatal is None and r.clips_done:
-                self.tracker.update(stage="consolidate")
-                consolidate_video(self.store, info, self.indexer, self.settings, r.usage)
-        except BaseException:
-            self._finish("failed", "interrupted")
-            raise
-        self._finish(self._final_status(), r.error)
-        return r
-
-    def _use_cache(self, clip: ClipSpec, key: str) -> bool:
-        """Adopt a clip finished by an earlier run; True when it needs no analysis."""
-        stored = self.store.cached_clip(key)
-        if stored is None:
-            return False
-        self.store.adopt_clip(self._run_id, key)
-        self.result.clips_cached += 1
-        self.result.events += stored.event_count
-        self.tracker.clip_finished(
-            cached=True, failed=False, events=stored.event_count, tokens=0, cost_usd=0.0
-        )
-        return True
-
-    def _analyse(self, info: VideoInfo, scan: Scan) -> None:
-        """Feed the scan's clips to the workers; store results as they finish."""
-        limit = self.settings.pipeline.concurrency
-        identity = self.indexer.cache_identity()
-        in_flight: dict[Future[ClipAnalysis], _Pending] = {}
-        seen = 0
-        with (
-            tempfile.TemporaryDirectory(prefix=f"videoidx-{info.video_id}-") as tmp,
-            ThreadPoolExecutor(max_workers=limit, thread_name_prefix="videoidx-analyze") as pool,
-        ):
-            try:
-                for clip, frames in scan:
-                    seen += 1
-                    if seen > self.tracker.current.clips_total:
-                        self.tracker.update(clips_total=seen)
-                    while len(in_flight) >= limit:
-                        self._drain(in_flight, block=True)
-                    self._drain(in_flight, block=False)
-                    key = clip_cache_key(clip, identity, self.settings.media)
-                    if self._use_cache(clip, key):
-                        continue
-                    if self._should_stop() or not self._reserve_budget(frames, clip):
-                        self.result.clips_skipped += 1
-                        continue
-                    clip_input = ClipInput(
-                        video=info,
-                        clip=clip,
-                        frames=tuple(frames),
-                        shot_cuts=tuple(
-                            c for c in scan.cuts if clip.start_s <= c.time_s < clip.end_s
-                        ),
-                    )
-                    fut = pool.submit(self._analyse_one, clip_input, Path(tmp))
-                    in_flight[fut] = _Pending(clip, key, frames)
-            except MediaError as exc:
-                # The file broke part-way (truncated tail): keep what was analysed, say why.
-                self.result.error = f"reading frames stopped at a damaged part: {exc}"
-                log.warning("%s", self.result.error)
-            finally:
-                if self.cancel.is_set() or self.fatal is not None:
-                    for fut in in_flight:
-                        fut.cancel()
-                while in_flight:
-                    self._drain(in_flight, block=True)
-        self.result.clips_total = len(scan.clips) or seen
-        self.tracker.update(clips_total=self.result.clips_total)
-
-    def _analyse_one(self, clip_input: ClipInput, tmp: Path) -> ClipAnalysis:
+        self._identity = self.indexer.cache_identity()
         if self.indexer.takes_video_url and self.settings.provider.send_video:
-            out = tmp / f"clip_{clip_input.clip.index:05d}.mp4"
-            cut = cut_clip(
-                clip_input.video,
-                clip_input.clip,
-                out,
-                mode="encode",
-                ffmpeg_path=self.settings.media.ffmpeg_path,
-            )
-            clip_input = ClipInput(
-                video=clip_input.video,
-                clip=clip_input.clip,
-                frames=clip_input.frames,
-                clip_path=cut.path,
-                shot_cuts=clip_input.shot_cuts,
-            )
-        return self.indexer.analyze(clip_input)
+            self._tmp = tempfile.TemporaryDirectory(prefix=f"videoidx-{info.video_id}-")
+        self.tracker.update(stage="analyze", clips_total=r.clips_total)
 
-    def _drain(self, in_flight: dict[Future[ClipAnalysis], _Pending], *, block: bool) -> None:
-        if not in_flight:
-            return
-        done, _ = wait(list(in_flight), timeout=None if block else 0, return_when=FIRST_COMPLETED)
-        for fut in done:
-            self._store_outcome(fut, in_flight.pop(fut))
+    def offer(
+        self, clip: ClipSpec, frames: Sequence[Frame], shot_cuts: Sequence[ShotCut]
+    ) -> PendingClip | None:
+        """A sampled clip: None when the cache has it or it must be skipped, else the clip to
+        hand to :meth:`analyse`."""
+        assert self.info is not None, "begin() first"
+        self.seen += 1
+        if self.seen > self.tracker.current.clips_total:
+            self.tracker.update(clips_total=self.seen)
+        key = clip_cache_key(clip, self._identity, self.settings.media)
+        if self._use_cache(key):
+            return None
+        if self._should_stop() or not self._reserve_budget(frames, clip):
+            self.result.clips_skipped += 1
+            return None
+        clip_input = ClipInput(
+            video=self.info, clip=clip, frames=tuple(frames), shot_cuts=tuple(shot_cuts)
+        )
+        return PendingClip(clip, key, clip_input)
 
-    def _store_outcome(self, fut: Future[ClipAnalysis], pending: _Pending) -> None:
-        r = self.result
+    def analyse(self, pending: PendingClip) -> ClipAnalysis:
+        """Call the indexer; safe on any thread (it never touches the store)."""
+        tmp = Path(self._tmp.name) if self._tmp is not None else None
+        return analyse_clip(self.indexer, self.settings, pending.clip_input, tmp)
+
+    def record_future(self, fut: Future[ClipAnalysis], pending: PendingClip) -> None:
         if fut.cancelled():
+            self.record(pending, None)
+        else:
+            self.record(pending, fut.exception() or fut.result())
+
+    def record(self, pending: PendingClip, outcome: ClipAnalysis | BaseException | None) -> None:
+        """Store a clip's analysis, or its failure; ``None`` means it was cancelled unsent."""
+        r = self.result
+        if outcome is None:
             r.clips_skipped += 1
             return
-        exc = fut.exception()
-        if exc is None:
-            analysis = fut.result()
+        if isinstance(outcome, ClipAnalysis):
             self.store.write_clip(
-                self._run_id, pending.clip, pending.cache_key, analysis, frames=pending.frames
+                self._run_id,
+                pending.clip,
+                pending.cache_key,
+                outcome,
+                frames=pending.clip_input.frames,
             )
             r.clips_analysed += 1
-            r.events += len(analysis.events)
-            r.usage.add(analysis.usage)
+            r.events += len(outcome.events)
+            r.usage.add(outcome.usage)
             self.tracker.clip_finished(
                 cached=False,
                 failed=False,
-                events=len(analysis.events),
-                tokens=analysis.usage.prompt_tokens + analysis.usage.completion_tokens,
-                cost_usd=analysis.usage.cost_usd,
+                events=len(outcome.events),
+                tokens=outcome.usage.prompt_tokens + outcome.usage.completion_tokens,
+                cost_usd=outcome.usage.cost_usd,
             )
             return
+        exc = outcome
         reason = _describe(exc, pending.clip)
-        if isinstance(exc, FATAL_PROVIDER_ERRORS) and self.fatal is None:
-            self.fatal = exc
+        if isinstance(exc, FATAL_PROVIDER_ERRORS) and self.limits.fatal is None:
+            self.limits.fatal = exc
             r.error = str(exc)
         if not isinstance(exc, VideoIdxError):
             # A bug or an unforeseen library error: fail this clip, keep the run, show the trace.
@@ -302,6 +344,62 @@ class _IndexJob:
         r.clip_errors.append(reason)
         self.tracker.clip_finished(cached=False, failed=True, events=0, tokens=0, cost_usd=0.0)
 
+    def end_media(self, cuts: Sequence[ShotCut], clips_planned: int, error: str = "") -> None:
+        """Sampling is over: store the shot cuts and the final clip count."""
+        assert self.info is not None, "begin() first"
+        if error and not self.result.error:
+            self.result.error = error
+            log.warning("%s: %s", self.path.name, error)
+        self.store.write_shots(self.info.video_id, cuts)
+        self.result.clips_total = clips_planned or self.seen
+        self.tracker.update(clips_total=self.result.clips_total)
+
+    @property
+    def should_consolidate(self) -> bool:
+        """Whether the video earned a consolidation pass: clips done, nothing stopped it, and
+        something new to consolidate."""
+        r = self.result
+        if self._should_stop() or r.clips_done == 0:
+            return False
+        # Every clip came from the cache right after a finished run: the store holds exactly
+        # that run's clips and its consolidation, so asking again would pay for the same answer.
+        fully_cached = r.clips_cached == r.clips_done and not (r.clips_failed or r.clips_skipped)
+        return not (fully_cached and self._previous_run_status() == "done")
+
+    def _previous_run_status(self) -> str | None:
+        assert self.info is not None
+        rows = self.store.sql(
+            "SELECT status FROM index_runs WHERE video_id = ? AND run_id <> ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            [self.info.video_id, self._run_id],
+        )
+        return str(rows[0][0]) if rows else None
+
+    def finish(self) -> VideoResult:
+        """Close the run with its final status and return the result."""
+        r = self.result
+        if self.limits.fatal is not None and not r.error:
+            r.error = str(self.limits.fatal)
+        self._finish(self._final_status(), r.error)
+        return r
+
+    def abort(self) -> None:
+        """Close the run as failed because the process is being interrupted."""
+        self._finish("failed", "interrupted")
+
+    def _use_cache(self, key: str) -> bool:
+        """Adopt a clip finished by an earlier run; True when it needs no analysis."""
+        stored = self.store.cached_clip(key)
+        if stored is None:
+            return False
+        self.store.adopt_clip(self._run_id, key)
+        self.result.clips_cached += 1
+        self.result.events += stored.event_count
+        self.tracker.clip_finished(
+            cached=True, failed=False, events=stored.event_count, tokens=0, cost_usd=0.0
+        )
+        return True
+
     # -- budget, stopping, bookkeeping -------------------------------------------------------
 
     def _reserve_budget(self, frames: Sequence[Frame], clip: ClipSpec) -> bool:
@@ -313,7 +411,7 @@ class _IndexJob:
             [(f.width_px, f.height_px) for f in frames], clip.duration_s
         ).cost_usd
         # Spent so far is exact for finished clips; in-flight clips count at their estimate.
-        if self.reserved_cost_usd + estimate > cap + 1e-12:
+        if self.limits.reserved_cost_usd + estimate > cap + 1e-12:
             if not self.result.error:
                 self.result.error = str(
                     BudgetExceededError(
@@ -323,11 +421,11 @@ class _IndexJob:
                     )
                 )
             return False
-        self.reserved_cost_usd += estimate
+        self.limits.reserved_cost_usd += estimate
         return True
 
     def _should_stop(self) -> bool:
-        return self.cancel.is_set() or self.fatal is not None
+        return self.cancel.is_set() or self.limits.fatal is not None
 
     @property
     def _run_id(self) -> str:
@@ -336,7 +434,7 @@ class _IndexJob:
 
     def _final_status(self) -> str:
         r = self.result
-        if self.fatal is not None:
+        if self.limits.fatal is not None:
             return "failed"
         if self.cancel.is_set():
             return "cancelled"
@@ -349,6 +447,9 @@ class _IndexJob:
     def _finish(self, status: str, error: str) -> None:
         r = self.result
         r.status = status
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
         if r.run_id is not None:
             self.store.finish_run(r.run_id, status=status, usage=r.usage, error=error or None)
         self.tracker.update(stage=status if status != "partial" else "done", message=error)
@@ -359,46 +460,3 @@ def _describe(exc: BaseException, clip: ClipSpec) -> str:
     if isinstance(exc, VideoIdxError):
         return f"{where}: {exc}"
     return f"{where}: unexpected {type(exc).__name__}: {exc}"
-
-
-def index_many(
-    paths: Sequence[str | Path],
-    *,
-    settings: Settings | None = None,
-    progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-) -> list[VideoResult]:
-    """Index several videos into one store, one after another; one bad file never stops the rest.
-
-    Each video still runs its clips concurrently. Videos that cannot be read are reported with
-    status ``failed`` and the reason.
-    """
-    settings = settings or resolve_settings()
-    results: list[VideoResult] = []
-    with Store.open(settings.db_path) as store:
-        indexer = create_indexer(settings)
-        try:
-            indexer.check_ready()
-            for path in paths:
-                if cancel is not None and cancel.is_set():
-                    results.append(VideoResult(path=str(path), status="cancelled"))
-                    continue
-                started = time.monotonic()
-                try:
-                    result = index_video(
-                        path,
-                        settings=settings,
-                        store=store,
-                        indexer=indexer,
-                        progress=progress,
-                        cancel=cancel,
-                    )
-                except VideoIdxError as exc:
-                    result = VideoResult(
-                        path=str(path), title=Path(path).stem, status="failed", error=str(exc)
-                    )
-                log.info("%s: %s in %.1f s", path, result.status, time.monotonic() - started)
-                results.append(result)
-        finally:
-            indexer.close()
-    return results

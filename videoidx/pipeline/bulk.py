@@ -1,0 +1,260 @@
+"""``index_many``: index a folder, a glob or a list of videos, with media work in parallel.
+
+Engines (``engine=``):
+
+* ``local`` with one worker: media work on the calling thread, one video after another, as
+  ``index_video`` does it (no process to start: the CLI's single file stays quick);
+* ``local`` with ``workers`` > 1: each worker **process** (spawned, so it shares no threads or
+  DuckDB handle with the parent) probes and samples whole videos and ships their clips back
+  through one bounded queue; the parent calls the indexer and writes;
+* ``ray``: the same with Ray tasks on a cluster (``pipeline.ray_engine``, imported only then).
+
+In all of them the calling process is the store's only writer, all videos share one
+concurrency limit and one cost cap, and every clip is stored as it finishes, so a killed batch
+resumes where it stopped and a re-run costs nothing (see ``pipeline.batch``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+from indexers import create_indexer
+from videoidx.errors import VideoNotFoundError
+from videoidx.pipeline.batch import Batch, LocalCalls, MediaSource
+from videoidx.pipeline.media_worker import (
+    MediaEnded,
+    MediaMessage,
+    Probed,
+    ProbeFailed,
+    Started,
+    lost_video,
+    process_worker,
+    scan_messages,
+)
+from videoidx.pipeline.progress import ProgressCallback
+from videoidx.pipeline.run import VideoResult
+from videoidx.settings import MediaSettings, Settings, resolve_settings
+from videoidx.store import Store
+
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts"}
+    | {".mts", ".m2ts", ".3gp", ".ogv"}
+)
+"""What a folder or a glob expands to (case-insensitive); name other files one by one."""
+
+
+def index_many(
+    paths_or_glob: str | Path | Sequence[str | Path],
+    *,
+    settings: Settings | None = None,
+    store: Store | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    workers: int | None = None,
+    engine: str | None = None,
+    ray_address: str | None = None,
+) -> list[VideoResult]:
+    """Index several videos into one store; one bad file never stops the rest.
+
+    ``paths_or_glob`` is a path, a folder (its video files), a glob such as ``"talks/*.mp4"``
+    or ``"archive/**/*.mkv"``, or a list of those. Returns one result per video, in order; a
+    video that cannot be read is reported ``failed`` with the reason. ``workers``, ``engine``
+    and ``ray_address`` default to the settings of the same names (see ``PipelineSettings``).
+    ``store`` is opened from ``settings.db_path`` (and closed) when not given.
+    """
+    settings = settings or resolve_settings()
+    settings = settings.replace(
+        **{
+            k: v
+            for k, v in {"workers": workers, "engine": engine, "ray_address": ray_address}.items()
+            if v is not None
+        }
+    )
+    paths = expand_videos(paths_or_glob)
+    if not paths:
+        return []
+    own_store = store is None
+    store = store or Store.open(settings.db_path)
+    try:
+        indexer = create_indexer(settings)
+        try:
+            indexer.check_ready()
+            batch = Batch(
+                paths, settings, store, indexer, LocalCalls(), progress, cancel or threading.Event()
+            )
+            return batch.run(_start_engine(batch))
+        finally:
+            indexer.close()
+    finally:
+        if own_store:
+            store.close()
+
+
+def _start_engine(batch: Batch) -> MediaSource:
+    """Start the media work where ``settings.pipeline`` says, and point the batch's model calls
+    there too."""
+    p, paths, media = batch.settings.pipeline, batch.paths, batch.settings.media
+    if p.engine == "ray":
+        from videoidx.pipeline import ray_engine
+
+        ray_engine.connect(p.ray_address)
+        batch.calls = ray_engine.RayCalls(batch.settings, batch.indexer)
+        return ray_engine.RaySource(paths, media, p.workers or ray_engine.cluster_cpus(len(paths)))
+    workers = p.workers or min(os.cpu_count() or 1, len(paths))
+    if workers > 1:
+        return ProcessSource(paths, media, workers)
+    return InProcessSource(paths, media, batch.cancel)
+
+
+def expand_videos(paths_or_glob: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The video files named: a folder gives its video files (not its subfolders), a string
+    with ``*``, ``?`` or ``[`` is a glob (``**`` recurses), both sorted; other paths stay as
+    given, so a missing file is reported with the others instead of vanishing."""
+    items = [paths_or_glob] if isinstance(paths_or_glob, str | Path) else list(paths_or_glob)
+    out: list[Path] = []
+    for item in items:
+        if isinstance(item, str) and any(ch in item for ch in "*?["):
+            found = [Path(m) for m in glob.glob(os.path.expanduser(item), recursive=True)]
+            where = f"the pattern {item!r}"
+        elif Path(item).is_dir():
+            found = list(Path(item).iterdir())
+            where = f"the folder {item}"
+        else:
+            out.append(Path(item))
+            continue
+        videos = sorted(p for p in found if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        if not videos:
+            raise VideoNotFoundError(
+                f"no video files in {where} (looked for {', '.join(sorted(VIDEO_SUFFIXES))}); "
+                "check the path, or name the files one by one"
+            )
+        out += videos
+    return out
+
+
+class InProcessSource:
+    """Media work on the writer's own thread, one video after another: for one worker."""
+
+    def __init__(self, paths: Sequence[Path], media: MediaSettings, cancel: threading.Event):
+        self._messages = self._all(paths, media, cancel)
+        self._exhausted = False
+
+    @staticmethod
+    def _all(
+        paths: Sequence[Path], media: MediaSettings, cancel: threading.Event
+    ) -> Generator[MediaMessage, None, None]:
+        for job, path in enumerate(paths):
+            yield from scan_messages(job, str(path), media, cancel.is_set)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted
+
+    def next(self, timeout_s: float) -> MediaMessage | None:
+        try:
+            return next(self._messages)
+        except StopIteration:
+            self._exhausted = True
+            return None
+
+    def stop(self) -> None:
+        self._messages.close()  # closes the scan, which stops its ffmpeg
+
+
+class ProcessSource:
+    """Media work in ``workers`` spawned processes, clips shipped back through one bounded queue.
+
+    A worker that dies (a decoder crash, the OOM killer) costs only the video it was reading:
+    that video is reported with the reason, the others go on in the remaining workers.
+    """
+
+    def __init__(self, paths: Sequence[Path], media: MediaSettings, workers: int) -> None:
+        # spawn, not fork: the parent holds threads (HTTP clients, the UI) and a DuckDB handle.
+        ctx = multiprocessing.get_context("spawn")
+        self._jobs: multiprocessing.Queue[tuple[int, str] | None] = ctx.Queue()
+        for job, path in enumerate(paths):
+            self._jobs.put((job, str(path)))
+        for _ in range(workers):
+            self._jobs.put(None)
+        # Two clips per worker may wait: enough to keep the writer busy, little enough memory.
+        self._out: multiprocessing.Queue[MediaMessage | Started] = ctx.Queue(maxsize=2 * workers)
+        self._stop = ctx.Event()
+        self._open = set(range(len(paths)))
+        self._worker_of: dict[int, int] = {}
+        self._probed: set[int] = set()
+        self._stopped = False
+        self._procs = [
+            ctx.Process(
+                target=process_worker,
+                args=(w, self._jobs, self._out, self._stop, media),
+                name=f"videoidx-media-{w}",
+                daemon=True,
+            )
+            for w in range(workers)
+        ]
+        for proc in self._procs:
+            proc.start()
+
+    @property
+    def exhausted(self) -> bool:
+        return not self._open
+
+    def next(self, timeout_s: float) -> MediaMessage | None:
+        try:
+            item = self._out.get(timeout=timeout_s)
+        except queue.Empty:
+            return self._lost_video()
+        if isinstance(item, Started):
+            self._worker_of[item.job] = item.worker
+            return None
+        if item.job not in self._open:
+            return None  # its worker was already given up for dead
+        if isinstance(item, Probed):
+            self._probed.add(item.job)
+        elif isinstance(item, MediaEnded | ProbeFailed):
+            self._open.discard(item.job)
+            self._worker_of.pop(item.job, None)
+        return item
+
+    def _lost_video(self) -> MediaMessage | None:
+        """With the queue empty: end a video whose worker died, or, when no worker is left,
+        the videos nobody will read."""
+        for job, worker in self._worker_of.items():
+            code = self._procs[worker].exitcode
+            if code not in (None, 0):
+                why = f"the media worker reading it died (exit code {code}); run again to retry"
+                return self._give_up(job, why)
+        if self._open and not any(p.is_alive() for p in self._procs):
+            return self._give_up(min(self._open), "no media worker was left to read it")
+        return None
+
+    def _give_up(self, job: int, why: str) -> MediaMessage:
+        self._open.discard(job)
+        self._worker_of.pop(job, None)
+        return lost_video(job, job in self._probed, why)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop.set()
+        # Workers see ``stop`` between clips or while waiting to put; drain so none blocks.
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline and any(p.is_alive() for p in self._procs):
+            with contextlib.suppress(queue.Empty):
+                self._out.get(timeout=0.05)
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()  # mid-decode: its ffmpeg ends when its pipe closes
+            proc.join(timeout=2)
+        for q in (self._jobs, self._out):
+            q.cancel_join_thread()  # unread items must not hold up this process's exit
+            q.close()

@@ -1,0 +1,157 @@
+"""Media work for a batch, as a stream of messages that can cross a process or Ray boundary.
+
+:func:`scan_messages` probes one video and samples its clips (one decode pass, ``media.scan``),
+yielding plain picklable messages: :class:`Probed`, then one :class:`ClipReady` per clip (frames
+are JPEG bytes, cheap to ship), then :class:`MediaEnded`; or only :class:`ProbeFailed` when the
+file cannot be read. It touches no store and calls no model, so the same generator runs in the
+writer's own thread, in a worker process (:func:`process_worker`) or in a Ray task.
+
+This module imports only the media layer, so a spawned worker process starts quickly.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.synchronize import Event as ProcessEvent
+from typing import Any
+
+from videoidx.errors import MediaError, VideoIdxError
+from videoidx.media.probe import probe
+from videoidx.media.scan import Scan
+from videoidx.settings import MediaSettings
+from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
+
+
+@dataclass(frozen=True)
+class Probed:
+    """Video ``job`` (its index in the batch) was probed."""
+
+    job: int
+    info: VideoInfo
+
+
+@dataclass(frozen=True)
+class ClipReady:
+    """One sampled clip of video ``job``, with the shot cuts inside it."""
+
+    job: int
+    clip: ClipSpec
+    frames: tuple[Frame, ...]
+    shot_cuts: tuple[ShotCut, ...]
+
+
+@dataclass(frozen=True)
+class MediaEnded:
+    """Sampling of video ``job`` is over; ``error`` says why it stopped early, or is empty."""
+
+    job: int
+    cuts: tuple[ShotCut, ...]
+    clips_planned: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeFailed:
+    """Video ``job`` cannot be read at all (missing, empty, corrupt, not a video)."""
+
+    job: int
+    error: str
+
+
+MediaMessage = Probed | ClipReady | MediaEnded | ProbeFailed
+
+
+def unexpected(exc: BaseException) -> str:
+    """How an error that is not a VideoIdxError (a bug, a library surprise) is reported."""
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+def damaged_media(exc: MediaError) -> str:
+    """Why sampling stopped when a file breaks part-way (a truncated tail)."""
+    return f"reading frames stopped at a damaged part: {exc}"
+
+
+def lost_video(job: int, probed: bool, why: str) -> MediaEnded | ProbeFailed:
+    """The last message of a video whose media work vanished (its worker died)."""
+    return MediaEnded(job, (), 0, why) if probed else ProbeFailed(job, why)
+
+
+def scan_messages(
+    job: int, path: str, media: MediaSettings, should_stop: Callable[[], bool] = lambda: False
+) -> Iterator[MediaMessage]:
+    """Probe ``path`` and yield its clips as messages; never raises for a bad file."""
+    try:
+        info = probe(path, ffmpeg_path=media.ffmpeg_path)
+    except VideoIdxError as exc:
+        yield ProbeFailed(job, str(exc))
+        return
+    except Exception as exc:  # one unreadable file must not stop the batch
+        yield ProbeFailed(job, unexpected(exc))
+        return
+    yield Probed(job, info)
+    scan = Scan(info, media)
+    error = ""
+    try:
+        for clip, frames in scan:
+            if should_stop():
+                break
+            yield ClipReady(job, clip, tuple(frames), scan.cuts_in(clip))
+    except MediaError as exc:
+        error = damaged_media(exc)
+    except Exception as exc:
+        error = unexpected(exc)
+    yield MediaEnded(job, tuple(scan.cuts), len(scan.clips), error)
+
+
+@dataclass(frozen=True)
+class Started:
+    """Worker process ``worker`` took video ``job`` (so its death can be blamed on the job)."""
+
+    worker: int
+    job: int
+
+
+def process_worker(
+    worker: int,
+    jobs: multiprocessing.Queue[Any],
+    out: multiprocessing.Queue[Any],
+    stop: ProcessEvent,
+    media: MediaSettings,
+) -> None:
+    """A worker process: take ``(job, path)`` from ``jobs`` until None, put messages on ``out``.
+
+    ``out`` is bounded, so a worker waits while the writer is behind: frames never pile up.
+    """
+    # Ctrl-C reaches the whole process group; the parent decides, and stops us with ``stop``.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+
+    def orphaned() -> bool:
+        return parent is not None and not parent.is_alive()  # the parent was killed
+
+    def put(message: object) -> bool:
+        while not stop.is_set() and not orphaned():
+            try:
+                out.put(message, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    while not stop.is_set() and not orphaned():
+        try:
+            task = jobs.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if task is None:
+            return
+        job, path = task
+        if not put(Started(worker, job)):
+            return
+        for message in scan_messages(job, path, media, stop.is_set):
+            if not put(message):
+                return
