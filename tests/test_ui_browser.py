@@ -274,3 +274,48 @@ def test_library_reindex_costs_nothing_and_delete_removes(page: Any, server: Ser
     page.wait_for_function(
         "(t) => !document.querySelector('#library').innerText.includes(t)", arg=title
     )
+
+
+def test_index_with_a_model_through_the_page_and_cancel(
+    page: Any,
+    server: Server,
+    tmp_path: Path,
+    fake_provider: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = fake_provider("zai", latency_s=1.0)
+    monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
+    video = make_video(
+        tmp_path / "to-cancel.mp4", [Segment(c, 30.0) for c in ("red", "blue", "green", "yellow")]
+    )
+    open_tab(page, "Index")
+    page.locator("#indexer input").click()
+    page.get_by_role("option", name="GLM-4.5V (provider below)").click()
+    page.locator("#base-url textarea, #base-url input").first.fill(provider.base_url)
+    page.locator("#concurrency input[type=number]").fill("1")
+    page.locator("#concurrency input[type=number]").press("Enter")
+    page.locator("#upload input[type=file]").set_input_files(str(video))
+    page.wait_for_function(
+        "() => document.querySelector('#estimate').innerText.includes('Estimated total on zai')"
+    )
+    page.click("#start-index")
+    card = page.locator("#jobs .vx-job:has-text('to-cancel')")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('#jobs .vx-job')].some(
+               (c) => c.innerText.includes('to-cancel') && /clips [1-9]/.test(c.innerText))""",
+        timeout=60_000,
+    )
+    page.click("#cancel-index")
+    page.wait_for_selector("#jobs .vx-job[data-status=cancelled]:has-text('to-cancel')",
+                           timeout=60_000)  # fmt: skip
+    assert "Cancelling 1 video" in page.inner_text("#index-msg")
+    screenshot(page, "7-cancelled")
+    job = next(j for j in server.ctx.jobs.snapshot() if j.title == "to-cancel")
+    assert job.result is not None and job.result.status == "cancelled"
+    assert 1 <= job.result.clips_analysed < job.result.clips_total
+    stored = server.ctx.store.clips(job.result.video_id)
+    assert len([c for c in stored if c.status == "done"]) == job.result.clips_analysed
+    assert provider.requests and all(
+        r.path.endswith("/chat/completions") for r in provider.requests
+    )
+    assert card.count() == 1

@@ -115,6 +115,14 @@ class Page:
                     label="Model",
                     placeholder="the provider's default",
                     visible=s.provider.indexer == "glm",
+                    elem_id="model",
+                )
+                self.base_url_tb = gr.Textbox(
+                    s.provider.base_url or "",
+                    label="Base URL",
+                    placeholder="the provider's default (set it for vLLM, SGLang or openai)",
+                    visible=s.provider.indexer == "glm",
+                    elem_id="base-url",
                 )
                 self.thinking_cb = gr.Checkbox(
                     s.provider.thinking,
@@ -125,7 +133,12 @@ class Page:
                     8, 60, value=s.media.clip_target_s, step=1, label="Clip length (s)"
                 )
                 self.conc_sl = gr.Slider(
-                    1, 16, value=s.pipeline.concurrency, step=1, label="Requests at once"
+                    1,
+                    16,
+                    value=s.pipeline.concurrency,
+                    step=1,
+                    label="Requests at once",
+                    elem_id="concurrency",
                 )
                 self.cap_nb = gr.Number(
                     s.pipeline.max_cost_usd,
@@ -231,8 +244,8 @@ class Page:
 
     def _wire(self, blocks: gr.Blocks) -> None:
         settings_inputs = [
-            self.indexer_dd, self.provider_dd, self.model_tb, self.thinking_cb, self.clip_sl,
-            self.conc_sl, self.cap_nb,
+            self.indexer_dd, self.provider_dd, self.model_tb, self.base_url_tb, self.thinking_cb,
+            self.clip_sl, self.conc_sl, self.cap_nb,
         ]  # fmt: skip
         live = [self.header, self.jobs_html, self.library, self.video_dd, self.seen_version]
         # On load: live status first, then the newest indexed video opens in the timeline, then
@@ -254,7 +267,9 @@ class Page:
             [self.batch, self.index_msg, self.files, self.jobs_html],
         )
         self.cancel_btn.click(self.on_cancel, [self.batch], [self.index_msg])
-        model_fields = [self.provider_dd, self.model_tb, self.thinking_cb, self.cap_nb]
+        model_fields = [
+            self.provider_dd, self.model_tb, self.base_url_tb, self.thinking_cb, self.cap_nb,
+        ]  # fmt: skip
         self.indexer_dd.change(
             lambda name: [gr.update(visible=name == "glm")] * len(model_fields),
             [self.indexer_dd],
@@ -356,6 +371,7 @@ class Page:
         indexer: str,
         provider: str,
         model: str,
+        base_url: str,
         thinking: bool,
         clip_s: float,
         concurrency: float,
@@ -366,6 +382,7 @@ class Page:
             indexer=indexer,
             provider=provider,
             model=(model or "").strip() or None,
+            base_url=(base_url or "").strip() or None,
             thinking=bool(thinking),
             clip_target_s=float(clip_s),
             clip_min_s=min(m.clip_min_s, float(clip_s)),
