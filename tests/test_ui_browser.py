@@ -288,6 +288,8 @@ def test_index_with_a_model_through_the_page_and_cancel(
     video = make_video(
         tmp_path / "to-cancel.mp4", [Segment(c, 30.0) for c in ("red", "blue", "green", "yellow")]
     )
+    page.reload()  # the page reads key status when it loads; the key was set after
+    wait_for_page_loaded(page)
     open_tab(page, "Index")
     page.locator("#indexer input").click()
     page.get_by_role("option", name="GLM-4.5V (provider below)").click()
@@ -298,6 +300,7 @@ def test_index_with_a_model_through_the_page_and_cancel(
     page.wait_for_function(
         "() => document.querySelector('#estimate').innerText.includes('Estimated total on zai')"
     )
+    assert "ZAI_API_KEY set" in page.locator("#provider input").input_value()
     page.click("#start-index")
     card = page.locator("#jobs .vx-job:has-text('to-cancel')")
     page.wait_for_function(

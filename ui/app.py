@@ -252,7 +252,9 @@ class Page:
         # body[data-vx-loaded] tells scripts (and the browser tests) the page is settled.
         blocks.load(self.on_tick, [self.seen_version], live).then(
             self.on_first_view, self._state_inputs, self.view_outputs
-        ).then(None, js="() => { document.body.dataset.vxLoaded = '1'; }")
+        ).then(self.on_provider_labels, None, [self.provider_dd]).then(
+            None, js="() => { document.body.dataset.vxLoaded = '1'; }"
+        )
         self.timer.tick(self.on_tick, [self.seen_version], live, show_progress="hidden")
 
         estimate_triggers: list[Any] = [self.files, *settings_inputs]
@@ -354,6 +356,12 @@ class Page:
         table = _table(render.library_rows(videos, costs, live), LIBRARY_COLUMNS)
         choices = gr.update(choices=ctx.video_choices())
         return header, jobs, table, choices, version
+
+    def on_provider_labels(self) -> Any:
+        """Key status as it is now (a key set after the server started shows as set)."""
+        return gr.update(
+            choices=[(_provider_label(p), p.name) for p in videoidx.provider_choices()]
+        )
 
     def on_first_view(self, current: str, last_pos: float, colour_by: str, rows: dict) -> Updates:
         videos = self.ctx.store.list_videos()
