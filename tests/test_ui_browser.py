@@ -147,7 +147,8 @@ def test_ask_and_click_a_citation(page: Any, server: Server, upload_video: Path)
     page.locator("#ask-box textarea, #ask-box input").first.fill("when is there a shot change?")
     page.click("#ask-btn")
     cell(page, "citations", 0, 0).wait_for(timeout=30_000)
-    assert "Retrieved" in page.inner_text("#answer")
+    assert "Retrieved" in page.inner_text("#chat")
+    assert "when is there a shot change?" in page.inner_text("#chat")
     answer = server.ctx.store.questions(limit=1)[0]
     assert answer["question"] == "when is there a shot change?"
     screenshot(page, "6-ask")

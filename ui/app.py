@@ -223,7 +223,13 @@ class Page:
             scope_label="About",
             button="Ask",
         )
-        self.answer_md = gr.Markdown(elem_id="answer")
+        self.chat = gr.Chatbot(
+            label="Conversation (click an answer to list its citations)",
+            elem_id="chat",
+            height=380,
+        )
+        self.chat_citations = gr.State({})
+        gr.Markdown("**Citations**: click one to see the moment.")
         self.citations = gr.Dataframe(
             headers=CITATION_COLUMNS,
             interactive=False,
@@ -318,10 +324,15 @@ class Page:
         ]:
             source.click(self.on_pick(switch_to=switch_to), self._pick_inputs, self.view_outputs)
 
-        ask_inputs = [self.ask_tb, self.ask_scope, self.current_video, self.rows_state]
-        ask_outputs = [self.answer_md, self.citations, self.rows_state]
+        ask_inputs: list[Any] = [self.ask_tb, self.ask_scope, self.current_video, self.rows_state]
+        ask_inputs += [self.chat, self.chat_citations]
+        ask_outputs = [self.chat, self.citations, self.rows_state, self.chat_citations, self.ask_tb]
         self.ask_btn.click(self.on_ask, ask_inputs, ask_outputs)
         self.ask_tb.submit(self.on_ask, ask_inputs, ask_outputs)
+        self.chat.select(
+            self.on_chat_select, [self.chat_citations, self.rows_state],
+            [self.citations, self.rows_state],
+        )  # fmt: skip
         self.citations.select(
             self.on_row("citations", "timeline"), self._state_inputs, self.view_outputs
         )
@@ -579,10 +590,21 @@ class Page:
 
     # -- handlers: ask -------------------------------------------------------------------------
 
-    def on_ask(self, question: str, scope: str, current: str, rows: dict) -> tuple[Any, ...]:
+    def on_ask(
+        self,
+        question: str,
+        scope: str,
+        current: str,
+        rows: dict,
+        chat: list[dict[str, Any]] | None,
+        chat_citations: dict[str, Any],
+    ) -> tuple[Any, ...]:
+        """Answer, add the exchange to the conversation, and list the answer's citations."""
+        chat = list(chat or [])
         if not (question or "").strip():
-            return "Type a question first.", gr.update(), rows
+            return chat, gr.update(), rows, chat_citations, question
         whole = scope == SCOPE_LIBRARY or not current
+        chat.append({"role": "user", "content": question})
         try:
             answer = videoidx.ask(
                 question,
@@ -591,14 +613,34 @@ class Page:
                 video_ids=None if whole else [current],
             )
         except VideoIdxError as exc:
-            return error_text(exc), gr.update(), rows
+            chat.append({"role": "assistant", "content": error_text(exc)})
+            return chat, gr.update(), rows, chat_citations, question
         table_rows = [
             [f"[{c.n}]", span(c.start_s, c.end_s), c.title, c.description or c.label]
             for c in answer.citations
         ]
         targets = [(c.video_id, c.start_s, c.event_id or "") for c in answer.citations]
-        new_rows = {**rows, "citations": dict(zip(map(_row_key, table_rows), targets, strict=True))}
-        return _answer_markdown(answer), _table(table_rows, CITATION_COLUMNS), new_rows
+        chat.append({"role": "assistant", "content": _answer_markdown(answer)})
+        # Each answer keeps its own citations, so clicking an earlier answer lists them again.
+        chat_citations = {**chat_citations, str(len(chat) - 1): (table_rows, targets)}
+        return (chat, *self._citation_view(table_rows, targets, rows), chat_citations, "")
+
+    def on_chat_select(
+        self, chat_citations: dict[str, Any], rows: dict, evt: gr.SelectData
+    ) -> tuple[Any, dict]:
+        index = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+        entry = chat_citations.get(str(index))
+        if entry is None:
+            return gr.update(), rows
+        table_rows, targets = entry
+        return self._citation_view(table_rows, targets, rows)
+
+    @staticmethod
+    def _citation_view(
+        table_rows: Sequence[Sequence[object]], targets: Sequence[Any], rows: dict
+    ) -> tuple[Any, dict]:
+        index = {_row_key(r): tuple(t) for r, t in zip(table_rows, targets, strict=True)}
+        return _table(table_rows, CITATION_COLUMNS), {**rows, "citations": index}
 
     # -- the one way to show a moment ----------------------------------------------------------
 
@@ -756,8 +798,7 @@ def _answer_markdown(answer: videoidx.Answer) -> str:
         if answer.dropped_citations
         else ""
     )
-    hint = "\n\n*Click a citation below to jump to it.*" if answer.citations else ""
-    return f"<span class='vx-badge'>{badge}</span>{cost}{dropped}\n\n{answer.text}{hint}"
+    return f"<span class='vx-badge'>{badge}</span>{cost}{dropped}\n\n{answer.text}"
 
 
 def build_app(ctx: PageContext) -> gr.Blocks:
