@@ -302,3 +302,14 @@ def test_store_is_refused_for_a_second_server_process(tmp_path: Path) -> None:
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 3 and "Another process" in out.stdout, out
+
+
+def test_serve_command_refuses_a_public_bind_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from videoidx.cli import main
+
+    code = main(["serve", "--db", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "without a password" in err and "--auth user:password" in err
