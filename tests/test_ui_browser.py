@@ -323,3 +323,18 @@ def test_index_with_a_model_through_the_page_and_cancel(
         r.path.endswith("/chat/completions") for r in provider.requests
     )
     assert card.count() == 1
+
+    # With GLM chosen on the Index tab, the Ask tab's answers are written by the model.
+    open_tab(page, "Ask")
+    page.locator("#ask-scope").get_by_text("Whole library").click()
+    page.locator("#ask-box textarea, #ask-box input").first.fill("when is the screen red?")
+    page.click("#ask-btn")
+    cell(page, "citations", 0, 0).wait_for(timeout=30_000)
+    assert "Answered by the model" in page.inner_text("#chat")
+    assert any(not r.images and "Question:" in str(r.body) for r in provider.requests)
+    first = cell(page, "citations", 0, 1)
+    start_text = first.inner_text().split("–")[0]
+    first.click()
+    minutes, seconds = start_text.split(":")
+    wait_for_player_at_second(page, int(minutes) * 60 + int(seconds))
+    screenshot(page, "8-ask-model")

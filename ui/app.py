@@ -223,6 +223,10 @@ class Page:
             scope_label="About",
             button="Ask",
         )
+        gr.Markdown(
+            "Answers use the indexer chosen on the Index tab: the offline one lists the "
+            "best-matching moments; GLM-4.5V writes an answer that cites them."
+        )
         self.chat = gr.Chatbot(
             label="Conversation (click an answer to list its citations)",
             elem_id="chat",
@@ -325,7 +329,7 @@ class Page:
             source.click(self.on_pick(switch_to=switch_to), self._pick_inputs, self.view_outputs)
 
         ask_inputs: list[Any] = [self.ask_tb, self.ask_scope, self.current_video, self.rows_state]
-        ask_inputs += [self.chat, self.chat_citations]
+        ask_inputs += [self.chat, self.chat_citations, *settings_inputs]
         ask_outputs = [self.chat, self.citations, self.rows_state, self.chat_citations, self.ask_tb]
         self.ask_btn.click(self.on_ask, ask_inputs, ask_outputs)
         self.ask_tb.submit(self.on_ask, ask_inputs, ask_outputs)
@@ -598,8 +602,12 @@ class Page:
         rows: dict,
         chat: list[dict[str, Any]] | None,
         chat_citations: dict[str, Any],
+        *settings_values: Any,
     ) -> tuple[Any, ...]:
-        """Answer, add the exchange to the conversation, and list the answer's citations."""
+        """Answer, add the exchange to the conversation, and list the answer's citations.
+
+        Answers use the model chosen on the Index tab (the offline choice gives retrieved,
+        extractive answers), so one choice governs what the page pays for."""
         chat = list(chat or [])
         if not (question or "").strip():
             return chat, gr.update(), rows, chat_citations, question
@@ -609,7 +617,7 @@ class Page:
             answer = videoidx.ask(
                 question,
                 store=self.ctx.store,
-                settings=self.ctx.settings,
+                settings=self.job_settings(*settings_values),
                 video_ids=None if whole else [current],
             )
         except VideoIdxError as exc:
