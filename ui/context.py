@@ -6,7 +6,6 @@ tests call directly. Nothing here holds per-visitor state; that lives in the pag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,23 +250,16 @@ def _job_view(job: Job) -> JobView:
     )
 
 
-_CLOCK = re.compile(
-    r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$|^\s*(\d+(?:\.\d+)?)\s*s?\s*$"
-)
-
-
 def parse_clock(text: str | None, field_name: str) -> float | None:
     """``1:05``, ``1:02:03``, ``95`` or ``95s`` to seconds; blank is no filter."""
     if text is None or not text.strip():
         return None
-    m = _CLOCK.match(text)
-    if m is None:
+    seconds = videoidx.parse_seconds(text)
+    if seconds is None:
         raise ConfigError(
             f"{field_name} time {text!r} is not a time; write it as m:ss, h:mm:ss or seconds"
         )
-    if m.group(4) is not None:
-        return float(m.group(4))
-    return int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    return seconds
 
 
 def error_text(exc: VideoIdxError) -> str:

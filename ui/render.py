@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+import videoidx
 from videoidx import ShotCut, VideoSummary
 
 # Passed as ``js_on_load`` to every clickable gr.HTML: forwards the clicked item's data.
@@ -46,13 +47,8 @@ def colour_for(key: str) -> str:
 
 
 def clock(seconds: float | None) -> str:
-    """``m:ss`` (``h:mm:ss`` past an hour), the way people read video times."""
-    if seconds is None:
-        return "–"
-    total = max(0, int(seconds + 1e-6))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    """``m:ss`` (``h:mm:ss`` past an hour); a dash for an unknown time."""
+    return "–" if seconds is None else videoidx.clock(seconds)
 
 
 def span(start_s: float, end_s: float) -> str:

@@ -39,6 +39,7 @@ from videoidx.store import (
     VideoSummary,
     search,
 )
+from videoidx.times import clock, parse_seconds
 from videoidx.types import (
     Appearance,
     CausalLink,
@@ -124,11 +125,13 @@ __all__ = [
     "VideoSummary",
     "__version__",
     "ask",
+    "clock",
     "cut_clip",
     "detect_shots",
     "index_many",
     "index_video",
     "indexer_names",
+    "parse_seconds",
     "plan_clips",
     "plan_video",
     "probe",

@@ -20,36 +20,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from videoidx.times import CLOCK_RE, NUM_RE, UNIT_RE, UNIT_S, clock, parse_seconds
+
+__all__ = ["TimeFilter", "clock", "parse_seconds", "parse_time_filter", "span_text"]
+
 AROUND_S = 10.0
 """``at 4:10`` keeps events overlapping 4:00-4:20."""
 EDGE_SPAN_S = 60.0
 """``at the start`` / ``at the end`` mean the first / last minute."""
 
-_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _NUMBER_WORDS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30,
 }  # fmt: skip
 
-_UNIT = r"(?:hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)"
-_CLOCK = r"\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?"
-_DURATION = rf"\d+(?:\.\d+)?\s*{_UNIT}(?:\s*\d+(?:\.\d+)?\s*(?:seconds?|secs?|s))?"
-_TIME = rf"(?:{_CLOCK}|{_DURATION})\b"
-_NUM = r"\d+(?:\.\d+)?"
+_DURATION = rf"\d+(?:\.\d+)?\s*{UNIT_RE}(?:\s*\d+(?:\.\d+)?\s*(?:seconds?|secs?|s))?"
+_TIME = rf"(?:{CLOCK_RE}|{_DURATION})\b"
 _COUNT = r"(?:\d+(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")"
 
 _RANGE = re.compile(
-    rf"\b(?:between|from)\s+(?P<a>{_TIME}|{_NUM})\s+(?:and|to|until|till)\s+(?P<b>{_TIME})",
+    rf"\b(?:between|from)\s+(?P<a>{_TIME}|{NUM_RE})\s+(?:and|to|until|till)\s+(?P<b>{_TIME})",
     re.IGNORECASE,
 )
-_DASH_RANGE = re.compile(rf"(?P<a>{_CLOCK})\s*(?:-|–|to)\s*(?P<b>{_CLOCK})\b", re.IGNORECASE)
+_DASH_RANGE = re.compile(rf"(?P<a>{CLOCK_RE})\s*(?:-|–|to)\s*(?P<b>{CLOCK_RE})\b", re.IGNORECASE)
 _FIRST = re.compile(
-    rf"\b(?:(?:in|during|within)\s+)?the\s+first\s+(?:(?P<n>{_COUNT})\s+)?(?P<unit>{_UNIT})\b",
+    rf"\b(?:(?:in|during|within)\s+)?the\s+first\s+(?:(?P<n>{_COUNT})\s+)?(?P<unit>{UNIT_RE})\b",
     re.IGNORECASE,
 )
 _LAST = re.compile(
     rf"\b(?:(?:in|during|within)\s+)?the\s+(?:last|final)\s+(?:(?P<n>{_COUNT})\s+)?"
-    rf"(?P<unit>{_UNIT})\b",
+    rf"(?P<unit>{UNIT_RE})\b",
     re.IGNORECASE,
 )
 _START = re.compile(r"\b(?:at|in|near)\s+the\s+(?:very\s+)?(?:start|beginning)\b", re.IGNORECASE)
@@ -93,31 +93,6 @@ class TimeFilter:
         )
 
 
-def parse_seconds(text: str, default_unit: str = "s") -> float | None:
-    """``5:00`` -> 300, ``1:02:03`` -> 3723, ``90 seconds`` -> 90, ``1m30s`` -> 90, ``7`` -> 7
-    (in ``default_unit``); None when ``text`` is not a time."""
-    text = text.strip().lower()
-    if re.fullmatch(_CLOCK, text):
-        total = 0.0
-        for part in text.split(":"):
-            total = total * 60 + float(part)
-        return total
-    if re.fullmatch(_NUM, text):
-        return float(text) * _UNIT_S[default_unit[0]]
-    pieces = re.findall(rf"({_NUM})\s*({_UNIT})", text)
-    if not pieces or re.sub(rf"{_NUM}\s*{_UNIT}", "", text).strip():
-        return None
-    return sum(float(n) * _UNIT_S[unit[0]] for n, unit in pieces)
-
-
-def clock(seconds: float) -> str:
-    """``303.4`` -> ``"5:03"``, ``3723`` -> ``"1:02:03"`` (whole seconds, rounded down)."""
-    whole = max(int(seconds), 0)
-    m, s = divmod(whole, 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 def span_text(seconds: float) -> str:
     """A length for people: ``30`` -> ``30 s``, ``120`` -> ``2 min``, ``90`` -> ``1 min 30 s``."""
     m, s = divmod(round(seconds), 60)
@@ -135,7 +110,7 @@ def _count(text: str | None) -> float:
 
 def _unit_of(text: str) -> str:
     """The unit letter (h, m, s) a time text ends with, ``s`` for clock times."""
-    found = re.findall(_UNIT, text.lower())
+    found = re.findall(UNIT_RE, text.lower())
     return found[-1][0] if found else "s"
 
 
@@ -173,7 +148,7 @@ def parse_time_filter(question: str) -> TimeFilter:
             readings.append(f"between {clock(lo)} and {clock(hi)}")
             cut(m)
     while m := _FIRST.search(text):
-        span = _count(m["n"]) * _UNIT_S[m["unit"].lower()[0]]
+        span = _count(m["n"]) * UNIT_S[m["unit"].lower()[0]]
         tf = _narrow(tf, 0.0, span)
         readings.append(f"the first {span_text(span)}")
         cut(m)
@@ -182,7 +157,7 @@ def parse_time_filter(question: str) -> TimeFilter:
         readings.append(f"the first {span_text(EDGE_SPAN_S)}")
         cut(m)
     while m := _LAST.search(text):
-        span = _count(m["n"]) * _UNIT_S[m["unit"].lower()[0]]
+        span = _count(m["n"]) * UNIT_S[m["unit"].lower()[0]]
         tf = replace(tf, last_s=span if tf.last_s is None else min(tf.last_s, span))
         readings.append(f"the last {span_text(span)}")
         cut(m)
