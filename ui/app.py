@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,7 +21,7 @@ from ui import render
 from ui.context import PageContext, error_text
 from ui.render import CLICK_JS, span
 from ui.uploads import accept_uploads
-from videoidx import ConfigError, Settings, VideoIdxError
+from videoidx import Settings, VideoIdxError
 
 log = logging.getLogger(__name__)
 
@@ -429,9 +430,7 @@ class Page:
             return [], "Add at least one video first.", gr.update(), gr.update()
         try:
             settings = self.job_settings(*settings_values)
-            problem = ctx.key_problem(settings)
-            if problem:
-                raise ConfigError(problem)
+            videoidx.check_ready(settings)
             paths = accept_uploads(files, ctx.upload_dir, max_mb=ctx.settings.ui.upload_max_mb)
         except VideoIdxError as exc:
             return [], error_text(exc), gr.update(), gr.update()
@@ -471,13 +470,9 @@ class Page:
             return [], "Select a video in the library first."
         try:
             settings = self.job_settings(*settings_values)
-            problem = self.ctx.key_problem(settings)
-            if problem:
-                raise ConfigError(problem)
+            videoidx.check_ready(settings)
         except VideoIdxError as exc:
             return [], error_text(exc)
-        from pathlib import Path
-
         if not Path(info.path).is_file():
             return [], f"⚠️ The file {info.path} is gone; its timeline stays searchable."
         jobs = self.ctx.jobs.submit([Path(info.path)], settings)

@@ -211,16 +211,13 @@ class PageContext:
             )
         return "\n".join(lines)
 
-    def key_problem(self, settings: Settings) -> str:
-        """A reason indexing cannot start with these settings, or an empty string."""
-        if settings.provider.indexer != "glm":
-            return ""
-        for choice in videoidx.provider_choices():
-            if choice.name == settings.provider.provider and not choice.key_set:
-                return (
-                    f"No API key for {choice.name}: set {choice.key_env} in the environment "
-                    "of the `videoidx serve` process, then restart it."
-                )
+    @staticmethod
+    def key_problem(settings: Settings) -> str:
+        """Why indexing cannot start with these settings (the indexer's own check), or ""."""
+        try:
+            videoidx.check_ready(settings)
+        except VideoIdxError as exc:
+            return str(exc)
         return ""
 
 

@@ -5,7 +5,7 @@ The public API is re-exported here; the CLI, the web page and the notebook use n
 
 from typing import Any
 
-from videoidx.catalog import ProviderChoice, indexer_names, provider_choices
+from videoidx.catalog import ProviderChoice, check_ready, indexer_names, provider_choices
 from videoidx.errors import (
     BadReplyError,
     BudgetExceededError,
@@ -125,6 +125,7 @@ __all__ = [
     "VideoSummary",
     "__version__",
     "ask",
+    "check_ready",
     "clock",
     "cut_clip",
     "detect_shots",

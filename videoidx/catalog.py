@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from videoidx.settings import Settings
+
 
 @dataclass(frozen=True, slots=True)
 class ProviderChoice:
@@ -25,6 +27,18 @@ class ProviderChoice:
     """True when the key variable is set (or the provider needs no key)."""
     price_input_usd_per_mtok: float | None
     price_output_usd_per_mtok: float | None
+
+
+def check_ready(settings: Settings) -> None:
+    """Raise what the chosen indexer raises before any work (a missing API key, naming its
+    variable), so a page or a notebook can refuse a job up front with the indexer's own words."""
+    from indexers import create_indexer
+
+    indexer = create_indexer(settings)
+    try:
+        indexer.check_ready()
+    finally:
+        indexer.close()
 
 
 def indexer_names() -> list[str]:
