@@ -15,7 +15,6 @@ Target (issue 6): median <= 300 ms with 100,000 events in the library.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
@@ -25,18 +24,12 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 from benchmarks.search import Library, ingest, queries
-from tests.browser import launch, open_tab, wait_for_page_loaded
+from tests.browser import free_port, launch, open_tab, wait_for_page_loaded
 from ui.app import build_app
 from ui.server import make_context
 from videoidx import resolve_settings, search
 
 TARGET_MEDIAN_MS = 300.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pct(xs: list[float], q: float) -> float:

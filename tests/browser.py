@@ -7,6 +7,7 @@ keep the network busy; they wait for elements and for the player's ``currentTime
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "ui"
 SEEK_TOLERANCE_S = 0.05
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a page served by a test or a benchmark."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def launch(playwright: Any) -> Any:

@@ -7,7 +7,6 @@ start of whatever was clicked. Screenshots of every tab go to ``test-artifacts/u
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 
 from tests.browser import (
     cell,
+    free_port,
     launch,
     open_tab,
     player_time_s,
@@ -33,12 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("page")
@@ -46,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         {
             "db_path": str(root / "library.duckdb"),
             "upload_dir": str(root / "uploads"),
-            "port": _free_port(),
+            "port": free_port(),
             "indexer": "local",
         },
         env={},
@@ -142,32 +136,48 @@ def test_upload_index_search_and_seek(page: Any, server: Server, upload_video: P
 def test_ask_and_click_a_citation(page: Any, server: Server, upload_video: Path) -> None:
     if not server.ctx.store.list_videos():
         pytest.skip("needs the video indexed by the upload test")
-    open_tab(page, "Ask")
-    page.locator("#ask-scope").get_by_text("Whole library").click()
-    page.locator("#ask-box textarea, #ask-box input").first.fill("when is there a shot change?")
-    page.click("#ask-btn")
-    cell(page, "citations", 0, 0).wait_for(timeout=30_000)
+    ask_the_library(page, "when is there a shot change?")
     assert "Retrieved" in page.inner_text("#chat")
     assert "when is there a shot change?" in page.inner_text("#chat")
     answer = server.ctx.store.questions(limit=1)[0]
     assert answer["question"] == "when is there a shot change?"
     screenshot(page, "6-ask")
-    first = cell(page, "citations", 0, 1)
-    start_text = first.inner_text().split("–")[0]
-    first.click()
+    follow_first_citation(page)
     page.wait_for_selector("#tab-timeline", state="visible")
-    minutes, seconds = start_text.split(":")
-    wait_for_player_at_second(page, int(minutes) * 60 + int(seconds))
 
 
-def wait_for_player_at_second(page: Any, start_whole_s: int) -> None:
-    """Citations show whole seconds; the player must be within that second."""
+def ask_the_library(page: Any, question: str) -> None:
+    """Ask about the whole library on the Ask tab and wait for the answer's citations."""
+    open_tab(page, "Ask")
+    page.locator("#ask-scope").get_by_text("Whole library").click()
+    page.locator("#ask-box textarea, #ask-box input").first.fill(question)
+    page.click("#ask-btn")
+    cell(page, "citations", 0, 0).wait_for(timeout=30_000)
+
+
+def follow_first_citation(page: Any) -> None:
+    """Click the first citation; citations show whole seconds, so the player must land within
+    the second it shows."""
+    first = cell(page, "citations", 0, 1)
+    minutes, seconds = first.inner_text().split("–")[0].split(":")
+    start_whole_s = int(minutes) * 60 + int(seconds)
+    first.click()
     page.wait_for_function(
         """(t) => { const v = document.querySelector('#player video');
                     return !!v && v.currentTime >= t && v.currentTime < t + 1; }""",
         arg=start_whole_s,
     )
     assert start_whole_s <= player_time_s(page) < start_whole_s + 1
+
+
+def slow_model_and_video(
+    fake_provider: Any, monkeypatch: pytest.MonkeyPatch, path: Path, segment_s: float = 20.0
+) -> tuple[Any, Path]:
+    """A fake Z.AI answering in 1 s (its key set) and a four-colour video to keep it busy."""
+    provider = fake_provider("zai", latency_s=1.0)
+    monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
+    colours = ("red", "blue", "green", "yellow")
+    return provider, make_video(path, [Segment(c, segment_s) for c in colours])
 
 
 def test_a_second_visitor_searches_while_a_video_indexes(
@@ -178,11 +188,7 @@ def test_a_second_visitor_searches_while_a_video_indexes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A slow model (1 s a clip, one at a time) keeps this job running for several seconds.
-    provider = fake_provider("zai", latency_s=1.0)
-    monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
-    long_video = make_video(
-        tmp_path / "long.mp4", [Segment(c, 20.0) for c in ("red", "blue", "green", "yellow")]
-    )
+    provider, long_video = slow_model_and_video(fake_provider, monkeypatch, tmp_path / "long.mp4")
     slow = server.ctx.settings.replace(
         indexer="glm", provider="zai", base_url=provider.base_url, concurrency=1,
         clip_target_s=10.0, clip_min_s=8.0,
@@ -284,10 +290,8 @@ def test_index_with_a_model_through_the_page_and_cancel(
     fake_provider: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    provider = fake_provider("zai", latency_s=1.0)
-    monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
-    video = make_video(
-        tmp_path / "to-cancel.mp4", [Segment(c, 30.0) for c in ("red", "blue", "green", "yellow")]
+    provider, video = slow_model_and_video(
+        fake_provider, monkeypatch, tmp_path / "to-cancel.mp4", segment_s=30.0
     )
     page.reload()  # the page reads key status when it loads; the key was set after
     wait_for_page_loaded(page)
@@ -325,16 +329,8 @@ def test_index_with_a_model_through_the_page_and_cancel(
     assert card.count() == 1
 
     # With GLM chosen on the Index tab, the Ask tab's answers are written by the model.
-    open_tab(page, "Ask")
-    page.locator("#ask-scope").get_by_text("Whole library").click()
-    page.locator("#ask-box textarea, #ask-box input").first.fill("when is the screen red?")
-    page.click("#ask-btn")
-    cell(page, "citations", 0, 0).wait_for(timeout=30_000)
+    ask_the_library(page, "when is the screen red?")
     assert "Answered by the model" in page.inner_text("#chat")
     assert any(not r.images and "Question:" in str(r.body) for r in provider.requests)
-    first = cell(page, "citations", 0, 1)
-    start_text = first.inner_text().split("–")[0]
-    first.click()
-    minutes, seconds = start_text.split(":")
-    wait_for_player_at_second(page, int(minutes) * 60 + int(seconds))
+    follow_first_citation(page)
     screenshot(page, "8-ask-model")
