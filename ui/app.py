@@ -95,6 +95,7 @@ class Page:
                 self.index_msg = gr.Markdown(elem_id="index-msg")
             with gr.Column(scale=2), gr.Group():
                 providers = videoidx.provider_choices()
+                model_chosen = s.provider.indexer == "glm"  # model fields show only for GLM
                 self.indexer_dd = gr.Dropdown(
                     [
                         ("Offline (no key, free)", "local"),
@@ -108,27 +109,27 @@ class Page:
                     [(_provider_label(p), p.name) for p in providers],
                     value=s.provider.provider,
                     label="Provider",
-                    visible=s.provider.indexer == "glm",
+                    visible=model_chosen,
                     elem_id="provider",
                 )
                 self.model_tb = gr.Textbox(
                     s.provider.model or "",
                     label="Model",
                     placeholder="the provider's default",
-                    visible=s.provider.indexer == "glm",
+                    visible=model_chosen,
                     elem_id="model",
                 )
                 self.base_url_tb = gr.Textbox(
                     s.provider.base_url or "",
                     label="Base URL",
                     placeholder="the provider's default (set it for vLLM, SGLang or openai)",
-                    visible=s.provider.indexer == "glm",
+                    visible=model_chosen,
                     elem_id="base-url",
                 )
                 self.thinking_cb = gr.Checkbox(
                     s.provider.thinking,
                     label="Thinking (slower, more tokens)",
-                    visible=s.provider.indexer == "glm",
+                    visible=model_chosen,
                 )
                 self.clip_sl = gr.Slider(
                     8, 60, value=s.media.clip_target_s, step=1, label="Clip length (s)"
@@ -144,7 +145,7 @@ class Page:
                 self.cap_nb = gr.Number(
                     s.pipeline.max_cost_usd,
                     label="Stop at cost (USD, 0 = no cap)",
-                    visible=s.provider.indexer == "glm",
+                    visible=model_chosen,
                 )
         gr.Markdown("### Indexing")
         self.jobs_html = gr.HTML(elem_id="jobs", js_on_load=CLICK_JS)
@@ -289,12 +290,9 @@ class Page:
             model_fields,
             show_progress="hidden",
         )
-        self.jobs_html.click(
-            self.on_pick(switch_to="timeline"), self._pick_inputs, self.view_outputs
-        )
 
         self.library.select(self.on_library_select, None, [self.lib_selected, self.lib_msg])
-        self.open_btn.click(self.on_open_selected, self._pick_state(self.lib_selected),
+        self.open_btn.click(self.on_open_selected, [self.lib_selected, *self._state_inputs],
                             self.view_outputs)  # fmt: skip
         self.reindex_btn.click(
             self.on_reindex, [self.lib_selected, *settings_inputs], [self.batch, self.lib_msg]
@@ -304,7 +302,7 @@ class Page:
         )
         self.confirm_btn.click(
             self.on_delete,
-            [self.lib_selected, self.current_video],
+            [self.lib_selected],
             [self.confirm_btn, self.lib_msg, self.lib_selected, self.seen_version, *live[:4]],
         )
 
@@ -322,12 +320,14 @@ class Page:
         self.search_tb.submit(self.on_search, search_inputs, search_outputs)
         self.results.select(self.on_row("hits", None), self._state_inputs, self.view_outputs)
         self.events_table.select(self.on_row("events", None), self._state_inputs, self.view_outputs)
+        # Every clickable custom view: its items carry data-start (see render.CLICK_JS).
         for source, switch_to in [
             (self.timeline_html, None),
             (self.chars_html, "timeline"),
             (self.causes_html, "timeline"),
+            (self.jobs_html, "timeline"),
         ]:
-            source.click(self.on_pick(switch_to=switch_to), self._pick_inputs, self.view_outputs)
+            source.click(self.on_pick(switch_to=switch_to), self._state_inputs, self.view_outputs)
 
         ask_inputs: list[Any] = [self.ask_tb, self.ask_scope, self.current_video, self.rows_state]
         ask_inputs += [self.chat, self.chat_citations, *settings_inputs]
@@ -345,13 +345,6 @@ class Page:
     @property
     def _state_inputs(self) -> list[Any]:
         return [self.current_video, self.last_pos, self.colour_rd, self.rows_state]
-
-    @property
-    def _pick_inputs(self) -> list[Any]:
-        return self._state_inputs
-
-    def _pick_state(self, video_state: Any) -> list[Any]:
-        return [video_state, *self._state_inputs]
 
     # -- handlers: live status -----------------------------------------------------------------
 
@@ -490,13 +483,10 @@ class Page:
             "itself is not touched."
         )
 
-    def on_delete(self, video_id: str, current: str) -> tuple[Any, ...]:
+    def on_delete(self, video_id: str) -> tuple[Any, ...]:
         ctx = self.ctx
         info = ctx.video(video_id)
-        if info is not None and any(
-            j.active and j.progress is not None and j.progress.video_id == video_id
-            for j in ctx.jobs.snapshot()
-        ):
+        if info is not None and video_id in ctx.live_status():
             msg = f"⚠️ **{info.title}** is being indexed; cancel that first."
             return (gr.update(visible=False), msg, video_id, "", *self.on_tick("")[:4])
         removed = ctx.store.delete_video(video_id) if video_id else False
