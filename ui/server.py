@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ui.context import PageContext
 from ui.jobs import Job, JobQueue
@@ -28,11 +29,12 @@ class Server:
     ctx: PageContext
     exposure: Exposure
     url: str
-    blocks: object
+    blocks: Any
+    """The launched ``gr.Blocks``; ``blocks.block_thread()`` serves until Ctrl-C."""
 
     def close(self) -> None:
         self.ctx.jobs.close()
-        self.blocks.close()  # type: ignore[attr-defined]
+        self.blocks.close()
         self.ctx.store.close()
 
 

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_summary(server.ctx.store, done.result, settings.db_path, args.query)
         print(f"\nthe page is at {server.url} (Ctrl-C stops)", flush=True)
-        server.blocks.block_thread()  # type: ignore[attr-defined]
+        server.blocks.block_thread()
     finally:
         server.close()
     return 0
