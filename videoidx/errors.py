@@ -11,6 +11,7 @@ original stays attached for debugging but callers only ever catch one root::
     │   ├── EmptyVideoError        zero bytes, or no decodable frame
     │   ├── NotAVideoError         text, image or audio-only file
     │   ├── CorruptVideoError      truncated or damaged stream
+    │   │   └── DamagedFramesError some frames cannot be decoded; the rest was read
     │   └── FFmpegError            the ffmpeg binary failed or is missing
     ├── ConfigError                a setting is invalid
     │   └── MissingKeyError        a provider needs an API key that is not set
@@ -52,6 +53,15 @@ class NotAVideoError(MediaError):
 
 class CorruptVideoError(MediaError):
     """The video stream is truncated or damaged."""
+
+
+class DamagedFramesError(CorruptVideoError):
+    """Spans of the video cannot be decoded; every other frame was read at its own time."""
+
+    def __init__(self, message: str, spans_s: tuple[tuple[float, float], ...] = ()) -> None:
+        super().__init__(message)
+        self.spans_s = spans_s
+        """(start, end) seconds of each damaged span."""
 
 
 class FFmpegError(MediaError):

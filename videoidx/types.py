@@ -39,6 +39,11 @@ class VideoInfo:
     """The container's start time that was subtracted so the first displayed frame is t = 0."""
     size_bytes: int
     variable_frame_rate: bool = False
+    video_stream: int = 0
+    """Container index of the video stream that is read (the first with the default disposition,
+    else the first). Not kept in the store: readers take it from the file (``media.probe``)."""
+    video_streams: int = 1
+    """How many video streams the file has (cover art not counted)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ import numpy as np
 
 from videoidx.errors import CorruptVideoError
 from videoidx.media.ffmpeg_bin import run_ffmpeg
+from videoidx.media.probe import stream_facts
 from videoidx.types import ClipSpec, VideoInfo
 
 AUDIO_RATE_HZ = 16000
@@ -66,7 +67,8 @@ def decode_frames(
         "-i",
         video.path,
         "-map",
-        "0:v:0",
+        # The video stream probe chose, when the file has several.
+        f"0:{stream_facts(video.path, ffmpeg_path).stream_index}",
         "-an",
         "-sn",
         "-vf",

@@ -74,7 +74,9 @@ def cut_clip(
     # our absolute times: adding ``start_offset_s`` here would seek past a late-starting file.
     src = ffmpeg.input(info.path, ss=f"{start_s:.6f}")
     duration = f"{max(end_s - start_s, 0.001):.6f}"
-    streams = [src["v:0"]]
+    # The stream probe chose (a file may have several): the same one the index describes.
+    video_stream = src[str(frame_index(info, ffmpeg_path).stream)]
+    streams = [video_stream]
     if info.has_audio:
         streams.append(src["a:0?"])
     if mode == "copy":
@@ -83,7 +85,7 @@ def cut_clip(
         )
     else:
         w, h = encode_size(info, long_side_px)
-        video = src["v:0"].filter("scale", w, h).filter("setsar", 1)
+        video = video_stream.filter("scale", w, h).filter("setsar", 1)
         outs = [video] + ([src["a:0?"]] if info.has_audio else [])
         kwargs = {"c:a": "aac", "b:a": "96k"} if info.has_audio else {}
         node = ffmpeg.output(

@@ -6,28 +6,31 @@ decode) and writes raw YUV 4:2:0 to a pipe. YUV is half the bytes of RGB; frames
 RGB only when they are kept, and a 64x36 RGB thumbnail of *every* frame is taken by striding the
 planes, which is what the shot detector scores. So shots and sampling share one decode pass.
 
-Frame indices and times come from decord's index of the file (``frame_index``), so frame ``i``
-of the pipe is decord's frame ``i`` and ``time_s`` is normalised to the first displayed frame.
-Decode errors are counted from ffmpeg's stderr; a stream that ends early or keeps erroring raises
-:class:`~videoidx.errors.CorruptVideoError` naming the time where it broke.
+Frame indices and times come from the file's frame index (``media.index``), and each decoded
+frame is matched to its index entry by its own timestamp (``showinfo`` prints every frame's pts on
+stderr), never by its position in the pipe: ffmpeg silently drops frames it cannot decode (a lost
+first GOP, a damaged run in the middle), and counting would shift every later frame onto the wrong
+time. Frames the index has but the decoder never gave are reported as damaged spans, with their
+real times. Decode errors are counted from ffmpeg's stderr; a stream that keeps erroring stops
+the pass with :class:`~videoidx.errors.CorruptVideoError` naming where the damage starts.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import queue
+import re
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from videoidx.errors import CorruptVideoError, FFmpegError
+from videoidx.errors import CorruptVideoError, DamagedFramesError, FFmpegError
 from videoidx.media.ffmpeg_bin import ffmpeg_exe, stderr_tail
+from videoidx.media.index import FrameIndex, build_frame_index
 from videoidx.types import VideoInfo
 
 log = logging.getLogger(__name__)
@@ -39,29 +42,12 @@ MAX_DECODE_ERRORS = 8
 DECODE_THREADS = 2
 
 
-@dataclass(frozen=True)
-class FrameIndex:
-    """Per-frame start times (s, first frame 0) and codec keyframe indices of one file."""
+def frame_index(info: VideoInfo, ffmpeg_path: str | None = None) -> FrameIndex:
+    """The frame index of ``info``'s chosen video stream (cached per file version)."""
+    from videoidx.media.probe import stream_facts
 
-    times_s: np.ndarray
-    keyframes: np.ndarray
-
-
-@functools.lru_cache(maxsize=8)
-def _frame_index(path: str, size: int, mtime_ns: int) -> FrameIndex:
-    from videoidx.media.probe import frame_times, open_reader
-
-    reader = open_reader(Path(path))
-    times = frame_times(reader)
-    keys = np.asarray(reader.get_key_indices(), dtype=np.int64)
-    del reader
-    return FrameIndex(times_s=times, keyframes=np.unique(keys))
-
-
-def frame_index(info: VideoInfo) -> FrameIndex:
-    """decord's index of ``info.path`` (cached per file version)."""
-    st = Path(info.path).stat()
-    return _frame_index(info.path, st.st_size, st.st_mtime_ns)
+    stream = stream_facts(info.path, ffmpeg_path).stream_index
+    return build_frame_index(info.path, stream, ffmpeg_path)
 
 
 @dataclass
@@ -120,23 +106,52 @@ def small_from_yuv(frames: np.ndarray, w: int, h: int) -> np.ndarray:
     return out
 
 
+_SHOWINFO_TB = re.compile(r"Parsed_showinfo.*config in time_base:\s*(\d+)/(\d+)")
+_SHOWINFO_PTS = re.compile(r"Parsed_showinfo.*\bn:\s*\d+\s+pts:\s*(-?\d+)")
+# With ``-loglevel level+info`` every line carries its level; these are the decoder complaints.
+_ERROR_LEVELS = ("[error]", "[fatal]", "[panic]")
+
+
 class _StderrWatcher(threading.Thread):
-    """Drains ffmpeg's stderr (so it never blocks) and counts decode errors."""
+    """Drains ffmpeg's stderr (so it never blocks): each frame's pts, and the decode errors."""
 
     def __init__(self, stream: object) -> None:
         super().__init__(daemon=True, name="videoidx-ffmpeg-stderr")
         self.stream = stream
         self.errors = 0
         self.tail: list[str] = []
+        self.pts_s: list[float] = []
+        self.ended = False
+        self.progress = threading.Condition()
+        self._tb = 0.0
 
     def run(self) -> None:
-        for raw in iter(self.stream.readline, b""):  # type: ignore[attr-defined]
-            line = raw.decode("utf-8", "replace").rstrip()
-            # Muxer notes about VFR timestamps are not damage; only decoder complaints count.
-            if not line or "to muxer" in line:
-                continue
+        try:
+            for raw in iter(self.stream.readline, b""):  # type: ignore[attr-defined]
+                self._line(raw.decode("utf-8", "replace").rstrip())
+        finally:
+            with self.progress:
+                self.ended = True
+                self.progress.notify_all()
+
+    def _line(self, line: str) -> None:
+        if m := _SHOWINFO_PTS.search(line):
+            with self.progress:
+                self.pts_s.append(int(m.group(1)) * self._tb)
+                self.progress.notify_all()
+        elif m := _SHOWINFO_TB.search(line):
+            if int(m.group(2)):
+                self._tb = int(m.group(1)) / int(m.group(2))
+        # Muxer notes about VFR timestamps are not damage; only decoder complaints count.
+        elif any(level in line for level in _ERROR_LEVELS) and "to muxer" not in line:
             self.errors += 1
-            self.tail = [*self.tail[-5:], line]
+            self.tail = [*self.tail[-5:], re.sub(r"\[(error|fatal|panic)\] ", "", line)]
+
+    def frame_pts(self, count: int, timeout_s: float = 30.0) -> list[float]:
+        """The pts of the first ``count`` frames, waiting for their stderr lines if needed."""
+        with self.progress:
+            self.progress.wait_for(lambda: len(self.pts_s) >= count or self.ended, timeout_s)
+            return self.pts_s[:count]
 
 
 class _PipeReader(threading.Thread):
@@ -179,20 +194,32 @@ def decode_command(
     *,
     keyframes_only: bool = False,
     start_s: float | None = None,
+    stream: int = 0,
     ffmpeg_path: str | None = None,
 ) -> list[str]:
     """The ffmpeg command that writes I420 frames at ``width`` x ``height`` to stdout."""
-    cmd = [ffmpeg_exe(ffmpeg_path), "-hide_banner", "-nostdin", "-loglevel", "error"]
-    cmd += ["-threads", str(DECODE_THREADS)]
+    # ``level+info``: showinfo's per-frame lines are info; errors stay recognisable by level.
+    cmd = [ffmpeg_exe(ffmpeg_path), "-hide_banner", "-nostdin", "-nostats"]
+    cmd += ["-loglevel", "level+info", "-threads", str(DECODE_THREADS)]
     if keyframes_only:
         cmd += ["-skip_frame", "nokey"]
     if start_s:
         # Accurate input seek: decodes from the keyframe before and drops frames before start_s.
         cmd += ["-ss", f"{start_s:.6f}"]
-    cmd += ["-i", info.path, "-an", "-sn", "-dn", "-map", "0:v:0"]
-    cmd += ["-vf", f"scale={width}:{height}:flags=fast_bilinear,format=yuv420p"]
+    cmd += ["-i", info.path, "-an", "-sn", "-dn", "-map", f"0:{stream}"]
+    scale = f"scale={width}:{height}:flags=fast_bilinear,format=yuv420p"
+    cmd += ["-vf", f"{scale},showinfo=checksum=0"]
     cmd += ["-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"]
     return cmd
+
+
+@dataclass
+class DecodeReport:
+    """What a finished decode pass could not read: spans of frames the decoder never gave."""
+
+    spans_s: list[tuple[float, float]]
+    frames_missing: int
+    message: str = ""
 
 
 def iter_frames(
@@ -204,23 +231,29 @@ def iter_frames(
     start_s: float = 0.0,
     ffmpeg_path: str | None = None,
     batch_frames: int = BATCH_FRAMES,
-) -> Iterator[FrameBatch]:
-    """Decode the whole file once, yielding batches of consecutive frames in display order.
+    report: list[DecodeReport] | None = None,
+) -> Generator[FrameBatch, None, None]:
+    """Decode the whole file once, yielding batches of decoded frames in display order.
 
-    With ``keyframes_only`` only codec keyframes are decoded (``-skip_frame nokey``); their
-    indices are decord's key indices. ``start_s`` > 0 starts at the first frame at or after it.
+    With ``keyframes_only`` only codec keyframes are decoded (``-skip_frame nokey``). ``start_s``
+    > 0 starts at the first frame at or after it. Each frame's index and time come from its own
+    timestamp. Frames that could not be decoded are missing from the batches: when more than a
+    few are, the pass raises :class:`DamagedFramesError` at its end naming the spans, or, when
+    ``report`` is given, appends a :class:`DecodeReport` to it instead (so a caller can finish
+    its own work first). A stream that keeps erroring stops the pass with CorruptVideoError.
     """
     width, height = even(width), even(height)
-    index = frame_index(info)
-    expected = index.keyframes if keyframes_only else np.arange(len(index.times_s))
+    index = frame_index(info, ffmpeg_path)
+    times = index.times_s
+    expected = index.keyframes if keyframes_only else np.arange(len(times))
     seek_s = 0.0
     if start_s > 0 and not keyframes_only:
-        first = int(np.searchsorted(index.times_s, start_s - 1e-6))
+        first = int(np.searchsorted(times, start_s - 1e-6))
         expected = expected[first:]
-        if first > 0 and first < len(index.times_s):
+        if first > 0 and first < len(times):
             # Half a frame early, so float rounding can never drop the wanted first frame.
-            half = (index.times_s[first] - index.times_s[first - 1]) / 2
-            seek_s = float(index.times_s[first] - half)
+            half = (times[first] - times[first - 1]) / 2
+            seek_s = float(f"{times[first] - half:.6f}")
     frame_bytes = width * height * 3 // 2
     cmd = decode_command(
         info,
@@ -228,6 +261,7 @@ def iter_frames(
         height,
         keyframes_only=keyframes_only,
         start_s=seek_s or None,
+        stream=index.stream,
         ffmpeg_path=ffmpeg_path,
     )
     try:
@@ -243,7 +277,11 @@ def iter_frames(
     # decode never waits on Python (with 2 cores that overlap is most of the speed).
     reader = _PipeReader(proc.stdout, frame_bytes * batch_frames)
     reader.start()
-    done = 0
+    wanted = np.zeros(len(times), dtype=bool)
+    wanted[expected] = True
+    seen = np.zeros(len(times), dtype=bool)
+    received = 0
+    stopped = False
     try:
         while True:
             buf, got = reader.chunks.get()
@@ -251,20 +289,30 @@ def iter_frames(
             if count:
                 frames = np.frombuffer(buf, dtype=np.uint8, count=count * frame_bytes)
                 frames = frames.reshape(count, frame_bytes)
-                pos = expected[done : done + count]
-                if len(pos) < count:  # more frames than the index knows: ignore the surplus
-                    frames, count = frames[: len(pos)], len(pos)
-                if count:
+                pts = watcher.frame_pts(received + count)[received:]
+                received += count
+                if len(pts) < count:
+                    raise FFmpegError(
+                        f"decoding {info.path}: ffmpeg gave {count - len(pts)} frames without "
+                        "their timestamps; check that VIDEOIDX_FFMPEG_PATH is ffmpeg 5 or newer"
+                    )
+                # The pts are on the decoder's timeline, which starts at the seek point.
+                pos = index.position_of(np.asarray(pts, dtype=np.float64) + seek_s)
+                ok = pos >= 0
+                ok[ok] &= wanted[pos[ok]] & ~seen[pos[ok]]  # unknown, unwanted, repeated
+                pos, frames = pos[ok], frames[ok]
+                seen[pos] = True
+                if len(pos):
                     yield FrameBatch(
                         indices=pos,
-                        times_s=index.times_s[pos],
+                        times_s=times[pos],
                         small=small_from_yuv(frames, width, height),
                         yuv=frames,
                         width=width,
                         height=height,
                     )
-                done += count
                 if watcher.errors > MAX_DECODE_ERRORS:
+                    stopped = True
                     break
             if got < len(buf):
                 break
@@ -277,25 +325,78 @@ def iter_frames(
         watcher.join(timeout=5)
         proc.stdout.close()
         proc.stderr.close()
-    _check_complete(info, index, expected, done, watcher, proc.returncode)
+    found = _check_complete(info, index, expected, seen, watcher, proc.returncode, stopped)
+    if found is not None:
+        if report is None:
+            raise DamagedFramesError(found.message, tuple(found.spans_s))
+        report.append(found)
+
+
+def missing_spans(
+    index: FrameIndex, expected: np.ndarray, seen: np.ndarray
+) -> list[tuple[int, int]]:
+    """[first, last] positions in ``expected`` of each run of frames that were never decoded."""
+    lost = ~seen[expected]
+    spans: list[tuple[int, int]] = []
+    k = 0
+    while k < len(lost):
+        if lost[k]:
+            j = k
+            while j + 1 < len(lost) and lost[j + 1]:
+                j += 1
+            spans.append((k, j))
+            k = j + 1
+        else:
+            k += 1
+    return spans
 
 
 def _check_complete(
     info: VideoInfo,
     index: FrameIndex,
     expected: np.ndarray,
-    done: int,
+    seen: np.ndarray,
     watcher: _StderrWatcher,
     returncode: int,
-) -> None:
+    stopped: bool,
+) -> DecodeReport | None:
     tail = stderr_tail("\n".join(watcher.tail), 3)
-    missing = len(expected) - done
-    if watcher.errors > MAX_DECODE_ERRORS or (missing > max(2, len(expected) // 100)):
-        at = float(index.times_s[expected[done]]) if done < len(expected) else info.duration_s
+    said = f"; ffmpeg: {tail}" if tail else f"; ffmpeg exited {returncode} with no error"
+    times = index.times_s
+    runs = missing_spans(index, expected, seen)
+    missing = sum(j - k + 1 for k, j in runs)
+    got = len(expected) - missing
+
+    def end_of(j: int) -> float:
+        # A span ends where the next expected frame starts (or at the end of the video).
+        return float(times[expected[j + 1]]) if j + 1 < len(expected) else index.duration_s
+
+    spans = [(float(times[expected[k]]), end_of(j)) for k, j in runs]
+    if stopped:
+        at = spans[0][0] if spans else info.duration_s
         raise CorruptVideoError(
             f"{info.path} is damaged: decoding failed near {at:.1f} s "
-            f"({done} of {len(expected)} frames read; ffmpeg: {tail or f'exit {returncode}'}); "
+            f"({got} of {len(expected)} frames read{said}); "
             "re-copy or re-export the file"
         )
-    if watcher.errors:
-        log.warning("%s: %d decode warnings (%s)", info.path, watcher.errors, tail)
+    if missing > max(2, len(expected) // 100):
+        where = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in spans[:5])
+        more = f" and {len(spans) - 5} more" if len(spans) > 5 else ""
+        return DecodeReport(
+            spans_s=spans,
+            frames_missing=missing,
+            message=(
+                f"{info.path} is damaged: {missing} of {len(expected)} frames cannot be decoded, "
+                f"at {where}{more}{said}; every other frame was read at its own time; "
+                "re-copy or re-export the file to read those parts"
+            ),
+        )
+    if missing or watcher.errors:
+        log.warning(
+            "%s: %d frames not decoded, %d decode warnings (%s)",
+            info.path,
+            missing,
+            watcher.errors,
+            tail,
+        )
+    return None

@@ -1,12 +1,17 @@
-"""Probe a video file: what :class:`~videoidx.types.VideoInfo` says, from decord and ffmpeg.
+"""Probe a video file: what :class:`~videoidx.types.VideoInfo` says, from ffmpeg.
 
-There is no ffprobe in the ``imageio-ffmpeg`` wheel, so the facts come from two places:
+There is no ffprobe in the ``imageio-ffmpeg`` wheel, so the facts come from two ffmpeg runs:
 
-* ``ffmpeg -i FILE`` (stderr, parsed): codec, rotation (display-matrix side data or the older
-  ``rotate`` tag), sample aspect ratio, audio streams, the container's start time. It also tells a
-  text file or an audio-only file from a video before decord is asked to open it.
-* decord's index: frame count, per-frame presentation timestamps (already normalised so the first
-  frame is t = 0), keyframes.
+* ``ffmpeg -i FILE`` (stderr, parsed): which video stream to read, its codec, rotation
+  (display-matrix side data or the older ``rotate`` tag), sample aspect ratio, audio streams, the
+  container's start time. It also tells a text file or an audio-only file from a video, and a
+  truncated container from a file that is not a video at all.
+* the frame index of that stream (``media.index``): frame count, per-frame presentation
+  timestamps (normalised so the first frame is t = 0), keyframes.
+
+A file with several video streams is read from one stream, chosen here once: the first with the
+default disposition, else the first (cover art is never chosen). ``VideoInfo.video_stream`` names
+it, and every reader (decode pass, clip cutter, offline indexer) maps exactly that stream.
 
 ``video_id`` is a *sampled* content hash, so probing a multi-GB file reads 3 MiB rather than every
 byte: sha256 over the file size and the first, middle and last MiB, shortened to 16 hex chars.
@@ -16,6 +21,7 @@ video files (whose headers and indexes sit in the first/last MiB) that is accept
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -62,8 +68,12 @@ def video_id_of(path: str | Path, size_bytes: int | None = None) -> str:
 
 @dataclass(frozen=True)
 class StreamFacts:
-    """What ``ffmpeg -i`` says about a file's first real video stream."""
+    """What ``ffmpeg -i`` says about a file's chosen video stream."""
 
+    stream_index: int
+    """Container index of the chosen stream (``-map 0:<stream_index>``)."""
+    video_streams: int
+    """How many video streams (not cover art) the file has."""
     codec: str
     coded_w: int
     coded_h: int
@@ -75,7 +85,7 @@ class StreamFacts:
 
 
 _VIDEO_LINE = re.compile(r"Stream #\d+:(\d+)[^:]*: Video: (.*)$")
-_SIZE = re.compile(r",\s*(\d{2,5})x(\d{2,5})\b")
+_SIZE = re.compile(r",\s*(\d{1,5})x(\d{1,5})\b")
 _SAR = re.compile(r"SAR (\d+):(\d+)")
 _TBR = re.compile(r"([\d.]+)(k?) tbr")
 _FPS = re.compile(r"([\d.]+)(k?) fps")
@@ -103,28 +113,41 @@ def run_ffmpeg_info(path: Path, ffmpeg_path: str | None = None) -> str:
 
 
 def parse_ffmpeg_info(text: str, path: Path) -> StreamFacts:
-    """Read the first non-cover-art video stream out of ``ffmpeg -i`` output; raise on non-video."""
-    if "Invalid data found when processing input" in text or "moov atom not found" in text:
-        if "moov atom not found" in text and _looks_like_mp4(path):
+    """Read the chosen video stream out of ``ffmpeg -i`` output; raise on non-video."""
+    if (
+        "Error opening input" in text
+        or "Invalid data found when processing input" in text
+        or "moov atom not found" in text
+    ):
+        container = _container_of(path)
+        if "moov atom not found" in text and container == "MP4":
             raise CorruptVideoError(
                 f"{path} is an MP4 without its index (moov atom): it is truncated or was not "
                 "finished writing; re-copy or re-export the file"
+            )
+        if container:
+            # The file starts like a video container but ffmpeg cannot read its header: a
+            # truncated or damaged copy, not some other kind of file.
+            raise CorruptVideoError(
+                f"{path} starts like a video file ({container}) but its header cannot be read "
+                f"({stderr_tail(text, 1)}): it is truncated or damaged; re-copy or re-export it"
             )
         raise NotAVideoError(
             f"{path} is not a video ffmpeg can read ({stderr_tail(text, 1)}); "
             "check that it is a video file (MP4, MKV, MOV, WebM ...)"
         )
     lines = text.splitlines()
-    video_idx = None
+    candidates: list[tuple[int, int]] = []  # (line number, stream index)
     for i, line in enumerate(lines):
         m = _VIDEO_LINE.search(line)
         if m and "attached pic" not in line:
-            video_idx = i
-            break
+            candidates.append((i, int(m.group(1))))
     has_audio = any(re.search(r"Stream #\d+:\d+.*: Audio:", ln) for ln in lines)
-    if video_idx is None:
+    if not candidates:
         what = "audio only" if has_audio else "no video stream"
         raise NotAVideoError(f"{path} has {what}; videoidx needs a file with a video stream")
+    defaults = [c for c in candidates if "(default)" in lines[c[0]]]
+    video_idx, stream_index = (defaults or candidates)[0]
     line = lines[video_idx]
     desc = _VIDEO_LINE.search(line)
     assert desc is not None
@@ -151,6 +174,8 @@ def parse_ffmpeg_info(text: str, path: Path) -> StreamFacts:
     start_match = stream_start or format_start
     start_s = float(start_match.group(1)) if start_match else 0.0
     return StreamFacts(
+        stream_index=stream_index,
+        video_streams=len(candidates),
         codec=codec,
         coded_w=int(size.group(1)),
         coded_h=int(size.group(2)),
@@ -162,13 +187,20 @@ def parse_ffmpeg_info(text: str, path: Path) -> StreamFacts:
     )
 
 
-def _looks_like_mp4(path: Path) -> bool:
+def _container_of(path: Path) -> str:
+    """The video container ``path`` starts like ("MP4", "Matroska/WebM", "AVI"), or ""."""
     try:
         with path.open("rb") as fh:
             head = fh.read(12)
     except OSError:
-        return False
-    return head[4:8] in {b"ftyp", b"mdat", b"moov", b"free", b"wide"}
+        return ""
+    if head[4:8] in {b"ftyp", b"mdat", b"moov", b"free", b"wide"}:
+        return "MP4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "Matroska/WebM"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    return ""
 
 
 def check_file(path: str | Path) -> Path:
@@ -183,54 +215,74 @@ def check_file(path: str | Path) -> Path:
     return p
 
 
+def stream_facts(path: str | Path, ffmpeg_path: str | None = None) -> StreamFacts:
+    """``ffmpeg -i``'s facts about ``path``'s chosen video stream (cached per file version)."""
+    p = Path(path)
+    st = p.stat()
+    return _stream_facts(str(p), ffmpeg_exe(ffmpeg_path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _stream_facts(path: str, exe: str, size: int, mtime_ns: int) -> StreamFacts:
+    return parse_ffmpeg_info(run_ffmpeg_info(Path(path), exe), Path(path))
+
+
 def open_reader(path: Path, **kwargs: Any) -> Any:
-    """A decord VideoReader, with decord's generic errors translated."""
+    """A decord VideoReader, with decord's generic errors translated.
+
+    Only for files with one video stream (decord cannot be told which stream to read): the
+    clips videoidx writes itself.
+    """
     import decord
 
     try:
         return decord.VideoReader(str(path), ctx=decord.cpu(0), **kwargs)
     except (decord.DECORDError, RuntimeError) as exc:
         raise CorruptVideoError(
-            f"{path} cannot be decoded ({_decord_reason(exc)}); the file is truncated "
+            f"{path} cannot be decoded ({decord_reason(exc)}); the file is truncated "
             "or damaged: re-copy or re-export it"
         ) from exc
 
 
-def _decord_reason(exc: Exception) -> str:
-    """decord's message without its source-file prefixes."""
-    first = (str(exc).splitlines() or [""])[0]
-    return first.rsplit("] ", 1)[-1].strip()[:160] or type(exc).__name__
+# decord's C++ errors start with its build machine's source path and line
+# ("[15:13:00] /github/workspace/src/video/video_reader.cc:486: Error: ..."): noise to a user.
+_DECORD_SOURCE = re.compile(r"(\[[\d:]+\]\s*)?(/[^\s:]+)?/[\w.-]+\.(?:cc|cpp|c|h):\d+:\s*")
+_AVERROR_TEXT = {
+    "1094995529": "invalid data",  # AVERROR_INVALIDDATA
+    "541478725": "end of file",  # AVERROR_EOF
+}
 
 
-def frame_times(reader: Any) -> np.ndarray:
-    """Presentation start time of every frame (seconds, first frame at 0), in display order."""
-    n = len(reader)
-    if n == 0:
-        return np.zeros(0)
-    ts = np.asarray(reader.get_frame_timestamp(range(n)), dtype=np.float64)
-    starts = ts[:, 0] - ts[0, 0]
-    return starts
+def decord_reason(exc: BaseException) -> str:
+    """decord's message without its source-file prefixes, ffmpeg error codes named."""
+    lines = [ln for ln in str(exc).splitlines() if ln.strip() and "Stack trace" not in ln]
+    text = _DECORD_SOURCE.sub("", lines[0] if lines else "").strip()
+    text = re.sub(r"^Error:\s*", "", text)
+    if text.startswith("Error reading "):  # decord's Python wrapper, which names only the path
+        text = "decord cannot open it"
+    for code, name in _AVERROR_TEXT.items():
+        text = re.sub(rf"\b-?{code}\b", f"{code} ({name})", text)
+    return text[:160] or type(exc).__name__
 
 
 def probe(path: str | Path, *, ffmpeg_path: str | None = None) -> VideoInfo:
     """What a video is: duration, rates, display size, rotation, codec, audio and ``video_id``."""
+    from videoidx.media.index import build_frame_index
+
     p = check_file(path)
     size_bytes = p.stat().st_size
-    facts = parse_ffmpeg_info(run_ffmpeg_info(p, ffmpeg_path), p)
-    reader = open_reader(p)
-    n = len(reader)
-    if n == 0:
-        raise EmptyVideoError(f"{p} has a video stream with no frames; re-export the video")
-    ts = np.asarray(reader.get_frame_timestamp(range(n)), dtype=np.float64)
-    starts = ts[:, 0] - ts[0, 0]
-    duration_s = float(ts[-1, 1] - ts[0, 0])
+    facts = stream_facts(p, ffmpeg_path)
+    index = build_frame_index(p, facts.stream_index, ffmpeg_path)
+    n = len(index.pts_s)
+    starts = index.times_s
+    duration_s = index.duration_s
     deltas = np.diff(starts)
     median = float(np.median(deltas)) if len(deltas) else 0.0
     vfr = bool(
         len(deltas) > 1
         and np.max(np.abs(deltas - median)) > max(VFR_TOLERANCE_S, VFR_TOLERANCE_REL * median)
     )
-    fps_avg = n / duration_s if duration_s > 0 else float(reader.get_avg_fps())
+    fps_avg = n / duration_s if duration_s > 0 else (facts.nominal_fps or 1.0)
     nominal = facts.nominal_fps
     if nominal is None or nominal > 240 or vfr:
         # A 90k "tbr" is a timebase, not a rate: the typical frame duration says more.
@@ -247,12 +299,14 @@ def probe(path: str | Path, *, ffmpeg_path: str | None = None) -> VideoInfo:
         fps_avg=round(fps_avg, 6),
         fps_nominal=round(nominal, 6),
         frame_count=n,
-        width_px=round(w),
-        height_px=round(h),
+        width_px=max(1, round(w)),
+        height_px=max(1, round(h)),
         rotation_deg=facts.rotation_deg,
         codec=facts.codec,
         has_audio=facts.has_audio,
         start_offset_s=facts.start_s,
         size_bytes=size_bytes,
         variable_frame_rate=vfr,
+        video_stream=facts.stream_index,
+        video_streams=facts.video_streams,
     )

@@ -20,7 +20,6 @@ import io
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -239,17 +238,35 @@ def sample_clip(
 
 
 def read_frames(info: VideoInfo, indices: Sequence[int]) -> list[np.ndarray]:
-    """Full-size upright RGB frames at decoded ``indices`` (decord, rotation applied)."""
-    import decord
+    """Display-size upright RGB frames at ``indices`` (of the frame index), in the given order.
 
+    Decoded by ffmpeg from the chosen video stream, starting at the earliest wanted frame;
+    raises CorruptVideoError when one of them cannot be decoded.
+    """
     from videoidx.errors import CorruptVideoError
-    from videoidx.media.probe import open_reader
+    from videoidx.media.decode import frame_index, iter_frames
 
-    reader = open_reader(Path(info.path))
+    wanted = sorted(set(int(i) for i in indices))
+    if not wanted:
+        return []
+    index = frame_index(info)
+    if wanted[0] < 0 or wanted[-1] >= len(index.pts_s):
+        raise IndexError(f"frame indices {wanted} outside 0..{len(index.pts_s) - 1}")
+    got: dict[int, np.ndarray] = {}
+    start_s = float(index.times_s[wanted[0]])
+    frames = iter_frames(info, info.width_px, info.height_px, start_s=start_s, report=[])
     try:
-        batch = reader.get_batch(list(indices)).asnumpy()
-    except (decord.DECORDError, RuntimeError) as exc:
+        for batch in frames:
+            for k, idx in enumerate(batch.indices.tolist()):
+                if idx in wanted:
+                    got[idx] = batch.rgb(k)
+            if int(batch.indices[-1]) >= wanted[-1]:
+                break
+    finally:
+        frames.close()  # stops ffmpeg once the last wanted frame is in
+    lost = [i for i in wanted if i not in got]
+    if lost:
         raise CorruptVideoError(
-            f"{info.path}: frames {list(indices)[:5]} cannot be decoded; the file is damaged"
-        ) from exc
-    return [np.asarray(f) for f in batch]
+            f"{info.path}: frames {lost[:5]} cannot be decoded; the file is damaged there"
+        )
+    return [got[int(i)] for i in indices]

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from videoidx.media.decode import FrameBatch, frame_index, iter_frames
+from videoidx.errors import DamagedFramesError
+from videoidx.media.decode import DecodeReport, FrameBatch, frame_index, iter_frames
 from videoidx.media.plan import plan_clips
 from videoidx.media.sample import Candidate, choose_frames, finish_clip, grid_frames, output_size_px
 from videoidx.media.shots import ShotDetector
@@ -60,7 +61,7 @@ class Scan:
 
     def __iter__(self) -> Iterator[tuple[ClipSpec, list[Frame]]]:
         info, m = self.info, self.settings
-        index = frame_index(info)
+        index = frame_index(info, m.ffmpeg_path)
         times, keys = index.times_s, index.keyframes
         if self.fixed_clips is not None and not self.fixed_clips:
             return
@@ -76,12 +77,14 @@ class Scan:
         store: dict[int, Candidate] = {}
         state = _EmitState()
         start_s = self.fixed_clips[0].start_s if self.fixed_clips else 0.0
+        damage: list[DecodeReport] = []
         for batch in iter_frames(
             info,
             *self.size,
             keyframes_only=self.keyframes_only,
             start_s=start_s,
             ffmpeg_path=m.ffmpeg_path,
+            report=damage,
         ):
             new_cuts = (
                 detector.push_batch(batch.indices, batch.times_s, batch.small) if detector else []
@@ -101,6 +104,9 @@ class Scan:
         if detector:
             self._keep_cut_frames(detector.finish(), store, ring)
         yield from self._emit(state, store, times, keys, math.inf, final=True)
+        if damage:
+            # Every readable clip went out first; now say what could not be read, and where.
+            raise DamagedFramesError(damage[0].message, tuple(damage[0].spans_s))
 
     def _keep_cut_frames(
         self, new_cuts: list[ShotCut], store: dict[int, Candidate], ring: deque[_LazyCandidate]
@@ -148,6 +154,8 @@ class Scan:
             self.clips.append(clip)
             if state.emitted < len(clips):
                 _prune(store, clips[state.emitted].start_s)
+            if not frames:
+                continue  # the whole clip lies in an undecodable span: nothing to look at
             yield clip, frames
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
 
-from videoidx.errors import MediaError, VideoIdxError
+from videoidx.errors import DamagedFramesError, MediaError, VideoIdxError
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
 from videoidx.settings import MediaSettings
@@ -71,7 +71,10 @@ def unexpected(exc: BaseException) -> str:
 
 
 def damaged_media(exc: MediaError) -> str:
-    """Why sampling stopped when a file breaks part-way (a truncated tail)."""
+    """Why a file was only partly read: spans that cannot be decoded, or a break part-way."""
+    if isinstance(exc, DamagedFramesError):
+        # Everything else was read (at its own times): the message names the lost spans.
+        return f"some frames could not be decoded: {exc}"
     return f"reading frames stopped at a damaged part: {exc}"
 
 
