@@ -68,7 +68,7 @@ def test_a_request_that_never_finishes_ends_at_the_deadline(
     with pytest.raises(ProviderUnavailableError, match="request deadline") as err:
         client.complete(_body(server, stream=stream), what="a text request")
     elapsed = time.monotonic() - started
-    assert DEADLINE_S <= elapsed < DEADLINE_S + 1.5, elapsed
+    assert DEADLINE_S <= elapsed < DEADLINE_S + 3.0, elapsed  # not the fake's 15 s
     assert err.value.retryable
     assert "request_deadline_s" in str(err.value)
 
@@ -108,7 +108,7 @@ def test_cancel_stops_a_request_in_flight(server: FakeProvider, fault: str) -> N
     cancelled_at = time.monotonic()
     worker.join(timeout=5)
     assert not worker.is_alive()
-    assert time.monotonic() - cancelled_at < 1.0
+    assert time.monotonic() - cancelled_at < 2.0  # the deadline is 60 s away
     assert len(outcome) == 1 and isinstance(outcome[0], CancelledError), outcome
     assert len(server.requests) == 1  # not retried
 
