@@ -9,6 +9,7 @@ re-run with the same identity costs nothing.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -43,12 +44,23 @@ class Indexer(ABC):
         return f"{self.name}|{self.model_id}|{self.prompt_version}"
 
     @abstractmethod
-    def analyze(self, clip: ClipInput) -> ClipAnalysis:
+    def analyze(self, clip: ClipInput, *, cancel: threading.Event | None = None) -> ClipAnalysis:
         """Return the events, characters and causal links seen in ``clip``.
 
         Times in the result are absolute seconds within ``clip.clip`` bounds. Raise a
-        :class:`~videoidx.errors.ProviderError` subclass when the clip cannot be analysed.
+        :class:`~videoidx.errors.ProviderError` subclass when the clip cannot be analysed. When
+        ``cancel`` is set (the user stopped the run), give up promptly, also in the middle of a
+        request, with :class:`~videoidx.errors.CancelledError`. A reply that could only be
+        partly read says why in ``ClipAnalysis.incomplete``.
         """
+
+    def analyze_longer(
+        self, clip: ClipInput, *, cancel: threading.Event | None = None
+    ) -> ClipAnalysis | None:
+        """A second try for a clip whose answer was cut off: room for a longer answer, or less
+        to describe. None (the default) when the indexer has no such way; the pipeline then
+        records the clip as failed."""
+        return None
 
     def check_ready(self) -> None:  # noqa: B027 - optional hook
         """Raise a :class:`~videoidx.errors.ConfigError` now if the indexer cannot run (a missing

@@ -28,6 +28,7 @@ Every request is recorded in ``server.requests`` for the tests to inspect.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import math
@@ -252,6 +253,7 @@ class FakeProvider:
         cached_tokens: int = 0,
         hang_s: float = 5.0,
         latency_s: float = 0.0,
+        trickle_s: float = 1.0,
     ) -> None:
         base = DIALECTS[dialect]
         self.dialect = base
@@ -260,6 +262,9 @@ class FakeProvider:
         self.api_key = api_key
         self.cached_tokens = cached_tokens
         self.hang_s = hang_s
+        """How long ``hang`` waits, and how long ``keepalive`` and ``trickle`` go on at most."""
+        self.trickle_s = trickle_s
+        """Seconds between two keep-alive comments (``keepalive``) or two bytes (``trickle``)."""
         self.latency_s = latency_s
         """Seconds every answer takes, like a real model thinking (pipeline tests, benchmarks)."""
         self.active = 0
@@ -306,8 +311,13 @@ class FakeProvider:
         ``ok``; ``STATUS[:CODE][:retry_after=S]`` (e.g. ``429:1302:retry_after=1``, ``401:1001``,
         ``500``); ``hang`` (answer after ``hang_s``); ``think`` (``<think>`` in content);
         ``box`` (box tokens); ``prose``; ``fence``; ``mmss`` (times as ``mm:ss`` strings);
-        ``truncate`` (cut JSON, ``finish_reason: length``); ``sensitive``; ``refuse`` (prose, no
-        JSON); ``malformed`` (200
+        ``truncate`` (cut JSON, ``finish_reason: length``: the last event is cut in half,
+        whatever ``max_tokens`` says); ``length`` (the answer ends where the request's
+        ``max_tokens`` runs out, at the fake's 4 characters a token, with ``finish_reason:
+        length``; a request with room enough gets it whole); ``keepalive`` (200, then an SSE
+        comment ``: OPENROUTER PROCESSING`` every ``trickle_s``, and never an answer, for up to
+        ``hang_s``); ``trickle`` (the answer, JSON or SSE, one byte every ``trickle_s``);
+        ``sensitive``; ``refuse`` (prose, no JSON); ``malformed`` (200
         with a non-JSON body); ``drop`` (a stream that stops before it finishes);
         ``invent_citation`` (a Q&A answer that also cites a number not in the evidence);
         ``decline`` (a Q&A answer saying the evidence does not answer). Faults
@@ -366,6 +376,9 @@ class FakeProvider:
             self._apply_status_fault(fault)
             if "hang" in fault.split("+"):
                 self._stopping.wait(self.hang_s)
+            if "keepalive" in fault.split("+"):
+                self._keepalive(h)
+                return
             if "malformed" in fault.split("+"):
                 self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
                 return
@@ -378,6 +391,8 @@ class FakeProvider:
             return
         if body.get("stream"):
             self._stream(h, reply, body, fault)
+        elif "trickle" in fault.split("+"):
+            self._trickle(h, json.dumps(self._completion(reply)).encode())
         else:
             self._send(h, 200, json.dumps(self._completion(reply)).encode(), "application/json")
 
@@ -525,6 +540,9 @@ class FakeProvider:
             last = json.dumps(data["events"][-1])
             cut = text.index(last) + len(last) // 2
             text, finish = text[:cut], "length"
+        budget_chars = 4 * int(body.get("max_tokens") or 0)
+        if "length" in flags and budget_chars and len(text) > budget_chars:
+            text, finish = text[:budget_chars], "length"
         if "fence" in flags:
             text = f"```json\n{text}\n```"
         if "box" in flags:
@@ -637,18 +655,62 @@ class FakeProvider:
         h.send_header("Cache-Control", "no-cache")
         h.send_header("Connection", "close")
         h.end_headers()
+        events: list[bytes] = []
+        if self.dialect.name == "openrouter":
+            events.append(b": OPENROUTER PROCESSING\n\n")  # keep-alive comment
+        for chunk in self._chunks(reply, body):
+            events.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        if not reply["drop"]:
+            events.append(b"data: [DONE]\n\n")
         try:
-            if self.dialect.name == "openrouter":
-                h.wfile.write(b": OPENROUTER PROCESSING\n\n")  # keep-alive comment
-            for chunk in self._chunks(reply, body):
-                h.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-                h.wfile.flush()
-            if not reply["drop"]:
-                h.wfile.write(b"data: [DONE]\n\n")
-            h.wfile.flush()
+            if "trickle" in fault.split("+"):
+                self._dribble(h, b"".join(events))
+            else:
+                for event in events:
+                    h.wfile.write(event)
+                    h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
         h.close_connection = True
+
+    def _keepalive(self, h: BaseHTTPRequestHandler) -> None:
+        """200 and SSE comments, as OpenRouter sends while the model has not started, forever
+        (up to ``hang_s``): only an overall deadline ends this request."""
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        ends_at = time.monotonic() + self.hang_s
+        try:
+            while time.monotonic() < ends_at and not self._stopping.is_set():
+                h.wfile.write(b": OPENROUTER PROCESSING\n\n")
+                h.wfile.flush()
+                self._stopping.wait(self.trickle_s)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        h.close_connection = True
+
+    def _trickle(self, h: BaseHTTPRequestHandler, data: bytes) -> None:
+        """A whole answer announced by Content-Length, sent one byte every ``trickle_s``."""
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._dribble(h, data)
+
+    def _dribble(self, h: BaseHTTPRequestHandler, data: bytes) -> None:
+        """Write ``data`` one byte every ``trickle_s`` (up to ``hang_s``, then the rest at
+        once): never silent long enough for a read timeout."""
+        ends_at = time.monotonic() + self.hang_s
+        for i in range(len(data)):
+            if time.monotonic() >= ends_at or self._stopping.is_set():
+                h.wfile.write(data[i:])
+                break
+            h.wfile.write(data[i : i + 1])
+            h.wfile.flush()
+            self._stopping.wait(self.trickle_s)
+        h.wfile.flush()
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -344,3 +344,27 @@ def test_odd_shapes_never_raise_anything_but_reply_parse_error() -> None:
             continue
         for e in a.events:
             assert CLIP.start_s <= e.start_s <= e.end_s <= CLIP.end_s
+
+
+@pytest.mark.parametrize(
+    ("reply", "finish_reason", "says"),
+    [
+        ('{"events": [{"start_s": 31, "label": "a"}, {"start_s": 3', "length", "1 complete event"),
+        ('{"events": [{"start_s": 31, "label": "a", "descr', "length", "before any complete item"),
+        ('{"events": [{"start_s": 31, "label": "a"}, {"start_s": 3', "stop", "ends in the middle"),
+        ("<think>Let me look at frame one, then", "length", "before any complete item"),
+        ('{"note": "the events follow"}', "length", "before its events"),
+    ],
+    ids=["cut-mid-event", "cut-in-first-event", "cut-without-finish-reason", "cut-thinking",
+         "cut-before-events"],
+)  # fmt: skip
+def test_partly_read_reply_says_why(reply: str, finish_reason: str, says: str) -> None:
+    a = parse_analysis(reply, CLIP, finish_reason=finish_reason)
+    assert says in a.incomplete
+
+
+@pytest.mark.parametrize("finish_reason", ["stop", "length"])
+def test_whole_json_is_complete_even_at_the_limit(finish_reason: str) -> None:
+    reply = '{"events": [{"start_s": 31, "end_s": 33, "label": "a"}], "summary": "s"}'
+    a = parse_analysis(reply, CLIP, finish_reason=finish_reason)
+    assert a.incomplete == "" and [e.label for e in a.events] == ["a"]

@@ -77,6 +77,12 @@ class ProviderSettings:
     temperature: float = 0.2
     max_tokens: int = 4096
     timeout_s: float = 300.0
+    """Longest silence between two bytes of an answer (and to connect) before giving up."""
+    request_deadline_s: float = 600.0
+    """Longest one request may take as a whole: connecting, the headers and every byte to the
+    last, keep-alive comments included. A provider that trickles bytes or sends SSE comments
+    (``: OPENROUTER PROCESSING``) forever is cut off here; the attempt counts as failed and is
+    retried like a timeout. Raise it for long thinking answers on slow providers."""
     max_retries: int = 5
     grounding: bool = False
     """Ask for bounding boxes of characters."""
@@ -284,6 +290,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("qa_max_evidence must be at least 1")
     if s.provider.max_retries < 0 or s.provider.timeout_s <= 0:
         raise ConfigError("max_retries must be >= 0 and timeout_s > 0")
+    if s.provider.request_deadline_s <= 0:
+        raise ConfigError("request_deadline_s must be > 0")
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:

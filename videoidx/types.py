@@ -184,3 +184,7 @@ class ClipAnalysis:
     """Items discarded because their times fell outside the clip or could not be parsed."""
     clamped_items: int = 0
     """Items whose times were pulled back inside the clip bounds."""
+    incomplete: str = ""
+    """Why the reply could only be partly read (cut off at the token limit, JSON ending
+    mid-item), or "" when it was read whole. The pipeline never stores such a clip as done:
+    its events would silently be a fraction of the clip's, and a re-run would not ask again."""

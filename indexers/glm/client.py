@@ -9,6 +9,10 @@ or an HTTP date) and otherwise grows exponentially with full jitter, for at most
 at once. Every failure is a :class:`~videoidx.errors.ProviderError` subclass whose message names
 the provider, the clip, the HTTP status and business code, and what to do. The API key is
 redacted from every message and never stored on anything with a repr that shows it.
+
+Every attempt also has an overall deadline (``deadline_s``, from first byte out to last byte
+in) and stops promptly when the caller's cancel event is set, in the middle of a read too (see
+:mod:`indexers.glm.guard`); a deadline miss is retried like a timeout, a cancel is not.
 """
 
 from __future__ import annotations
@@ -17,18 +21,21 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from indexers.glm.guard import Reason, RequestAborted, RequestGuard
 from indexers.glm.profiles import ProviderProfile
 from indexers.glm.usage import parse_usage
 from videoidx.errors import (
     AuthError,
     BadReplyError,
+    CancelledError,
     ContentFilteredError,
     ProviderError,
     ProviderUnavailableError,
@@ -116,6 +123,25 @@ def _error_fields(payload: Any) -> tuple[str | None, str]:
     return code_text, str(message)
 
 
+def _read_lines(resp: httpx.Response, guard: RequestGuard) -> Iterator[str]:
+    """The response's lines, with the guard checked after each one and at the end (a socket
+    the guard shut down can end the stream quietly)."""
+    for line in resp.iter_lines():
+        guard.check()
+        yield line
+    guard.check()
+
+
+def _read_text(resp: httpx.Response, guard: RequestGuard) -> str:
+    """The whole body as text, with the guard checked between received chunks."""
+    chunks: list[bytes] = []
+    for chunk in resp.iter_bytes():
+        guard.check()
+        chunks.append(chunk)
+    guard.check()
+    return b"".join(chunks).decode(resp.encoding or "utf-8", errors="replace")
+
+
 class ChatClient:
     """POST ``/chat/completions`` for one profile. Safe to share between threads."""
 
@@ -125,8 +151,9 @@ class ChatClient:
         *,
         api_key: str | None,
         timeout_s: float = 300.0,
+        deadline_s: float = 600.0,
         max_retries: int = 5,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
         backoff_base_s: float = 1.0,
         backoff_max_s: float = 60.0,
@@ -136,8 +163,10 @@ class ChatClient:
         self.profile = profile
         self._api_key = api_key
         self.timeout_s = timeout_s
+        self.deadline_s = deadline_s
         self.max_retries = max_retries
         self._sleep = sleep
+        """None waits on the clock, woken early by a cancel; tests pass a fake."""
         self._rng = rng
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
@@ -146,6 +175,10 @@ class ChatClient:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s)),
             transport=transport,
+            # A fresh connection per request, so the guard learns its socket and can cut it
+            # (a reused keep-alive connection is invisible to the trace). One TCP or TLS
+            # handshake is nothing next to a model's answer.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
 
     def __repr__(self) -> str:
@@ -156,15 +189,20 @@ class ChatClient:
 
     # -- the retry loop ----------------------------------------------------------------------
 
-    def complete(self, body: Mapping[str, Any], *, what: str) -> ChatReply:
+    def complete(
+        self, body: Mapping[str, Any], *, what: str, cancel: threading.Event | None = None
+    ) -> ChatReply:
         """Send ``body`` (streaming when ``body["stream"]``), retrying what can be retried.
 
         ``what`` names the work in messages, e.g. ``"clip 3 (36.0-48.0 s) of video ab12"``.
+        Setting ``cancel`` stops the request in flight and any retry with CancelledError.
         """
         attempt = 0
         while True:
+            if cancel is not None and cancel.is_set():
+                raise self._aborted("cancelled", what)
             try:
-                reply = self._once(body, what)
+                reply = self._once(body, what, cancel)
                 reply.attempts = attempt + 1
                 return reply
             except ProviderError as exc:
@@ -180,8 +218,16 @@ class ChatClient:
                     self._redact(str(exc)),
                     delay,
                 )
-                self._sleep(delay)
+                self._pause(delay, cancel)
                 attempt += 1
+
+    def _pause(self, delay_s: float, cancel: threading.Event | None) -> None:
+        if self._sleep is not None:
+            self._sleep(delay_s)
+        elif cancel is not None:
+            cancel.wait(delay_s)  # a cancel must not wait out a minute of backoff
+        else:
+            time.sleep(delay_s)
 
     def _delay(self, exc: ProviderError, attempt: int) -> float | None:
         """Seconds to wait before the next attempt; None when the server asks for too long."""
@@ -211,32 +257,62 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self._api_key}"
         return headers
 
-    def _once(self, body: Mapping[str, Any], what: str) -> ChatReply:
+    def _once(
+        self, body: Mapping[str, Any], what: str, cancel: threading.Event | None
+    ) -> ChatReply:
         stream = bool(body.get("stream"))
+        guard = RequestGuard(self.deadline_s, cancel)
         try:
-            if stream:
-                with self._http.stream(
-                    "POST", self.url, json=body, headers=self._headers(True)
-                ) as resp:
-                    if resp.status_code != 200:
-                        resp.read()
-                        raise self._http_error(resp.status_code, resp.text, resp.headers, what)
-                    return self._finish(self._read_stream(resp.iter_lines(), what), what)
-            resp = self._http.post(self.url, json=body, headers=self._headers(False))
-            if resp.status_code != 200:
-                raise self._http_error(resp.status_code, resp.text, resp.headers, what)
-            return self._finish(self._read_body(resp.text, what), what)
+            # Always read as a stream: the guard checks the clock between chunks, so a body
+            # that trickles in byte by byte ends at the deadline like an SSE one.
+            with (
+                guard,
+                self._http.stream(
+                    "POST",
+                    self.url,
+                    json=body,
+                    headers=self._headers(stream),
+                    extensions={"trace": guard.trace},
+                ) as resp,
+            ):
+                if resp.status_code != 200:
+                    text = _read_text(resp, guard)
+                    raise self._http_error(resp.status_code, text, resp.headers, what)
+                if stream:
+                    return self._finish(self._read_stream(_read_lines(resp, guard), what), what)
+                return self._finish(self._read_body(_read_text(resp, guard), what), what)
+        except RequestAborted as exc:
+            raise self._aborted(exc.reason, what) from None
         except httpx.TimeoutException as exc:
+            if guard.reason is not None:
+                raise self._aborted(guard.reason, what) from exc
             raise ProviderUnavailableError(
                 f"{self.profile.name}: no answer for {what} within {self.timeout_s:g} s "
                 f"({type(exc).__name__}); raise timeout_s if the model thinks for long"
             ) from exc
         except httpx.TransportError as exc:
+            if guard.reason is not None:  # the guard cut the socket: say why, not "reset"
+                raise self._aborted(guard.reason, what) from exc
             raise ProviderUnavailableError(
                 f"{self.profile.name}: connection to {self.url} failed for {what}: "
                 f"{self._redact(str(exc)) or type(exc).__name__}; check --base-url and that "
                 "the server is up"
             ) from exc
+        except ProviderError as exc:
+            if guard.reason is not None:  # a half-read line is the cut, not a bad reply
+                raise self._aborted(guard.reason, what) from exc
+            raise
+
+    def _aborted(self, reason: Reason, what: str) -> ProviderError | CancelledError:
+        name = self.profile.name
+        if reason == "cancelled":
+            return CancelledError(f"{name}: {what} was cancelled; its request was stopped")
+        return ProviderUnavailableError(
+            f"{name}: {what} did not finish within the {self.deadline_s:g} s request deadline "
+            "(request_deadline_s): the provider kept the request open without completing it "
+            "(keep-alive comments or a trickling body); retried. Raise request_deadline_s if "
+            "the model really needs longer."
+        )
 
     def _read_body(self, text: str, what: str) -> ChatReply:
         try:

@@ -9,6 +9,7 @@ caller fail early instead.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import uuid
@@ -31,12 +32,14 @@ from indexers.glm.request import (
 )
 from indexers.glm.usage import price_usd
 from videoidx.errors import MissingKeyError
-from videoidx.settings import Settings
+from videoidx.settings import ProviderSettings, Settings
 from videoidx.types import ClipAnalysis, ClipInput, Usage
 
 EXPECTED_ANSWER_TOKENS = 1200
 """Typical JSON answer for one clip, for estimates only."""
 EXPECTED_THINKING_TOKENS = 2000
+LONGER_ANSWER_FACTOR = 4
+"""How much more room the second try of a cut-off answer gets (bounded by the provider's cap)."""
 
 
 class GlmIndexer(Indexer):
@@ -128,6 +131,7 @@ class GlmIndexer(Indexer):
                     self.profile,
                     api_key=self.api_key(),
                     timeout_s=p.timeout_s,
+                    deadline_s=p.request_deadline_s,
                     max_retries=p.max_retries,
                     transport=self._transport,
                     **extra,
@@ -142,21 +146,58 @@ class GlmIndexer(Indexer):
 
     # -- work --------------------------------------------------------------------------------
 
-    def analyze(self, clip: ClipInput) -> ClipAnalysis:
+    def analyze(self, clip: ClipInput, *, cancel: threading.Event | None = None) -> ClipAnalysis:
+        return self._analyze(clip, self.settings.provider, cancel=cancel)
+
+    def analyze_longer(
+        self, clip: ClipInput, *, cancel: threading.Event | None = None
+    ) -> ClipAnalysis | None:
+        """Ask again with ``LONGER_ANSWER_FACTOR`` times the answer budget, up to the
+        provider's cap; at the cap already, send every other frame instead (less to describe).
+        None when neither is possible (a one-frame clip at the cap, or video input)."""
+        p = self.settings.provider
+        sent = _capped(p.max_tokens, self.profile.max_output_tokens)
+        larger = _capped(sent * LONGER_ANSWER_FACTOR, self.profile.max_output_tokens)
+        if larger > sent:
+            return self._analyze(
+                clip,
+                dataclasses.replace(p, max_tokens=larger),
+                cancel=cancel,
+                retry=f"asked again with max_tokens {larger} after a cut-off answer",
+            )
+        if len(clip.frames) > 1 and not uses_video(self.profile, clip, p.send_video):
+            fewer = dataclasses.replace(clip, frames=clip.frames[::2])
+            return self._analyze(
+                fewer,
+                p,
+                cancel=cancel,
+                retry=f"asked again with {len(fewer.frames)} of {len(clip.frames)} frames "
+                f"after a cut-off answer at the provider's max_tokens cap ({sent})",
+            )
+        return None
+
+    def _analyze(
+        self,
+        clip: ClipInput,
+        settings: ProviderSettings,
+        *,
+        cancel: threading.Event | None,
+        retry: str = "",
+    ) -> ClipAnalysis:
         client = self._get_client()
         spec = clip.clip
         what = (
             f"clip {spec.index} ({spec.start_s:.1f}-{spec.end_s:.1f} s) of video "
             f"{spec.video_id[:12]}"
-        )
+        ) + (f" ({retry})" if retry else "")
         body = build_clip_request(
             self.profile,
             clip,
-            self.settings.provider,
+            settings,
             self.prompt,
             request_id=f"videoidx-{spec.video_id[:12]}-{spec.index}-{uuid.uuid4().hex[:8]}",
         )
-        reply = client.complete(body, what=what)
+        reply = client.complete(body, what=what, cancel=cancel)
         try:
             analysis = parse_analysis(
                 reply.content,
@@ -172,6 +213,8 @@ class GlmIndexer(Indexer):
                 raw_reply=reply.content,
                 usage=reply.usage,
             ) from exc
+        if analysis.incomplete and retry:
+            analysis.incomplete += f"; {retry}"
         if reply.reasoning:
             analysis.reasoning = reply.reasoning + (
                 "\n" + analysis.reasoning if analysis.reasoning else ""
@@ -181,7 +224,11 @@ class GlmIndexer(Indexer):
         return analysis
 
     def complete_text(
-        self, messages: list[dict[str, Any]], *, thinking: bool = False
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        thinking: bool = False,
+        cancel: threading.Event | None = None,
     ) -> tuple[str, Usage]:
         """A text-only completion (consolidation, Q&A): the answer without thinking or box tags."""
         client = self._get_client()
@@ -192,7 +239,7 @@ class GlmIndexer(Indexer):
             thinking=thinking,
             request_id=f"videoidx-text-{uuid.uuid4().hex[:12]}",
         )
-        reply = client.complete(body, what="a text request")
+        reply = client.complete(body, what="a text request", cancel=cancel)
         _, answer = split_thinking(reply.content)
         return answer.replace(BOX_OPEN, "").replace(BOX_CLOSE, "").strip(), reply.usage
 
@@ -214,3 +261,8 @@ class GlmIndexer(Indexer):
                 self.profile, prompt_tokens=prompt_tokens, completion_tokens=completion
             ),
         )
+
+
+def _capped(max_tokens: int, cap: int | None) -> int:
+    """The ``max_tokens`` a request really carries (the request builder applies the same cap)."""
+    return max_tokens if cap is None else min(max_tokens, cap)

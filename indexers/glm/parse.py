@@ -494,7 +494,9 @@ def parse_analysis(
     ``frame_size`` is the ORIGINAL video's (width, height) in pixels, for grounding boxes.
     ``relative_times`` says the model was asked for seconds from the clip start (video mode).
     A reply cut off by ``finish_reason == "length"`` keeps its complete items and never raises
-    for lack of JSON; any other unreadable reply raises :class:`ReplyParseError`.
+    for lack of JSON; any other unreadable reply raises :class:`ReplyParseError`. A reply that
+    could only be partly read (cut off at the token limit, or JSON that ends mid-item) says why
+    in ``incomplete``, so the caller does not mistake its few events for the whole clip.
     ``raw_reply`` is the content as given; ``reasoning`` holds any ``<think>`` text.
     """
     reasoning, _ = split_thinking(content or "")
@@ -503,7 +505,12 @@ def parse_analysis(
         result = loads_lenient(extract_json_text(content or ""))
     except ReplyParseError:
         if truncated:
-            return ClipAnalysis(raw_reply=content, reasoning=reasoning, finish_reason=finish_reason)
+            return ClipAnalysis(
+                raw_reply=content,
+                reasoning=reasoning,
+                finish_reason=finish_reason,
+                incomplete=f"{CUT_OFF_AT_LIMIT} before any complete item could be read",
+            )
         raise
     data = result.value
     if isinstance(data, list):
@@ -518,7 +525,8 @@ def parse_analysis(
     for item in _list_at(data, _LINK_LISTS):
         builder.add_link(item)
     known = (*_EVENT_LISTS, *_CHARACTER_LISTS, *_LINK_LISTS, "summary")
-    if not truncated and not any(k in data for k in known):
+    has_known = any(k in data for k in known)
+    if not truncated and not has_known:
         raise ReplyParseError("the reply's JSON has no events, characters or summary")
     return ClipAnalysis(
         events=builder.events,
@@ -531,4 +539,25 @@ def parse_analysis(
         finish_reason=finish_reason,
         dropped_items=builder.counts.dropped,
         clamped_items=builder.counts.clamped,
+        incomplete=_incomplete(result.repaired, truncated, has_known, len(builder.events)),
     )
+
+
+CUT_OFF_AT_LIMIT = "the reply was cut off at the token limit (finish_reason: length)"
+
+
+def _incomplete(repaired: bool, truncated: bool, has_known: bool, events: int) -> str:
+    """Why a parsed reply holds only part of the answer, or "" when it holds all of it.
+
+    JSON that closed properly is the whole answer even when the token limit was reached right
+    after it; JSON that had to be cut back to its complete items is not, whatever the finish
+    reason says (a proxy may drop ``finish_reason``).
+    """
+    kept = f"only {events} complete event{'s' if events != 1 else ''} could be read"
+    if repaired and truncated:
+        return f"{CUT_OFF_AT_LIMIT} in the middle of its JSON; {kept}"
+    if repaired:
+        return f"the reply's JSON ends in the middle of an item (cut off); {kept}"
+    if truncated and not has_known:
+        return f"{CUT_OFF_AT_LIMIT} before its events"
+    return ""

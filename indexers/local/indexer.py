@@ -22,6 +22,7 @@ a causal link would invite readers to take it for a cause.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import replace
 
 from indexers.base import Indexer
@@ -75,7 +76,7 @@ class LocalIndexer(Indexer):
             f"|silence={p.local_silence_db:g}|loud={p.local_loud_db:g}|ocr={ocr_id}"
         )
 
-    def analyze(self, clip: ClipInput) -> ClipAnalysis:
+    def analyze(self, clip: ClipInput, *, cancel: threading.Event | None = None) -> ClipAnalysis:
         p = self.settings.provider
         spec = clip.clip
         ffmpeg_path = self.settings.media.ffmpeg_path

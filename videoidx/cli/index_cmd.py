@@ -1,13 +1,20 @@
-"""``videoidx index``: index video files into the store, or price them with ``--dry-run``."""
+"""``videoidx index``: index video files into the store, or price them with ``--dry-run``.
+
+Exit codes: 0 when every video is done, 1 when some clip or video failed (a reply cut off at
+the token limit included) or was skipped, 128 + N when signal N (Ctrl-C, SIGTERM) stopped it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 from typing import Any
 
+from videoidx.cli.interrupt import exit_code, stop_on_signals
 from videoidx.settings import Settings, resolve_settings
 
 # Exit code when the run finished but some clips or videos failed: scripts must notice.
@@ -82,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
     from videoidx.pipeline.bulk import index_many
     from videoidx.pipeline.progress import TerminalBar
 
-    results = index_many(args.files, settings=settings, progress=TerminalBar())
+    cancel = threading.Event()
+    with stop_on_signals(cancel) as received:
+        results = index_many(args.files, settings=settings, progress=TerminalBar(), cancel=cancel)
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:
@@ -95,6 +104,14 @@ def run(args: argparse.Namespace) -> int:
             )
             for reason in ([r.error] if r.error else []) + r.clip_errors[:10]:
                 print(f"  - {reason}", file=sys.stderr)
+    if received:
+        kept = sum(r.clips_done for r in results)
+        print(
+            f"videoidx: cancelled by {signal.Signals(received[0]).name}: {kept} finished clip"
+            f"{'s' if kept != 1 else ''} kept; run the same command again to index the rest",
+            file=sys.stderr,
+        )
+        return exit_code(received[0])
     return 0 if all(r.status == "done" for r in results) else EXIT_PARTIAL
 
 

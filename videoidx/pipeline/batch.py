@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from indexers import Indexer
 from videoidx.errors import VideoIdxError
 from videoidx.pipeline.consolidate import (
+    CancellableText,
     ConsolidationInput,
     TextModel,
     ask_groups,
@@ -265,6 +266,8 @@ class Batch:
         job.tracker.update(stage="consolidate")
         data = read_consolidation_input(self.store, job.info, job.indexer)
         model = self.calls.text_model(job.indexer)
+        if model is not None:
+            model = CancellableText(model, self.cancel)
         if model is None:
             write_consolidation(self.store, data, None, None)
             self._finish(index)

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from indexers import Indexer
-from videoidx.errors import ProviderError
+from videoidx.errors import CancelledError, ProviderError
 from videoidx.settings import Settings
 from videoidx.store import ClipCharacter, EventBrief, Store
 from videoidx.types import Usage, VideoInfo
@@ -95,8 +96,29 @@ class ProposedLink:
 
 class TextModel(Protocol):
     def complete_text(
-        self, messages: list[dict[str, Any]], *, thinking: bool = False
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        thinking: bool = False,
+        cancel: threading.Event | None = None,
     ) -> tuple[str, Usage]: ...
+
+
+@dataclass
+class CancellableText:
+    """A text model whose calls stop as soon as the run's ``cancel`` event is set."""
+
+    model: TextModel
+    cancel: threading.Event
+
+    def complete_text(
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        thinking: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> tuple[str, Usage]:
+        return self.model.complete_text(messages, thinking=thinking, cancel=cancel or self.cancel)
 
 
 # -- characters ------------------------------------------------------------------------------
@@ -255,6 +277,8 @@ def _ask(model: TextModel, prompt: str, usage: Usage) -> Any:
 
     try:
         text, used = model.complete_text([{"role": "user", "content": prompt}])
+    except CancelledError:
+        return None  # the run is being cancelled: the rule's grouping is good enough
     except ProviderError as exc:
         log.warning("consolidation call failed, using the rule-based fallback: %s", exc)
         return None
@@ -332,14 +356,21 @@ def write_consolidation(
 
 
 def consolidate_video(
-    store: Store, info: VideoInfo, indexer: Indexer, settings: Settings, usage: Usage
+    store: Store,
+    info: VideoInfo,
+    indexer: Indexer,
+    settings: Settings,
+    usage: Usage,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Merge the video's characters and add cross-clip causal links; add spent tokens to usage.
 
     The two model calls are independent, so they run at the same time: with a slow provider
-    this pass costs one round trip, not two.
+    this pass costs one round trip, not two. Setting ``cancel`` stops them.
     """
     model = text_model_of(indexer)
+    if model is not None and cancel is not None:
+        model = CancellableText(model, cancel)
     data = read_consolidation_input(store, info, indexer)
     groups: list[CharacterGroup] | None = None
     links: list[ProposedLink] | None = None

@@ -19,6 +19,7 @@ environment of the job or the dashboard). Imported only when ``engine="ray"``.
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -139,8 +140,13 @@ class _RayText:
         self._env = env
 
     def complete_text(
-        self, messages: list[dict[str, Any]], *, thinking: bool = False
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        thinking: bool = False,
+        cancel: threading.Event | None = None,
     ) -> tuple[str, Usage]:
+        # ``cancel`` lives in this process; a Ray task cannot watch it, so it is not passed.
         result: tuple[str, Usage] = _get(
             _text_task.remote(self._settings, self._env, messages, thinking)
         )

@@ -10,8 +10,12 @@ Threading model, chosen so DuckDB keeps its single writer and memory stays bound
   more, so at most ``concurrency + 1`` clips of frames exist at any moment, however long the video.
 
 Failures: a clip that fails (retries exhausted, content filtered, unreadable reply) is stored as
-failed with its reason and the run goes on; the next run retries it. Errors that no further clip
-can survive (bad key, arrears, daily limit) stop the run early, after storing what finished.
+failed with its reason and the run goes on; the next run retries it. So is a clip whose answer
+could only be partly read (cut off at the token limit) after one more try with more room: its
+few events are not the clip's, and a clip stored as done is never asked again. Errors that no
+further clip can survive (bad key, arrears, daily limit) stop the run early, after storing what
+finished. Cancelling (the ``cancel`` event) stops requests in flight too; their clips are left
+unstored, for the next run.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from indexers import Indexer, create_indexer
 from videoidx.errors import (
     AuthError,
     BudgetExceededError,
+    CancelledError,
     MediaError,
     ProviderError,
     QuotaError,
@@ -134,11 +139,16 @@ def index_video(
 
 
 def analyse_clip(
-    indexer: Indexer, settings: Settings, clip_input: ClipInput, tmp: Path | None
+    indexer: Indexer,
+    settings: Settings,
+    clip_input: ClipInput,
+    tmp: Path | None,
+    cancel: threading.Event | None = None,
 ) -> ClipAnalysis:
     """Call the indexer on one clip, first cutting the clip's MP4 into ``tmp`` when it takes one.
 
-    Touches no store, so it runs on any thread, process or Ray worker.
+    Touches no store, so it runs on any thread, process or Ray worker. Setting ``cancel`` stops
+    the indexer's request in flight (CancelledError).
     """
     if indexer.takes_video_url and settings.provider.send_video:
         work = Path(tempfile.mkdtemp(prefix="videoidx-clip-")) if tmp is None else tmp
@@ -151,11 +161,35 @@ def analyse_clip(
             ffmpeg_path=settings.media.ffmpeg_path,
         )
         try:
-            return indexer.analyze(replace(clip_input, clip_path=cut.path))
+            return _analyse_whole(indexer, replace(clip_input, clip_path=cut.path), cancel)
         finally:
             if tmp is None:
                 shutil.rmtree(work, ignore_errors=True)
-    return indexer.analyze(clip_input)
+    return _analyse_whole(indexer, clip_input, cancel)
+
+
+def _analyse_whole(
+    indexer: Indexer, clip_input: ClipInput, cancel: threading.Event | None
+) -> ClipAnalysis:
+    """The indexer's analysis; an answer it could only partly read gets one more try with more
+    room (:meth:`Indexer.analyze_longer`). The result carries the cost of every answer paid
+    for, and ``incomplete`` still set when the second try did not help either."""
+    first = indexer.analyze(clip_input, cancel=cancel)
+    if not first.incomplete:
+        return first
+    try:
+        second = indexer.analyze_longer(clip_input, cancel=cancel)
+    except CancelledError:
+        raise
+    except VideoIdxError as exc:
+        first.usage.add(getattr(exc, "usage", None) or Usage())
+        first.incomplete += f"; asking again failed: {exc}"
+        return first
+    if second is None:
+        first.incomplete += "; this indexer has no way to ask for a longer answer"
+        return first
+    second.usage.add(first.usage)  # the cut-off answer was paid for too
+    return second
 
 
 class VideoJob:
@@ -204,7 +238,9 @@ class VideoJob:
             self.end_media(scan.cuts, len(scan.clips), error)
             if self.should_consolidate:
                 self.tracker.update(stage="consolidate")
-                consolidate_video(self.store, info, self.indexer, self.settings, self.result.usage)
+                consolidate_video(
+                    self.store, info, self.indexer, self.settings, self.result.usage, self.cancel
+                )
         except BaseException:
             self.abort()
             raise
@@ -218,6 +254,8 @@ class VideoJob:
         with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="videoidx-analyze") as pool:
             try:
                 for clip, frames in scan:
+                    if self.cancel.is_set():
+                        break  # sampling the rest only to skip it would delay the stop
                     while len(in_flight) >= limit:
                         self._drain(in_flight, block=True)
                     self._drain(in_flight, block=False)
@@ -289,8 +327,10 @@ class VideoJob:
 
     def analyse(self, pending: PendingClip) -> ClipAnalysis:
         """Call the indexer; safe on any thread (it never touches the store)."""
+        if self.cancel.is_set():  # queued before the cancel, started after it: send nothing
+            raise CancelledError(f"clip {pending.clip.index} was cancelled before it was sent")
         tmp = Path(self._tmp.name) if self._tmp is not None else None
-        return analyse_clip(self.indexer, self.settings, pending.clip_input, tmp)
+        return analyse_clip(self.indexer, self.settings, pending.clip_input, tmp, self.cancel)
 
     def record_future(self, fut: Future[ClipAnalysis], pending: PendingClip) -> None:
         if fut.cancelled():
@@ -301,8 +341,11 @@ class VideoJob:
     def record(self, pending: PendingClip, outcome: ClipAnalysis | BaseException | None) -> None:
         """Store a clip's analysis, or its failure; ``None`` means it was cancelled unsent."""
         r = self.result
-        if outcome is None:
+        if outcome is None or isinstance(outcome, CancelledError):
             r.clips_skipped += 1
+            return
+        if isinstance(outcome, ClipAnalysis) and outcome.incomplete:
+            self._record_incomplete(pending, outcome)
             return
         if isinstance(outcome, ClipAnalysis):
             self.store.write_clip(
@@ -332,17 +375,42 @@ class VideoJob:
             # A bug or an unforeseen library error: fail this clip, keep the run, show the trace.
             log.warning("clip %d failed unexpectedly", pending.clip.index, exc_info=exc)
         raw = getattr(exc, "raw_reply", "") or ""
+        # An unreadable answer was still paid for: its usage goes into the clip and the run.
+        usage = getattr(exc, "usage", None) or Usage()
+        self._record_failed(pending, ClipAnalysis(raw_reply=raw, usage=usage), reason)
+
+    def _record_incomplete(self, pending: PendingClip, analysis: ClipAnalysis) -> None:
+        """An answer that could only be partly read is a failed clip, not a short done one:
+        stored as failed (raw reply, finish reason and cost kept, events not), so the next run
+        sends it again, and the run ends ``partial`` (exit code 1 on the command line)."""
+        reason = (
+            f"{_where(pending.clip)}: {analysis.incomplete}; stored as failed, the next run "
+            "sends it again (a larger max_tokens, or fewer frames with a smaller frame_budget, "
+            "may be needed)"
+        )
+        self._record_failed(pending, analysis, reason)
+
+    def _record_failed(self, pending: PendingClip, analysis: ClipAnalysis, reason: str) -> None:
+        r = self.result
         self.store.write_clip(
             self._run_id,
             pending.clip,
             pending.cache_key,
-            ClipAnalysis(raw_reply=raw),
+            analysis,
             status="failed",
             error=reason,
         )
         r.clips_failed += 1
         r.clip_errors.append(reason)
-        self.tracker.clip_finished(cached=False, failed=True, events=0, tokens=0, cost_usd=0.0)
+        r.usage.add(analysis.usage)
+        u = analysis.usage
+        self.tracker.clip_finished(
+            cached=False,
+            failed=True,
+            events=0,
+            tokens=u.prompt_tokens + u.completion_tokens,
+            cost_usd=u.cost_usd,
+        )
 
     def end_media(self, cuts: Sequence[ShotCut], clips_planned: int, error: str = "") -> None:
         """Sampling is over: store the shot cuts and the final clip count."""
@@ -455,8 +523,12 @@ class VideoJob:
         self.tracker.update(stage=status if status != "partial" else "done", message=error)
 
 
+def _where(clip: ClipSpec) -> str:
+    return f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s)"
+
+
 def _describe(exc: BaseException, clip: ClipSpec) -> str:
-    where = f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s)"
+    where = _where(clip)
     if isinstance(exc, VideoIdxError):
         return f"{where}: {exc}"
     return f"{where}: unexpected {type(exc).__name__}: {exc}"

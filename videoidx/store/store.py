@@ -15,6 +15,11 @@ id (same video, bounds and cache key) and, when the new clip is done, every clip
 run* of that video that overlaps it in time; a run that finishes ``done`` drops the video's
 clips from other runs that are still left. Clips of the same run may overlap (clip overlap
 setting). Cached clips adopted by a new run (:meth:`Store.adopt_clip`) keep their rows.
+
+Runs nobody will finish: a process killed with SIGKILL, crashed, or stopped by a full disk
+leaves its run ``running``. Opening the file for writing proves no other process is using it
+(DuckDB allows one writer), so every run still ``running`` then, except this process's own, is
+closed as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -41,6 +47,17 @@ from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms
 from videoidx.types import ClipAnalysis, ClipSpec, Frame, ShotCut, Usage, VideoInfo
 
 CLIP_PROVENANCE = "clip"
+INTERRUPTED_ERROR = (
+    "the process running it ended before it finished (killed, crashed, or out of disk space); "
+    "finished clips are kept: run the same command again to index the rest"
+)
+
+log = logging.getLogger(__name__)
+
+_live_runs: set[str] = set()
+"""Runs this process started and has not finished: a second Store on the same file in this
+process (DuckDB allows that) must not take them for abandoned."""
+_live_runs_lock = threading.Lock()
 
 
 def _array(values: list[Any]) -> np.ndarray:
@@ -93,6 +110,7 @@ class Store(StoreReads):
                     )
             else:
                 migrations.migrate(con, path)
+                _close_abandoned_runs(con, path)
         except BaseException:
             con.close()
             raise
@@ -205,12 +223,16 @@ class Store(StoreReads):
                     json.dumps(dict(settings), sort_keys=True, default=str),
                 ],
             )  # fmt: skip
+        with _live_runs_lock:
+            _live_runs.add(run_id)
         return run_id
 
     def finish_run(
         self, run_id: str, status: str, usage: Usage | None = None, *, error: str | None = None
     ) -> None:
         """Record a run's outcome and spend; a ``done`` run makes its clips the whole timeline."""
+        with _live_runs_lock:
+            _live_runs.discard(run_id)
         u = usage or Usage()
         with self._tx() as con:
             con.execute(
@@ -615,6 +637,23 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     # A failed COMMIT has already ended the transaction; ROLLBACK then has nothing to undo.
     with contextlib.suppress(duckdb.Error):
         con.execute("ROLLBACK")
+
+
+def _close_abandoned_runs(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    """Close as ``interrupted`` the runs left ``running`` by a process that is gone."""
+    with _live_runs_lock:
+        live = sorted(_live_runs)
+    try:
+        con.execute(
+            "UPDATE index_runs SET status = 'interrupted', finished_at = current_timestamp, "
+            "error = coalesce(error, ?) "
+            "WHERE status = 'running' AND NOT list_contains(?::VARCHAR[], run_id)",
+            [INTERRUPTED_ERROR, live],
+        )
+    except duckdb.Error as exc:
+        # A full disk may refuse even this; the store is still readable, and the next
+        # successful open closes them.
+        log.warning("could not close interrupted runs in %s: %s", path, exc)
 
 
 def _read_version(con: duckdb.DuckDBPyConnection) -> int:
