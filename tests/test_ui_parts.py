@@ -313,3 +313,23 @@ def test_serve_command_refuses_a_public_bind_with_one_line(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "without a password" in err and "--auth user:password" in err
+
+
+def test_the_player_serves_exactly_its_files_and_withdraws_deleted_ones(
+    tmp_path: Path, colour_video: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from gradio.data_classes import _StaticFiles
+
+    blocks = SimpleNamespace(allowed_paths=[])
+    player = PlayerFiles(tmp_path / "copies")
+    info = probe(colour_video)
+    player.serve_with(blocks)
+    served = player.path_for(info)
+    assert served == colour_video.resolve()
+    # One exact file, never its folder: the rest of the folder stays unreachable.
+    assert blocks.allowed_paths == [str(served)]
+    assert served in _StaticFiles.all_paths and served.parent not in _StaticFiles.all_paths
+    player.withdraw(info)
+    assert blocks.allowed_paths == [] and served not in _StaticFiles.all_paths

@@ -490,6 +490,8 @@ class Page:
             msg = f"⚠️ **{info.title}** is being indexed; cancel that first."
             return (gr.update(visible=False), msg, video_id, "", *self.on_tick("")[:4])
         removed = ctx.store.delete_video(video_id) if video_id else False
+        if removed and info is not None:
+            ctx.player.withdraw(info)
         msg = f"Deleted **{info.title}**." if removed and info else "Nothing was deleted."
         return (gr.update(visible=False), msg, "", "", *self.on_tick("")[:4])
 
