@@ -92,6 +92,16 @@ class Library:
     server: Server
 
 
+@dataclass(frozen=True)
+class _Group:
+    """A merged character as the store takes it."""
+
+    name: str
+    description: str
+    member_ids: tuple[str, ...]
+    first_seen_s: float | None = 0.0
+
+
 def _outside_folder() -> Path:
     """A folder outside the server's working directory and the system temp dir: where the bulk of
     a real library lives, and where Gradio's default rules refuse to serve from."""
@@ -159,6 +169,9 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
             spec = storefix.clip("vid-hostile", 0, 4.0)
             store.write_clip(run, spec, "k0", _hostile_analysis(listener))
             store.finish_run(run, "done", Usage(prompt_tokens=2))
+            members = tuple(c.id for c in store.clip_characters("vid-hostile"))
+            group = _Group(listener.payload("charname"), listener.payload("chardesc"), members)
+            store.write_characters("vid-hostile", [group], provenance="model:test")
             # ... and, newest, a real video indexed from the command line in the outside folder.
             result = videoidx.index_video(video, settings=settings, store=store)
             assert result.status == "done" and result.events > 0
@@ -243,11 +256,20 @@ def test_only_the_library_files_of_that_folder_are_served(page: Any, library: Li
 # -- item 7: model text is text ----------------------------------------------------------------
 
 
-def _wait_text(page: Any, selector: str, text: str) -> None:
-    page.wait_for_function(
-        "([s, t]) => { const el = document.querySelector(s); return !!el && el.innerText.includes(t); }",
-        arg=[selector, text],
-    )
+def _wait_text(page: Any, selector: str, text: str, listener: Listener | None = None) -> None:
+    """Wait until ``selector`` shows ``text`` literally; on failure say what it shows instead and
+    what the listener has been asked for by then."""
+    try:
+        page.wait_for_function(
+            "([s, t]) => { const el = document.querySelector(s);"
+            " return !!el && el.innerText.includes(t); }",
+            arg=[selector, text],
+            timeout=10_000,
+        )
+    except Exception as exc:
+        shown = page.inner_text(selector) if page.locator(selector).count() else "(missing)"
+        heard = listener.paths if listener is not None else "?"
+        raise AssertionError(f"{selector} shows {shown!r}, not {text!r}; fetched: {heard}") from exc
 
 
 def test_hostile_model_text_is_shown_as_text_and_fetches_nothing(
@@ -261,21 +283,21 @@ def test_hostile_model_text_is_shown_as_text_and_fetches_nothing(
     open_tab(page, "Library")
     row = page.locator("#library [role=row]").filter(has_text="goal").first
     row.locator("[role=gridcell]").first.click()
-    _wait_text(page, "#lib-msg", f"![x]({base}/title-md.png)")
+    _wait_text(page, "#lib-msg", f"![x]({base}/title-md.png)", listener)
     page.click("#lib-delete")
-    _wait_text(page, "#lib-msg", f"<img src={base}/title-img.png>")
+    _wait_text(page, "#lib-msg", f"<img src={base}/title-img.png>", listener)
     page.get_by_role("button", name="Re-index with the Index tab's settings").click()
-    _wait_text(page, "#lib-msg", "hostile.mp4")
+    _wait_text(page, "#lib-msg", "hostile.mp4", listener)
     assert "/videos/" not in page.inner_text("#lib-msg")
     page.click("#lib-open")
     page.wait_for_selector("#tab-timeline", state="visible")
-    _wait_text(page, "#player-note", "hostile.mp4")
+    _wait_text(page, "#player-note", "hostile.mp4", listener)
 
     # The event list, the selected-event panel (description, who, where, on-screen text).
     cell(page, "event-list", 0, 2).wait_for()
     assert literal_md in page.inner_text("#event-list")
     cell(page, "event-list", 0, 2).click()
-    _wait_text(page, "#selected", literal_md)
+    _wait_text(page, "#selected", literal_md, listener)
     selected = page.inner_text("#selected")
     for where in ("location", "ocr", "charname"):
         assert f"<img src={base}/{where}-img.png>" in selected
@@ -287,13 +309,13 @@ def test_hostile_model_text_is_shown_as_text_and_fetches_nothing(
     page.locator("#search-box textarea, #search-box input").first.fill("goal ![q](" + base + "/q)")
     page.click("#search-btn")
     cell(page, "search-results", 0, 0).wait_for()
-    _wait_text(page, "#search-info", f"![q]({base}/q)")
+    _wait_text(page, "#search-info", f"![q]({base}/q)", listener)
     assert "desc" in page.inner_text("#search-results")
 
     open_tab(page, "Characters")
-    _wait_text(page, "#characters", f"![x]({base}/charname-md.png)")
+    _wait_text(page, "#characters", f"![x]({base}/charname-md.png)", listener)
     open_tab(page, "Causes")
-    _wait_text(page, "#causes", f"[link]({base}/relation-link)")
+    _wait_text(page, "#causes", f"[link]({base}/relation-link)", listener)
 
     # The Ask tab: the question and the (retrieved) answer quote the hostile descriptions.
     open_tab(page, "Ask")
@@ -301,8 +323,8 @@ def test_hostile_model_text_is_shown_as_text_and_fetches_nothing(
     page.locator("#ask-box textarea, #ask-box input").first.fill("goal ![a](" + base + "/ask)")
     page.click("#ask-btn")
     cell(page, "citations", 0, 0).wait_for(timeout=30_000)
-    _wait_text(page, "#chat", literal_md)
-    _wait_text(page, "#chat", f"![a]({base}/ask)")
+    _wait_text(page, "#chat", literal_md, listener)
+    _wait_text(page, "#chat", f"![a]({base}/ask)", listener)
     assert literal_md in page.inner_text("#citations")
     screenshot(page, "safety-hostile-ask")
 
@@ -336,9 +358,10 @@ def test_the_page_never_shows_server_paths(page: Any, library: Library, tmp_path
     open_tab(page, "Index")
     page.locator("#upload input[type=file]").set_input_files(str(junk))
     _wait_text(page, "#estimate", "cannot be indexed")
+    estimate = page.inner_text("#estimate")
     page.click("#start-index")
     page.wait_for_selector("#jobs .vx-job[data-status=failed]", timeout=60_000)
-    shown = page.inner_text("#estimate") + page.inner_text("#jobs") + page.inner_text("#index-msg")
+    shown = estimate + page.inner_text("#jobs") + page.inner_text("#index-msg")
     assert "holiday clip" in shown
     hidden = [tempfile.gettempdir(), str(library.root), "/gradio/", str(Path.cwd())]
     for path in hidden:

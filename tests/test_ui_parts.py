@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -333,3 +334,52 @@ def test_the_player_serves_exactly_its_files_and_withdraws_deleted_ones(
     assert served in _StaticFiles.all_paths and served.parent not in _StaticFiles.all_paths
     player.withdraw(info)
     assert blocks.allowed_paths == [] and served not in _StaticFiles.all_paths
+
+
+# -- text from models and file names -----------------------------------------------------------
+
+
+def test_md_text_leaves_nothing_for_markdown_to_render() -> None:
+    from ui.render import md_text
+
+    hostile = "![x](http://a/leak.png) [l](http://a) <img src=http://a/i.png> **b** http://a/x"
+    escaped = md_text(hostile + "\n    # heading")
+    # Every character Markdown or HTML could act on is backslash-escaped ...
+    assert re.search(r"(?<!\\)[!\[\]()<>*:#/]", escaped) is None, escaped
+    assert "\n    " not in escaped  # ... and no indentation turns a line into a code block
+    assert escaped.replace("\\", "") == hostile + "  \n# heading"  # the same text, shown literally
+
+
+def test_the_selected_event_panel_escapes_every_model_field(ctx: PageContext) -> None:
+    from dataclasses import replace
+
+    event = ctx.events("vid-a")[0]
+    run = ctx.store.start_run("vid-a", indexer="t", model="m", provider="", prompt_version="1",
+                              settings={})  # fmt: skip
+    spec = storefix.clip("vid-a", 9)
+    hostile = storefix.analysis(spec)
+    bad = "![x](http://a/leak.png) <img src=http://a/i.png>"
+    hostile.events[0] = replace(
+        hostile.events[0], label=bad, description=bad, location=bad, on_screen_text=bad
+    )
+    ctx.store.write_clip(run, spec, "key-9", hostile)
+    event = next(e for e in ctx.events("vid-a") if e.label == bad)
+    shown = ctx.selected_markdown(event.id, event.start_s)
+    assert re.search(r"(?<!\\)(!\[|<img)", shown) is None and shown.count("\\!\\[x\\]") == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("/tmp/gradio/3f2a/holiday clip.mp4 has no video stream", "holiday clip.mp4 has no"),
+        ("cannot read '/srv/my videos/lib/a.mp4'", "cannot read 'a.mp4'"),
+        ("C:\\Users\\me\\v.mp4 is gone", "v.mp4 is gone"),
+        ("upstream http://127.0.0.1:8000/api/paas/v4 said 500", "http://127.0.0.1:8000/api/paas/v4"),
+        ("a ratio of 1/2", "a ratio of 1/2"),
+    ],
+)
+def test_public_text_shows_file_names_never_server_folders(text: str, shown: str) -> None:
+    from ui.safety import public_text
+
+    assert shown in public_text(text)
+    assert "/tmp/" not in public_text(text) and "/srv/" not in public_text(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -38,6 +39,20 @@ PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#6b8e23",
 )  # fmt: skip
+
+
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping all
+# of them covers images, links, autolinks (``http\:``), raw HTML, emphasis, headings and tables.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md_text(text: object) -> str:
+    """``text`` as literal text inside Markdown: nothing in it renders, loads or links.
+
+    Lines keep their breaks (a hard break each) and lose leading indentation, which would make
+    an indented code block where the escapes show as backslashes."""
+    lines = str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line.strip()) for line in lines)
 
 
 def colour_for(key: str) -> str:

@@ -1,17 +1,39 @@
-"""Who may reach the page: loopback by default; anything wider needs credentials.
+"""Who may reach the page, and what of the server it may see.
 
-The page can upload files, spend money on a paid provider and delete videos, so exposing it
-without a password is refused rather than warned about.
+Loopback by default; anything wider needs credentials. The page can upload files, spend money on
+a paid provider and delete videos, so exposing it without a password is refused rather than warned
+about. Credentials come from a file (``--auth-file``) or ``VIDEOIDX_AUTH`` so the password is not
+on a command line that every local user can read with ``ps``.
+
+Visitors see file names, never the server's folders: :func:`public_text` cuts the directories
+out of every absolute path in a message (Gradio's upload copies under ``/tmp/gradio/<hash>/``,
+the upload directory, the library's own folders).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from videoidx import ConfigError
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+# The folders of an absolute path (POSIX ``/a/b/`` or Windows ``C:\a\``), not of a URL's path:
+# a path starts after a space, a quote or a bracket, never after a host name or a ``/``.
+_PATH_DIRS = re.compile(
+    r"(?<![\w:/.\\-])(?:/|[A-Za-z]:\\)(?:[^\s/\\'\"`<>|]+[/\\])+(?=[^\s/\\'\"`])"
+)
+
+
+# A quoted absolute path may hold spaces in its folders: drop everything up to its last slash.
+_QUOTED_PATH = re.compile(r"""(['"`])(?:/|[A-Za-z]:\\)[^'"`\n]*[/\\]([^/\\'"`\n]+)\1""")
+
+
+def public_text(text: str) -> str:
+    """``text`` with every absolute path shortened to its file name, for showing to visitors."""
+    return _PATH_DIRS.sub("", _QUOTED_PATH.sub(r"\1\2\1", text))
 
 
 @dataclass(frozen=True)
@@ -45,7 +67,7 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise ConfigError(
             "the auth setting must look like user:password (both non-empty); "
-            "set it with --auth or VIDEOIDX_AUTH"
+            "set it with --auth-file PATH or VIDEOIDX_AUTH"
         )
     return user, password
 
