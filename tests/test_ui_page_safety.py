@@ -344,12 +344,20 @@ def test_an_oversize_upload_is_explained_on_the_page(
     big.write_bytes(b"\0" * (UPLOAD_CAP_MB * 1024 * 1024 + 4096))
     open_tab(page, "Index")
     page.locator("#upload input[type=file]").set_input_files(str(big))
-    page.wait_for_function(
-        "() => document.body.innerText.includes('over the upload cap')", timeout=15_000
-    )
-    text = page.inner_text("body")
-    assert "too big.mp4" in text and f"{UPLOAD_CAP_MB} MB" in text
+    _wait_text(page, "#upload-note", "over the upload cap")
+    note = page.inner_text("#upload-note")
+    assert "too big.mp4" in note and f"cap of {UPLOAD_CAP_MB} MB" in note
+    assert "videoidx index" in note
+    # It stays (not a toast that fades), and the upload box is ready for another file.
+    page.wait_for_timeout(6000)
+    assert "over the upload cap" in page.inner_text("#upload-note")
+    assert "Error" not in page.inner_text("#upload")
     screenshot(page, "safety-oversize-upload")
+    small = tmp_path / "small.mp4"
+    small.write_bytes(b"not a video")
+    page.locator("#upload input[type=file]").set_input_files(str(small))
+    _wait_text(page, "#estimate", "small.mp4")
+    assert page.inner_text("#upload-note").strip() == ""
 
 
 def test_the_page_never_shows_server_paths(page: Any, library: Library, tmp_path: Path) -> None:

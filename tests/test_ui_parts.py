@@ -374,7 +374,10 @@ def test_the_selected_event_panel_escapes_every_model_field(ctx: PageContext) ->
         ("/tmp/gradio/3f2a/holiday clip.mp4 has no video stream", "holiday clip.mp4 has no"),
         ("cannot read '/srv/my videos/lib/a.mp4'", "cannot read 'a.mp4'"),
         ("C:\\Users\\me\\v.mp4 is gone", "v.mp4 is gone"),
-        ("upstream http://127.0.0.1:8000/api/paas/v4 said 500", "http://127.0.0.1:8000/api/paas/v4"),
+        (
+            "upstream http://127.0.0.1:8000/api/paas/v4 said 500",
+            "http://127.0.0.1:8000/api/paas/v4",
+        ),
         ("a ratio of 1/2", "a ratio of 1/2"),
     ],
 )

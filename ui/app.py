@@ -85,6 +85,11 @@ class Page:
                     type="filepath",
                     elem_id="upload",
                 )
+                self.upload_note = gr.HTML(
+                    render.upload_note_html(s.ui.upload_max_mb),
+                    elem_id="upload-note",
+                    js_on_load=render.UPLOAD_GUARD_JS,
+                )
                 self.estimate_md = gr.Markdown(
                     "Add videos to see what indexing them will cost.", elem_id="estimate"
                 )

@@ -34,6 +34,45 @@ element.addEventListener('click', (e) => {
 });
 """
 
+# Passed as ``js_on_load`` to the note under the upload box (see :func:`upload_note_html`). Gradio
+# checks the size cap in the browser but says so only in a toast that fades, and leaves the box
+# showing a bare "Error"; the server answers a bigger upload with HTTP 413. So an oversize file is
+# stopped here, before Gradio sees it, and the reason stays on the page.
+UPLOAD_GUARD_JS = """
+const note = element.querySelector('[data-cap-bytes]');
+const cap = parseInt(note.dataset.capBytes, 10);
+const capMb = note.dataset.capMb;
+const zone = () => document.getElementById('upload');
+const refuse = (files) => {
+  const big = [...(files || [])].filter((f) => f.size > cap);
+  if (!big.length) { note.textContent = ''; return false; }
+  note.textContent = big.map((f) =>
+    `${f.name} is ${(f.size / 1048576).toFixed(1)} MB, over the upload cap of ${capMb} MB; ` +
+    'index it on the server with "videoidx index FILE", or raise the upload_max_mb setting.'
+  ).join(' ');
+  return true;
+};
+document.addEventListener('change', (e) => {
+  const input = e.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== 'file') return;
+  if (!zone() || !zone().contains(input)) return;
+  if (refuse(input.files)) { e.stopImmediatePropagation(); input.value = ''; }
+}, true);
+document.addEventListener('drop', (e) => {
+  if (!zone() || !zone().contains(e.target)) return;
+  if (refuse(e.dataTransfer && e.dataTransfer.files)) { e.preventDefault(); e.stopPropagation(); }
+}, true);
+"""
+
+
+def upload_note_html(cap_mb: int) -> str:
+    """The (empty) note that :data:`UPLOAD_GUARD_JS` fills when a file is over the cap."""
+    return (
+        f'<div class="vx-upload-note" role="alert" data-cap-mb="{cap_mb}" '
+        f'data-cap-bytes="{cap_mb * 1024 * 1024}"></div>'
+    )
+
+
 # Distinct on light and dark backgrounds, and tell-apart-able for common colour blindness.
 PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
