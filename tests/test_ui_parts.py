@@ -386,3 +386,58 @@ def test_public_text_shows_file_names_never_server_folders(text: str, shown: str
 
     assert shown in public_text(text)
     assert "/tmp/" not in public_text(text) and "/srv/" not in public_text(text)
+
+
+# -- credentials kept off the command line -----------------------------------------------------
+
+
+def _serve_args(*argv: str) -> object:
+    from videoidx.cli import build_parser
+
+    return build_parser().parse_args(["serve", *argv])
+
+
+def test_auth_file_gives_the_password_without_a_command_line_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from videoidx.cli.serve_cmd import serve_settings
+
+    secret = tmp_path / "auth"
+    secret.write_text("ana:s3cret-pass\n")
+    secret.chmod(0o600)
+    settings = serve_settings(_serve_args("--host", "0.0.0.0", "--auth-file", str(secret)))
+    assert settings.ui.auth == "ana:s3cret-pass"
+    assert capsys.readouterr().err == ""
+    secret.chmod(0o644)
+    serve_settings(_serve_args("--auth-file", str(secret)))
+    assert "readable by other users" in capsys.readouterr().err
+
+
+def test_auth_on_the_command_line_warns_that_ps_shows_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from videoidx.cli.serve_cmd import serve_settings
+
+    settings = serve_settings(_serve_args("--auth", "ana:s3cret-pass"))
+    assert settings.ui.auth == "ana:s3cret-pass"
+    err = capsys.readouterr().err
+    assert "visible to other local users" in err and "--auth-file" in err
+
+
+@pytest.mark.parametrize("content", [None, "no-colon\n", "ana:\n", "a:b\nc:d\n", "\n"])
+def test_an_unreadable_or_malformed_auth_file_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None
+) -> None:
+    from videoidx.cli import main
+
+    path = tmp_path / "auth"
+    if content is not None:
+        path.write_text(content)
+        path.chmod(0o600)
+    argv = ["serve", "--db", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0"]
+    code = main([*argv, "--auth-file", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "auth file" in err and "user:password" in err
+    assert "ana" not in err and "c:d" not in err  # never quotes what the file holds
+    assert not (tmp_path / "x.duckdb").exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from videoidx import ConfigError
 
@@ -72,6 +73,34 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def read_auth_file(path: str | Path) -> str:
+    """The ``user:password`` line of an auth file (``videoidx serve --auth-file``).
+
+    Refuses, in one line that never quotes the file, a file that cannot be read or does not hold
+    exactly one ``user:password`` line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise ConfigError(
+            f"cannot read the auth file {p}: {reason}; it must hold one line user:password"
+        ) from None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) != 1 or parse_auth_or_none(lines[0]) is None:
+        raise ConfigError(
+            f"the auth file {p} must hold exactly one line user:password (both non-empty)"
+        )
+    return lines[0]
+
+
+def parse_auth_or_none(auth: str) -> tuple[str, str] | None:
+    try:
+        return parse_auth(auth)
+    except ConfigError:
+        return None
+
+
 def check_exposure(host: str, port: int, *, share: bool, auth: str | None) -> Exposure:
     """Refuse to serve beyond this machine without credentials; describe what will be served."""
     credentials = parse_auth(auth)
@@ -80,8 +109,10 @@ def check_exposure(host: str, port: int, *, share: bool, auth: str | None) -> Ex
         where = "a public share link" if share else f"host {host}"
         raise ConfigError(
             f"refusing to serve on {where} without a password: anyone who can reach it could "
-            "upload files, spend your provider credit and delete videos. Set --auth user:password "
-            "(or VIDEOIDX_AUTH), or serve on 127.0.0.1"
+            "upload files, spend your provider credit and delete videos. Give a password with "
+            "--auth-file PATH (a file holding user:password) or VIDEOIDX_AUTH (--auth "
+            "user:password works too, but other local users can read it in ps), or serve on "
+            "127.0.0.1"
         )
     shown = f"[{host}]" if ":" in host else host
     return Exposure(url=f"http://{shown}:{port}", loopback=loopback, auth=credentials)
