@@ -76,6 +76,28 @@ def test_webvtt_and_srt_cues(tmp_path: Path) -> None:
     assert "3\n00:00:10.000 --> 00:02:00.000\nShot 3" in shot_chapters
 
 
+def test_srt_cues_carry_no_tags_a_player_would_render(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests import storefix
+
+    hostile = '<font color="red">red</font> <i>it</i> <img src=http://a/x.png> 2 < 3 > 1'
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.upsert_video(storefix.video_info())
+        run = storefix.start(store, "vid-a")
+        spec = storefix.clip("vid-a", 0)
+        analysis = storefix.analysis(spec, n_events=1)
+        analysis.events[0] = replace(analysis.events[0], label="<b>goal</b>", description=hostile)
+        store.write_clip(run, spec, "k0", analysis)
+        srt = to_srt(store, "vid-a")
+        vtt = to_webvtt(store, "vid-a")
+    cue_text = "\n".join(srt.strip().splitlines()[2:])
+    assert "<" not in cue_text and ">" not in cue_text, cue_text
+    # The words stay readable: the brackets become look-alikes no player treats as markup.
+    assert "‹b›goal‹/b›" in cue_text and "2 ‹ 3 › 1" in cue_text and "red" in cue_text
+    assert "&lt;b&gt;goal&lt;/b&gt;" in vtt  # WebVTT escapes them, as before
+
+
 def test_parquet_holds_every_table(tmp_path: Path) -> None:
     with filled_store(tmp_path / "s.duckdb", video_ids=("vid-a", "vid-b"), clips=2) as store:
         files = export_parquet(store, "vid-a", tmp_path / "pq")

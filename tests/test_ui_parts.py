@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -313,3 +314,130 @@ def test_serve_command_refuses_a_public_bind_with_one_line(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
     assert "without a password" in err and "--auth user:password" in err
+
+
+def test_the_player_serves_exactly_its_files_and_withdraws_deleted_ones(
+    tmp_path: Path, colour_video: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from gradio.data_classes import _StaticFiles
+
+    blocks = SimpleNamespace(allowed_paths=[])
+    player = PlayerFiles(tmp_path / "copies")
+    info = probe(colour_video)
+    player.serve_with(blocks)
+    served = player.path_for(info)
+    assert served == colour_video.resolve()
+    # One exact file, never its folder: the rest of the folder stays unreachable.
+    assert blocks.allowed_paths == [str(served)]
+    assert served in _StaticFiles.all_paths and served.parent not in _StaticFiles.all_paths
+    player.withdraw(info)
+    assert blocks.allowed_paths == [] and served not in _StaticFiles.all_paths
+
+
+# -- text from models and file names -----------------------------------------------------------
+
+
+def test_md_text_leaves_nothing_for_markdown_to_render() -> None:
+    from ui.render import md_text
+
+    hostile = "![x](http://a/leak.png) [l](http://a) <img src=http://a/i.png> **b** http://a/x"
+    escaped = md_text(hostile + "\n    # heading")
+    # Every character Markdown or HTML could act on is backslash-escaped ...
+    assert re.search(r"(?<!\\)[!\[\]()<>*:#/]", escaped) is None, escaped
+    assert "\n    " not in escaped  # ... and no indentation turns a line into a code block
+    assert escaped.replace("\\", "") == hostile + "  \n# heading"  # the same text, shown literally
+
+
+def test_the_selected_event_panel_escapes_every_model_field(ctx: PageContext) -> None:
+    from dataclasses import replace
+
+    event = ctx.events("vid-a")[0]
+    run = ctx.store.start_run("vid-a", indexer="t", model="m", provider="", prompt_version="1",
+                              settings={})  # fmt: skip
+    spec = storefix.clip("vid-a", 9)
+    hostile = storefix.analysis(spec)
+    bad = "![x](http://a/leak.png) <img src=http://a/i.png>"
+    hostile.events[0] = replace(
+        hostile.events[0], label=bad, description=bad, location=bad, on_screen_text=bad
+    )
+    ctx.store.write_clip(run, spec, "key-9", hostile)
+    event = next(e for e in ctx.events("vid-a") if e.label == bad)
+    shown = ctx.selected_markdown(event.id, event.start_s)
+    assert re.search(r"(?<!\\)(!\[|<img)", shown) is None and shown.count("\\!\\[x\\]") == 4
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("/tmp/gradio/3f2a/holiday clip.mp4 has no video stream", "holiday clip.mp4 has no"),
+        ("cannot read '/srv/my videos/lib/a.mp4'", "cannot read 'a.mp4'"),
+        ("C:\\Users\\me\\v.mp4 is gone", "v.mp4 is gone"),
+        (
+            "upstream http://127.0.0.1:8000/api/paas/v4 said 500",
+            "http://127.0.0.1:8000/api/paas/v4",
+        ),
+        ("a ratio of 1/2", "a ratio of 1/2"),
+    ],
+)
+def test_public_text_shows_file_names_never_server_folders(text: str, shown: str) -> None:
+    from ui.safety import public_text
+
+    assert shown in public_text(text)
+    assert "/tmp/" not in public_text(text) and "/srv/" not in public_text(text)
+
+
+# -- credentials kept off the command line -----------------------------------------------------
+
+
+def _serve_args(*argv: str) -> object:
+    from videoidx.cli import build_parser
+
+    return build_parser().parse_args(["serve", *argv])
+
+
+def test_auth_file_gives_the_password_without_a_command_line_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from videoidx.cli.serve_cmd import serve_settings
+
+    secret = tmp_path / "auth"
+    secret.write_text("ana:s3cret-pass\n")
+    secret.chmod(0o600)
+    settings = serve_settings(_serve_args("--host", "0.0.0.0", "--auth-file", str(secret)))
+    assert settings.ui.auth == "ana:s3cret-pass"
+    assert capsys.readouterr().err == ""
+    secret.chmod(0o644)
+    serve_settings(_serve_args("--auth-file", str(secret)))
+    assert "readable by other users" in capsys.readouterr().err
+
+
+def test_auth_on_the_command_line_warns_that_ps_shows_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from videoidx.cli.serve_cmd import serve_settings
+
+    settings = serve_settings(_serve_args("--auth", "ana:s3cret-pass"))
+    assert settings.ui.auth == "ana:s3cret-pass"
+    err = capsys.readouterr().err
+    assert "visible to other local users" in err and "--auth-file" in err
+
+
+@pytest.mark.parametrize("content", [None, "no-colon\n", "ana:\n", "a:b\nc:d\n", "\n"])
+def test_an_unreadable_or_malformed_auth_file_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None
+) -> None:
+    from videoidx.cli import main
+
+    path = tmp_path / "auth"
+    if content is not None:
+        path.write_text(content)
+        path.chmod(0o600)
+    argv = ["serve", "--db", str(tmp_path / "x.duckdb"), "--host", "0.0.0.0"]
+    code = main([*argv, "--auth-file", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "auth file" in err and "user:password" in err
+    assert "ana" not in err and "c:d" not in err  # never quotes what the file holds
+    assert not (tmp_path / "x.duckdb").exists()

@@ -19,7 +19,8 @@ import pandas as pd  # type: ignore[import-untyped]
 import videoidx
 from ui import render
 from ui.context import PageContext, error_text
-from ui.render import CLICK_JS, span
+from ui.render import CLICK_JS, md_text, span
+from ui.safety import public_text
 from ui.uploads import accept_uploads
 from videoidx import Settings, VideoIdxError
 
@@ -83,6 +84,11 @@ class Page:
                     file_types=["video"],
                     type="filepath",
                     elem_id="upload",
+                )
+                self.upload_note = gr.HTML(
+                    render.upload_note_html(s.ui.upload_max_mb),
+                    elem_id="upload-note",
+                    js_on_load=render.UPLOAD_GUARD_JS,
                 )
                 self.estimate_md = gr.Markdown(
                     "Add videos to see what indexing them will cost.", elem_id="estimate"
@@ -415,7 +421,7 @@ class Page:
             estimate = self.ctx.estimate(list(files or []), settings)
         except VideoIdxError as exc:
             return error_text(exc)
-        return f"{estimate}\n\n⚠️ {problem}" if problem else estimate
+        return f"{estimate}\n\n⚠️ {md_text(public_text(problem))}" if problem else estimate
 
     def on_start(self, files: list[str] | None, *settings_values: Any) -> tuple[Any, ...]:
         ctx = self.ctx
@@ -428,7 +434,7 @@ class Page:
         except VideoIdxError as exc:
             return [], error_text(exc), gr.update(), gr.update()
         jobs = ctx.jobs.submit(paths, settings)
-        names = ", ".join(j.title for j in jobs)
+        names = md_text(", ".join(j.title for j in jobs))
         return (
             [j.job_id for j in jobs],
             f"Indexing {names}. You can search and browse while it runs.",
@@ -448,7 +454,7 @@ class Page:
         row = evt.row_value or []
         if len(row) < len(LIBRARY_COLUMNS):
             return "", "Select a row first."
-        return str(row[-1]), f"Selected **{row[0]}**."
+        return str(row[-1]), f"Selected **{md_text(row[0])}**."
 
     def on_open_selected(
         self, video_id: str, current: str, last_pos: float, colour_by: str, rows: dict
@@ -467,11 +473,12 @@ class Page:
         except VideoIdxError as exc:
             return [], error_text(exc)
         if not Path(info.path).is_file():
-            return [], f"⚠️ The file {info.path} is gone; its timeline stays searchable."
+            name = md_text(Path(info.path).name)
+            return [], f"⚠️ The file {name} is gone; its timeline stays searchable."
         jobs = self.ctx.jobs.submit([Path(info.path)], settings)
         return [j.job_id for j in jobs], (
-            f"Re-indexing **{info.title}**; clips already indexed with the same settings come "
-            "from the cache at no cost. Progress is on the Index tab."
+            f"Re-indexing **{md_text(info.title)}**; clips already indexed with the same "
+            "settings come from the cache at no cost. Progress is on the Index tab."
         )
 
     def on_delete_ask(self, video_id: str) -> tuple[Any, str]:
@@ -479,18 +486,20 @@ class Page:
         if info is None:
             return gr.update(visible=False), "Select a video in the library first."
         return gr.update(visible=True), (
-            f"Delete **{info.title}** and its whole timeline from the library? The video file "
-            "itself is not touched."
+            f"Delete **{md_text(info.title)}** and its whole timeline from the library? The "
+            "video file itself is not touched."
         )
 
     def on_delete(self, video_id: str) -> tuple[Any, ...]:
         ctx = self.ctx
         info = ctx.video(video_id)
         if info is not None and video_id in ctx.live_status():
-            msg = f"⚠️ **{info.title}** is being indexed; cancel that first."
+            msg = f"⚠️ **{md_text(info.title)}** is being indexed; cancel that first."
             return (gr.update(visible=False), msg, video_id, "", *self.on_tick("")[:4])
         removed = ctx.store.delete_video(video_id) if video_id else False
-        msg = f"Deleted **{info.title}**." if removed and info else "Nothing was deleted."
+        if removed and info is not None:
+            ctx.player.withdraw(info)
+        msg = f"Deleted **{md_text(info.title)}**." if removed and info else "Nothing was deleted."
         return (gr.update(visible=False), msg, "", "", *self.on_tick("")[:4])
 
     # -- handlers: timeline --------------------------------------------------------------------
@@ -532,10 +541,15 @@ class Page:
         if not (query or "").strip():
             info = "Type what you are looking for."
         elif not hits:
-            info = f"No match for **{query}** in {where}. Try other words or widen the filters."
+            info = (
+                f"No match for **{md_text(query)}** in {where}. "
+                "Try other words or widen the filters."
+            )
         else:
             plural = "es" if len(hits) != 1 else ""
-            info = f"{len(hits)} match{plural} for **{query}** in {where}; click one to jump."
+            info = (
+                f"{len(hits)} match{plural} for **{md_text(query)}** in {where}; click one to jump."
+            )
         new_rows = {**rows, "hits": _row_index(table_rows, hits)}
         widths = ["16%", "22%", "14%", "48%"] if whole else ["16%", "16%", "68%"]
         return gr.update(value=_table(table_rows, columns), column_widths=widths), info, new_rows
@@ -597,7 +611,7 @@ class Page:
         if not (question or "").strip():
             return chat, gr.update(), rows, chat_citations, question
         whole = scope == SCOPE_LIBRARY or not current
-        chat.append({"role": "user", "content": question})
+        chat.append({"role": "user", "content": md_text(question)})
         try:
             answer = videoidx.ask(
                 question,
@@ -682,8 +696,8 @@ class Page:
             ""
             if playable
             else (
-                f"⚠️ The file `{info.path}` is gone or cannot be played; its timeline, search and "
-                "answers still work."
+                f"⚠️ The file {md_text(Path(info.path).name)} is gone or cannot be played; its "
+                "timeline, search and answers still work."
             )
         )
         out.update(
@@ -791,7 +805,8 @@ def _answer_markdown(answer: videoidx.Answer) -> str:
         if answer.dropped_citations
         else ""
     )
-    return f"<span class='vx-badge'>{badge}</span>{cost}{dropped}\n\n{answer.text}"
+    # The answer quotes stored descriptions and titles (model text): shown as text, not Markdown.
+    return f"<span class='vx-badge'>{badge}</span>{cost}{dropped}\n\n{md_text(answer.text)}"
 
 
 def build_app(ctx: PageContext) -> gr.Blocks:

@@ -13,7 +13,8 @@ from pathlib import Path
 import videoidx
 from ui.jobs import Job, JobQueue
 from ui.player import PlayerFiles
-from ui.render import Bar, ChainStep, CharacterCard, JobView, clock, span
+from ui.render import Bar, ChainStep, CharacterCard, JobView, clock, md_text, span
+from ui.safety import public_text
 from videoidx import (
     ConfigError,
     SearchHit,
@@ -130,12 +131,13 @@ class PageContext:
         event = self.store.event(event_id) if event_id else None
         if event is None:
             return f"**At {clock(start_s)}**"
-        who = f"  \nwith {', '.join(event.characters)}" if event.characters else ""
-        where = f"  \nat {event.location}" if event.location else ""
-        text = f"  \non screen: “{event.on_screen_text}”" if event.on_screen_text else ""
+        # Every field came from a model (or OCR): shown as text, never rendered as Markdown.
+        who = f"  \nwith {md_text(', '.join(event.characters))}" if event.characters else ""
+        where = f"  \nat {md_text(event.location)}" if event.location else ""
+        text = f"  \non screen: “{md_text(event.on_screen_text)}”" if event.on_screen_text else ""
         return (
-            f"**{span(event.start_s, event.end_s)} · {event.label}**  \n{event.description}"
-            f"{who}{where}{text}"
+            f"**{span(event.start_s, event.end_s)} · {md_text(event.label)}**  \n"
+            f"{md_text(event.description)}{who}{where}{text}"
         )
 
     # -- characters and causes -----------------------------------------------------------------
@@ -185,9 +187,9 @@ class PageContext:
         lines, total_usd, total_s = [], 0.0, 0.0
         for path in paths:
             plan = videoidx.plan_video(path, settings, providers)
-            name = Path(path).name
+            name = md_text(Path(path).name)
             if plan.info is None:
-                lines.append(f"- **{name}**: cannot be indexed: {plan.error}")
+                lines.append(f"- **{name}**: cannot be indexed: {md_text(public_text(plan.error))}")
                 continue
             total_s += plan.info.duration_s
             frames = sum(c.frames for c in plan.clips)
@@ -199,9 +201,9 @@ class PageContext:
                 f"{frames} frames{price}"
             )
         if glm:
-            model = settings.provider.model or "its default model"
+            model = md_text(settings.provider.model or "its default model")
             lines.append(
-                f"\nEstimated total on **{settings.provider.provider}** ({model}): "
+                f"\nEstimated total on **{md_text(settings.provider.provider)}** ({model}): "
                 f"**${total_usd:.4f}** for {clock(total_s)} of video. Real runs snap clips to "
                 "shot cuts, so the count can differ slightly."
             )
@@ -241,7 +243,7 @@ def _job_view(job: Job) -> JobView:
         tokens=p.tokens if p else 0,
         cost_usd=p.cost_usd if p else 0.0,
         eta_s=p.eta_s if p else None,
-        error=job.error,
+        error=public_text(job.error),
         video_id=(r.video_id if r else "") or (p.video_id if p else ""),
         openable=r is not None and not job.active and r.events > 0,
     )
@@ -260,4 +262,5 @@ def parse_clock(text: str | None, field_name: str) -> float | None:
 
 
 def error_text(exc: VideoIdxError) -> str:
-    return f"⚠️ {exc}"
+    """An error for a Markdown view: file names without the server's folders, shown as text."""
+    return f"⚠️ {md_text(public_text(str(exc)))}"

@@ -6,9 +6,13 @@ or every seek lands beside its event; so a file that starts late (an edit list, 
 frame) gets a copy that starts at zero, like one in a container or codec browsers do not play
 (MKV, MOV, HEVC, MPEG-4 Part 2).
 
-Files are served where they lie, never copied into Gradio's cache: each playable path is
-registered with ``gr.set_static_paths`` (one file at a time, so only library videos are exposed).
-Without that, Gradio would hash and copy a 2 GB file on every view.
+Files are served where they lie, never copied into Gradio's cache, and only the files the player
+shows are served. Gradio needs two rules for that, and both are given one exact file at a time:
+``gr.set_static_paths`` (served in place: without it Gradio hashes and copies a 2 GB file into its
+cache on every view) and the launched app's ``allowed_paths`` (without it ``gr.Video`` refuses any
+file outside the server's working directory and the temp dir: "Cannot move ... to the gradio cache
+dir", the bulk case of a library indexed from the command line). A folder is never registered,
+so the other files beside a video stay unreachable; a deleted video's files are withdrawn.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from videoidx import ClipSpec, VideoIdxError, VideoInfo, cut_clip
 
@@ -44,6 +49,7 @@ class PlayerFiles:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._exposed: set[Path] = set()
+        self._blocks: Any = None
 
     def path_for(self, info: VideoInfo) -> Path | None:
         """The playable file, or None when the source is gone or cannot be converted."""
@@ -83,6 +89,29 @@ class PlayerFiles:
         with self._guard:
             return self._locks.setdefault(video_id, threading.Lock())
 
+    def serve_with(self, blocks: Any) -> None:
+        """Let the launched ``blocks`` hand the player's files to ``gr.Video`` (call after
+        ``launch``, which resets ``allowed_paths``)."""
+        with self._guard:
+            self._blocks = blocks
+            for path in self._exposed:
+                self._allow(path)
+
+    def withdraw(self, info: VideoInfo) -> None:
+        """Stop serving a video's files (it left the library); the files themselves stay."""
+        from gradio.data_classes import _StaticFiles
+
+        paths = {Path(info.path).resolve(), (self.copies_dir / f"{info.video_id}.mp4").resolve()}
+        with self._guard:
+            for path in paths & self._exposed:
+                self._exposed.discard(path)
+                # Gradio has no public way to unregister a static path; the list is plain data.
+                while path in _StaticFiles.all_paths:
+                    _StaticFiles.all_paths.remove(path)
+                allowed = self._blocks.allowed_paths if self._blocks is not None else []
+                while str(path) in allowed:
+                    allowed.remove(str(path))
+
     def _expose(self, path: Path) -> Path:
         import gradio as gr
 
@@ -91,4 +120,9 @@ class PlayerFiles:
             if resolved not in self._exposed:
                 gr.set_static_paths([resolved])
                 self._exposed.add(resolved)
+                self._allow(resolved)
         return resolved
+
+    def _allow(self, path: Path) -> None:
+        if self._blocks is not None and str(path) not in self._blocks.allowed_paths:
+            self._blocks.allowed_paths.append(str(path))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -33,11 +34,64 @@ element.addEventListener('click', (e) => {
 });
 """
 
+# Passed as ``js_on_load`` to the note under the upload box (see :func:`upload_note_html`). Gradio
+# checks the size cap in the browser but says so only in a toast that fades, and leaves the box
+# showing a bare "Error"; the server answers a bigger upload with HTTP 413. So an oversize file is
+# stopped here, before Gradio sees it, and the reason stays on the page.
+UPLOAD_GUARD_JS = """
+const note = element.querySelector('[data-cap-bytes]');
+const cap = parseInt(note.dataset.capBytes, 10);
+const capMb = note.dataset.capMb;
+const zone = () => document.getElementById('upload');
+const refuse = (files) => {
+  const big = [...(files || [])].filter((f) => f.size > cap);
+  if (!big.length) { note.textContent = ''; return false; }
+  note.textContent = big.map((f) =>
+    `${f.name} is ${(f.size / 1048576).toFixed(1)} MB, over the upload cap of ${capMb} MB; ` +
+    'index it on the server with "videoidx index FILE", or raise the upload_max_mb setting.'
+  ).join(' ');
+  return true;
+};
+document.addEventListener('change', (e) => {
+  const input = e.target;
+  if (!(input instanceof HTMLInputElement) || input.type !== 'file') return;
+  if (!zone() || !zone().contains(input)) return;
+  if (refuse(input.files)) { e.stopImmediatePropagation(); input.value = ''; }
+}, true);
+document.addEventListener('drop', (e) => {
+  if (!zone() || !zone().contains(e.target)) return;
+  if (refuse(e.dataTransfer && e.dataTransfer.files)) { e.preventDefault(); e.stopPropagation(); }
+}, true);
+"""
+
+
+def upload_note_html(cap_mb: int) -> str:
+    """The (empty) note that :data:`UPLOAD_GUARD_JS` fills when a file is over the cap."""
+    return (
+        f'<div class="vx-upload-note" role="alert" data-cap-mb="{cap_mb}" '
+        f'data-cap-bytes="{cap_mb * 1024 * 1024}"></div>'
+    )
+
+
 # Distinct on light and dark backgrounds, and tell-apart-able for common colour blindness.
 PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#6b8e23",
 )  # fmt: skip
+
+
+# Every ASCII punctuation character: CommonMark lets each be backslash-escaped, and escaping all
+# of them covers images, links, autolinks (``http\:``), raw HTML, emphasis, headings and tables.
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md_text(text: object) -> str:
+    """``text`` as literal text inside Markdown: nothing in it renders, loads or links.
+
+    Lines keep their breaks (a hard break each) and lose leading indentation, which would make
+    an indented code block where the escapes show as backslashes."""
+    lines = str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "  \n".join(_MD_SPECIAL.sub(r"\\\1", line.strip()) for line in lines)
 
 
 def colour_for(key: str) -> str:

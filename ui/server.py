@@ -86,6 +86,7 @@ def serve(settings: Settings, *, block: bool = True, quiet: bool = False) -> Ser
         theme=gr.themes.Soft(primary_hue="indigo", neutral_hue="slate"),
         css=CSS,
     )
+    ctx.player.serve_with(blocks)
     server = Server(ctx, exposure, f"{exposure.url}/", blocks)
     if not quiet:
         print(f"videoidx: {exposure.banner()}", flush=True)

@@ -52,6 +52,8 @@ button.vx-job { cursor:pointer; } button.vx-job:hover { border-color:var(--color
 .vx-status-cancelled .vx-progress div, .vx-status-stopped .vx-progress div { background:#9c9c9c; }
 .vx-job-facts { font-size:.85rem; color:var(--body-text-color-subdued); }
 .vx-job-error { margin-top:.3rem; font-size:.85rem; color:#c0392b; }
+.vx-upload-note { color:#c0392b; font-size:.9rem; }
+.vx-upload-note:empty { display:none; }
 
 .vx-cards { display:grid; grid-template-columns:repeat(auto-fill, minmax(260px, 1fr)); gap:.7rem; }
 .vx-card { display:flex; gap:.7rem; text-align:left; padding:.6rem; border-radius:10px;

@@ -132,6 +132,10 @@ def _cue_text(label: str, description: str, *, vtt: bool) -> str:
     text = text.replace("-->", "->")
     if vtt:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    else:
+        # SRT has no escapes, and players render <i>, <b>, <font> (some more) in cues; entities
+        # would show as "&lt;". Look-alike brackets keep the words and are never markup.
+        text = text.replace("<", "‹").replace(">", "›")
     return text
 
 
