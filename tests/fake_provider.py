@@ -774,12 +774,26 @@ def _question(body: dict[str, Any]) -> str | None:
     return match.group(1).strip() if match else None
 
 
+_EVIDENCE_BLOCK = re.compile(r'<data label="evidence">\n(.*?)\n</data>', re.DOTALL)
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+# [n] "title" m:ss-m:ss "label": "description" (see videoidx.qa.answer.evidence_line)
+_EVIDENCE_FIELDS = re.compile(rf"^({_QUOTED}) (\S+) ({_QUOTED})(?:: ({_QUOTED}))?$")
+
+
 def _evidence(body: dict[str, Any]) -> dict[int, str]:
-    """Evidence number -> its text after the quoted title (the first line per number, so the
-    causal-link lines that repeat numbers do not replace the events)."""
+    """Evidence number -> ``m:ss-m:ss label: description``, read from the evidence data block
+    the way a model reads it (the quoted fields decoded; the first line per number)."""
+    block = _EVIDENCE_BLOCK.search(_user_text(body))
     lines: dict[int, str] = {}
-    for match in _EVIDENCE.finditer(_user_text(body)):
-        lines.setdefault(int(match.group(1)), re.sub(r'^"[^"]*"\s*', "", match.group(2)))
+    for match in _EVIDENCE.finditer(block.group(1) if block else ""):
+        fields = _EVIDENCE_FIELDS.match(match.group(2))
+        text = match.group(2)
+        if fields:
+            _title, times, label, description = fields.groups()
+            text = f"{times} {json.loads(label)}" + (
+                f": {json.loads(description)}" if description else ""
+            )
+        lines.setdefault(int(match.group(1)), text)
     return lines
 
 

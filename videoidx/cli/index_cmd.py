@@ -96,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
     else:
         for r in results:
+            if not r.video_id:  # never reached a video: a missing file, an empty folder or glob
+                print(f"{r.path}: {r.status}: {r.error or 'not started'}")
+                continue
             print(
                 f"{r.title}: {r.status}; {r.clips_done}/{r.clips_total} clips "
                 f"({r.clips_cached} cached, {r.clips_failed} failed, {r.clips_skipped} skipped), "
@@ -116,12 +119,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
-    from videoidx.pipeline.dryrun import format_plans, plan_video
+    from videoidx.pipeline.dryrun import format_plans, plan_inputs
 
     providers = list(DRY_RUN_PROVIDERS)
     if settings.provider.indexer == "glm" and settings.provider.provider not in providers:
         providers.insert(0, settings.provider.provider)
-    plans = [plan_video(f, settings, providers) for f in args.files]
+    plans = plan_inputs(args.files, settings, providers)
     if args.json:
         print(json.dumps([_plan_json(p) for p in plans], indent=2))
     else:

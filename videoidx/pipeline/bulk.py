@@ -24,6 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from indexers import create_indexer
@@ -65,10 +66,13 @@ def index_many(
     """Index several videos into one store; one bad file never stops the rest.
 
     ``paths_or_glob`` is a path, a folder (its video files), a glob such as ``"talks/*.mp4"``
-    or ``"archive/**/*.mkv"``, or a list of those. Returns one result per video, in order; a
-    video that cannot be read is reported ``failed`` with the reason. ``workers``, ``engine``
-    and ``ray_address`` default to the settings of the same names (see ``PipelineSettings``).
-    ``store`` is opened from ``settings.db_path`` (and closed) when not given.
+    or ``"archive/**/*.mkv"``, or a list of those; an existing path is never read as a glob
+    (``"talk [1080p].mp4"`` is that file). Returns one result per video, in order; a video
+    that cannot be read, and a folder or glob without videos, is reported ``failed`` with the
+    reason while the rest go on. Raises :class:`VideoNotFoundError` when nothing at all names
+    a video. ``workers``, ``engine`` and ``ray_address`` default to the settings of the same
+    names (see ``PipelineSettings``). ``store`` is opened from ``settings.db_path`` (and
+    closed) when not given.
     """
     settings = settings or resolve_settings()
     settings = settings.replace(
@@ -78,7 +82,8 @@ def index_many(
             if v is not None
         }
     )
-    paths = expand_videos(paths_or_glob)
+    entries = expand_inputs(paths_or_glob)
+    paths = videos_of(entries)  # raises when nothing at all can be indexed
     if not paths:
         return []
     own_store = store is None
@@ -90,12 +95,20 @@ def index_many(
             batch = Batch(
                 paths, settings, store, indexer, LocalCalls(), progress, cancel or threading.Event()
             )
-            return batch.run(_start_engine(batch))
+            return _in_argument_order(entries, batch.run(_start_engine(batch)))
         finally:
             indexer.close()
     finally:
         if own_store:
             store.close()
+
+
+def _in_argument_order(
+    entries: Sequence[Path | Unmatched], results: Sequence[VideoResult]
+) -> list[VideoResult]:
+    """The batch's results with each folder or glob that matched nothing reported in its place."""
+    videos = iter(results)
+    return [e.result() if isinstance(e, Unmatched) else next(videos) for e in entries]
 
 
 def _start_engine(batch: Batch) -> MediaSource:
@@ -114,30 +127,68 @@ def _start_engine(batch: Batch) -> MediaSource:
     return InProcessSource(paths, media, batch.cancel)
 
 
-def expand_videos(paths_or_glob: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The video files named: a folder gives its video files (not its subfolders), a string
-    with ``*``, ``?`` or ``[`` is a glob (``**`` recurses), both sorted; other paths stay as
-    given, so a missing file is reported with the others instead of vanishing."""
+@dataclass(frozen=True)
+class Unmatched:
+    """An argument (a folder, or a glob) that named no video file: reported, not fatal."""
+
+    item: str
+    reason: str
+
+    def result(self) -> VideoResult:
+        """How the batch reports it: a failed entry among the videos, in argument order."""
+        return VideoResult(path=self.item, title=self.item, status="failed", error=self.reason)
+
+
+def expand_inputs(paths_or_glob: str | Path | Sequence[str | Path]) -> list[Path | Unmatched]:
+    """Each argument as video files, in order: an existing path is a path (a folder gives its
+    video files, not its subfolders'; a file stays itself, whatever characters its name has);
+    only a string naming nothing is a glob when it has ``*``, ``?`` or ``[`` (``**`` recurses).
+    A folder or a glob without video files is an :class:`Unmatched`; a missing plain path
+    stays as given, so the run reports it with the others instead of it vanishing."""
     items = [paths_or_glob] if isinstance(paths_or_glob, str | Path) else list(paths_or_glob)
-    out: list[Path] = []
+    out: list[Path | Unmatched] = []
     for item in items:
-        if isinstance(item, str) and any(ch in item for ch in "*?["):
+        path = Path(item)
+        if path.is_dir():
+            found = list(path.iterdir())
+            where = f"the folder {item}"
+        elif path.exists() or not isinstance(item, str) or not any(ch in item for ch in "*?["):
+            out.append(path)
+            continue
+        else:
             found = [Path(m) for m in glob.glob(os.path.expanduser(item), recursive=True)]
             where = f"the pattern {item!r}"
-        elif Path(item).is_dir():
-            found = list(Path(item).iterdir())
-            where = f"the folder {item}"
-        else:
-            out.append(Path(item))
-            continue
         videos = sorted(p for p in found if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
         if not videos:
-            raise VideoNotFoundError(
-                f"no video files in {where} (looked for {', '.join(sorted(VIDEO_SUFFIXES))}); "
-                "check the path, or name the files one by one"
-            )
+            out.append(Unmatched(str(item), _no_videos(where)))
         out += videos
     return out
+
+
+def _no_videos(where: str) -> str:
+    return (
+        f"no video files in {where} (looked for {', '.join(sorted(VIDEO_SUFFIXES))}); "
+        "check the path, or name the files one by one"
+    )
+
+
+def expand_videos(paths_or_glob: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The video files named (see :func:`expand_inputs`), sorted within each folder or glob.
+
+    Raises :class:`VideoNotFoundError` when the arguments name no video at all and some folder
+    or glob matched nothing; a folder or glob without videos next to other videos is skipped.
+    """
+    return videos_of(expand_inputs(paths_or_glob))
+
+
+def videos_of(entries: Sequence[Path | Unmatched]) -> list[Path]:
+    """The paths among ``entries``; raises when there is none and something matched nothing."""
+    paths = [e for e in entries if isinstance(e, Path)]
+    unmatched = [e for e in entries if isinstance(e, Unmatched)]
+    if not paths and unmatched:
+        more = f" (and {len(unmatched) - 1} more argument(s) without videos)"
+        raise VideoNotFoundError(unmatched[0].reason + (more if len(unmatched) > 1 else ""))
+    return paths
 
 
 class InProcessSource:

@@ -12,8 +12,13 @@ in clip 3 cannot be linked to its effect in clip 4. This pass fixes both:
   links whose cause and effect lie in different clips; links must point forward in time and name
   existing events. Without a model no cross-clip link is invented.
 
-Everything this pass writes records its provenance (``rule:names-v1`` or ``model:<id>``), and the
-model's tokens and cost are added to the run's usage.
+The names, descriptions and event texts go to the model as quoted data blocks
+(:mod:`videoidx.prompting`): they were written by a model from what the video shows, so they may
+carry instructions, which must be read as data. The model's answer is validated either way.
+
+Everything this pass writes records its provenance (``rule:names-v1``, or
+``model:<id>|consolidate-2`` with the prompt version), and the model's tokens and cost are added
+to the run's usage.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any, Protocol
 
 from indexers import Indexer
 from videoidx.errors import CancelledError, ProviderError
+from videoidx.prompting import DATA_RULE, quote_data
 from videoidx.settings import Settings
 from videoidx.store import ClipCharacter, EventBrief, Store
 from videoidx.types import Usage, VideoInfo
@@ -36,6 +42,9 @@ from videoidx.types import Usage, VideoInfo
 log = logging.getLogger(__name__)
 
 RULE_PROVENANCE = "rule:names-v1"
+PROMPT_VERSION = "consolidate-2"
+"""The consolidation prompts' version, recorded in the provenance of what they produce; 2 quotes
+the stored text as data."""
 # Cap the prompt: a multi-hour video can have thousands of events; the model sees the most
 # recent window that fits rather than a request that fails for length.
 MAX_EVENTS_IN_PROMPT = 400
@@ -189,7 +198,8 @@ def group_characters_with_model(
         "These characters were seen in different clips of one video. Group the entries that are "
         "the same individual. Entries from the same clip are never the same individual. Answer "
         'with JSON only: {"groups": [{"name": "...", "description": "...", "ids": ["..."]}]}. '
-        "Every id must appear in exactly one group.\n" + json.dumps(listing, ensure_ascii=False)
+        "Every id must appear in exactly one group.\n"
+        "The characters, one per line:\n" + quote_data("characters", listing)
     )
     reply = _ask(model, prompt, usage)
     if reply is None:
@@ -244,7 +254,8 @@ def propose_cross_clip_links(
         "causes or enables an event in a LATER clip. Only links the descriptions support; an "
         'empty list is fine. JSON only: {"links": [{"cause": "<id>", "effect": "<id>", '
         '"relation": "causes|enables|prevents|motivates", "explanation": "...", '
-        '"confidence": 0.0}]}\n' + json.dumps(listing, ensure_ascii=False)
+        '"confidence": 0.0}]}\n'
+        "The events, one per line:\n" + quote_data("events", listing)
     )
     reply = _ask(model, prompt, usage)
     if not isinstance(reply, dict):
@@ -276,7 +287,9 @@ def _ask(model: TextModel, prompt: str, usage: Usage) -> Any:
     from indexers.glm.parse import extract_json_text  # the same tolerant parser as clips
 
     try:
-        text, used = model.complete_text([{"role": "user", "content": prompt}])
+        text, used = model.complete_text(
+            [{"role": "system", "content": DATA_RULE}, {"role": "user", "content": prompt}]
+        )
     except CancelledError:
         return None  # the run is being cancelled: the rule's grouping is good enough
     except ProviderError as exc:
@@ -316,7 +329,7 @@ def read_consolidation_input(store: Store, info: VideoInfo, indexer: Indexer) ->
         video_id=info.video_id,
         characters=store.clip_characters(info.video_id),
         events=store.event_briefs(info.video_id) if has_model else [],
-        provenance=f"model:{indexer.model_id}",
+        provenance=f"model:{indexer.model_id}|{PROMPT_VERSION}",
     )
 
 

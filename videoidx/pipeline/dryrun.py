@@ -18,6 +18,7 @@ from videoidx.errors import VideoIdxError
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.sample import output_size_px
+from videoidx.pipeline.bulk import Unmatched, expand_inputs, videos_of
 from videoidx.settings import Settings
 from videoidx.types import ClipSpec, VideoInfo
 
@@ -52,6 +53,21 @@ def frames_per_clip(clip: ClipSpec, settings: Settings) -> int:
     media = settings.media
     uniform = math.ceil(clip.duration_s / media.frame_max_gap_s) + 1
     return max(1, min(media.frame_budget, uniform))
+
+
+def plan_inputs(
+    paths_or_glob: str | Path | Sequence[str | Path], settings: Settings, providers: Sequence[str]
+) -> list[VideoPlan]:
+    """Plan every video the arguments name, as a real run expands them (``expand_inputs``): a
+    folder or glob without videos is one plan with its reason, and the others are planned."""
+    entries = expand_inputs(paths_or_glob)
+    videos_of(entries)  # nothing at all to plan is an error, as for a real run
+    return [
+        VideoPlan(path=e.item, error=e.reason)
+        if isinstance(e, Unmatched)
+        else plan_video(e, settings, providers)
+        for e in entries
+    ]
 
 
 def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -> VideoPlan:

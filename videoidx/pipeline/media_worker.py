@@ -22,6 +22,7 @@ from typing import Any
 from videoidx.errors import DamagedFramesError, MediaError, VideoIdxError
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
+from videoidx.pipeline.lifeline import die_with_parent
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
 
@@ -129,9 +130,11 @@ def process_worker(
 
     ``out`` is bounded, so a worker waits while the writer is behind: frames never pile up.
     """
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        die_with_parent(parent.pid)  # a SIGKILLed parent must not leave us running
     # Ctrl-C reaches the whole process group; the parent decides, and stops us with ``stop``.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
 
     def orphaned() -> bool:
         return parent is not None and not parent.is_alive()  # the parent was killed
@@ -145,16 +148,24 @@ def process_worker(
                 continue
         return False
 
-    while not stop.is_set() and not orphaned():
-        try:
-            task = jobs.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if task is None:
-            return
-        job, path = task
-        if not put(Started(worker, job)):
-            return
-        for message in scan_messages(job, path, media, stop.is_set):
-            if not put(message):
-                return
+    def work() -> bool:
+        """Run jobs until told to stop; True when all were taken (nothing left to do)."""
+        while not stop.is_set() and not orphaned():
+            try:
+                task = jobs.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if task is None:
+                return True
+            job, path = task
+            if not put(Started(worker, job)):
+                return False
+            for message in scan_messages(job, path, media, stop.is_set):
+                if not put(message):
+                    return False
+        return False
+
+    if not work():
+        # Stopped or orphaned: nobody will read the clips still buffered, so exiting must not
+        # wait for the queue's feeder thread to write them (on a full pipe it waits for ever).
+        out.cancel_join_thread()

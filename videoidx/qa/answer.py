@@ -1,7 +1,10 @@
 """The model's side of a question: the prompt, and checking the citations in its reply.
 
-The evidence goes to the model as numbered lines (``[3] "Title" 5:02-5:09 car stops: ...``). The
-model must cite those numbers; :func:`check_citations` keeps the numbers that exist, removes the
+The evidence goes to the model as numbered lines in a quoted data block
+(``[3] "Title" 5:02-5:09 "car stops": "..."``, see :mod:`videoidx.prompting`): the number and
+times are ours, the title, label and description are stored text, quoted, so an event that says
+"ignore your instructions" is read as what the video showed, not obeyed. The model must cite
+those numbers; :func:`check_citations` keeps the numbers that exist, removes the
 ones that do not (an invented citation is worse than none: it sends the user to the wrong
 moment) and counts them. A reply that starts with :data:`NOT_ANSWERED` means the evidence does
 not answer the question; an answer that cites nothing valid is treated the same way, because an
@@ -15,14 +18,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from videoidx.prompting import DATA_RULE, Row, quote_data, quote_text
 from videoidx.qa.records import Citation
 from videoidx.qa.timeexpr import clock
 
 NOT_ANSWERED = "NOT IN EVIDENCE"
+PROMPT_VERSION = "qa-2"
+"""The Q&A prompts' version (this one and ``look_again``'s); 2 quotes all stored text as data."""
 
 SYSTEM = f"""You answer questions about videos. You cannot watch them; you get a numbered list of \
 events that an indexer saw, each with its video and its time span (m:ss from the start of that \
 video).
+
+{DATA_RULE}
 
 Rules:
 - Answer only from the evidence. Do not add anything it does not say.
@@ -38,21 +46,27 @@ _GROUP = r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]"
 _CITE = re.compile(rf"\s?{_GROUP}(?:\s*{_GROUP})*")
 
 
-def evidence_line(c: Citation) -> str:
-    text = f'[{c.n}] "{c.title}" {clock(c.start_s)}-{clock(c.end_s)} {c.label}'
-    return text + (f": {c.description}" if c.description else "")
+def evidence_line(c: Citation) -> Row:
+    """``[n] "title" m:ss-m:ss "label": "description"``: our number and times, stored text
+    quoted."""
+    span = f"{clock(c.start_s)}-{clock(c.end_s)}"
+    text = f"[{c.n}] {quote_text(c.title)} {span} {quote_text(c.label)}"
+    return Row(text + (f": {quote_text(c.description)}" if c.description else ""))
 
 
 def evidence_block(items: Sequence[Citation], links: Sequence[tuple[int, int, str, str]]) -> str:
-    lines = [evidence_line(c) for c in items]
+    text = (
+        'Evidence, one event per line: [number] "video title" start-end "label": "description".\n'
+        + quote_data("evidence", [evidence_line(c) for c in items])
+    )
     if links:
-        lines.append("")
-        lines.append("Causal links between them:")
-        lines += [
-            f"[{cause}] {relation or 'causes'} [{effect}]" + (f": {why}" if why else "")
+        rows = [
+            {"cause": cause, "effect": effect, "relation": relation or "causes", "why": why}
             for cause, effect, relation, why in links
         ]
-    return "\n".join(lines)
+        text += "\n\nCausal links between them (by evidence number):\n"
+        text += quote_data("causal links", rows)
+    return text
 
 
 def build_messages(
@@ -65,7 +79,6 @@ def build_messages(
     notes = f"\nTime filters applied: {'; '.join(readings)}." if readings else ""
     user = (
         f"Question: {question.strip()}{notes}\n\n"
-        "Evidence (numbered events):\n"
         f"{evidence_block(items, links)}\n\n"
         "Answer the question from the evidence, citing numbers like [1]."
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from videoidx.errors import MediaError
 from videoidx.media.sample import sample_clip
+from videoidx.prompting import DATA_RULE, quote_data
 from videoidx.qa.answer import NOT_ANSWERED
 from videoidx.qa.records import Citation
 from videoidx.qa.timeexpr import clock
@@ -23,6 +24,8 @@ from videoidx.types import ClipSpec, Frame
 
 SYSTEM = f"""You answer a question about a video from frames of one clip of it. Each frame is \
 preceded by its time in seconds from the start of the video, like [t=12.5s].
+
+{DATA_RULE}
 
 Rules:
 - Answer only from what you see in the frames. Say when (m:ss) you see it.
@@ -68,8 +71,10 @@ def build_look_messages(
     content: list[dict[str, Any]] = [
         {
             "type": "text",
-            "text": f'Question: {question.strip()}\n\nFrames of "{clip.title}" from '
-            f"{clock(clip.start_s)} to {clock(clip.end_s)}, cited as [{clip.n}]:",
+            "text": f"Question: {question.strip()}\n\nThe video:\n"
+            + quote_data("video", [{"title": clip.title}])
+            + f"\n\nFrames of that video from {clock(clip.start_s)} to {clock(clip.end_s)}, "
+            f"cited as [{clip.n}]:",
         }
     ]
     ordered = sorted(frames, key=lambda f: f.time_s)
