@@ -275,6 +275,7 @@ def _texts(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+@pytest.mark.slow
 def test_no_page_endpoint_sends_a_server_key_to_a_visitors_address(
     page_server: tuple[Server, FakeProvider], listener: FakeProvider, colour_video: Path
 ) -> None:
@@ -322,6 +323,7 @@ def test_no_page_endpoint_sends_a_server_key_to_a_visitors_address(
     assert server.ctx.settings.provider.allowed_base_urls == operator_list
 
 
+@pytest.mark.slow
 def test_a_url_the_operator_allowed_works_from_the_page(
     page_server: tuple[Server, FakeProvider],
 ) -> None:
