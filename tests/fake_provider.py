@@ -320,7 +320,12 @@ class FakeProvider:
         ``sensitive``; ``refuse`` (prose, no JSON); ``malformed`` (200
         with a non-JSON body); ``drop`` (a stream that stops before it finishes);
         ``invent_citation`` (a Q&A answer that also cites a number not in the evidence);
-        ``decline`` (a Q&A answer saying the evidence does not answer). Faults
+        ``decline`` (a Q&A answer saying the evidence does not answer); ``echo_key_html``
+        (200 with an HTML page quoting the request's ``Authorization`` header, the bare key and
+        the key percent-encoded, like a misconfigured gateway's debug page); ``echo_key`` (a
+        normal answer whose text quotes the header: in the first event's description, the
+        consolidation or Q&A answer; streamed 7 characters a chunk, so the key is split);
+        ``bad_chunk`` (a stream that sends a non-JSON chunk after the content). Faults
         may be combined with ``+``: ``think+box+prose``.
         """
         with self._lock:
@@ -382,7 +387,11 @@ class FakeProvider:
             if "malformed" in fault.split("+"):
                 self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
                 return
-            reply = self._answer(body, fault)
+            auth = h.headers.get("Authorization") or ""
+            if "echo_key_html" in fault.split("+"):
+                self._send(h, 200, _echo_page(auth).encode(), "text/html")
+                return
+            reply = self._answer(body, fault, auth=auth)
         except _Reject as rej:
             self._send_error(h, rej)
             return
@@ -516,7 +525,7 @@ class FakeProvider:
                 text_chars += len(msg["content"])
         return seen, image_tokens, text_chars
 
-    def _answer(self, body: dict[str, Any], fault: str) -> dict[str, Any]:
+    def _answer(self, body: dict[str, Any], fault: str, *, auth: str = "") -> dict[str, Any]:
         flags = set(fault.split("+"))
         seen, image_tokens, text_chars = self._perceive_request(body)
         question = _question(body)
@@ -535,6 +544,13 @@ class FakeProvider:
         else:  # a text-only request (consolidation)
             data = {"answer": "fake answer", "groups": [], "links": []}
             text = json.dumps(data)
+        if "echo_key" in flags:
+            quoted = f" (the request said Authorization: {auth})"
+            if data is not None and data.get("events"):
+                data["events"][0]["description"] += quoted
+            elif data is not None:
+                data["answer"] += quoted
+            text = json.dumps(data) if data is not None else text + quoted
         finish = "stop"
         if "truncate" in flags and data is not None and seen:
             last = json.dumps(data["events"][-1])
@@ -568,6 +584,8 @@ class FakeProvider:
             "finish_reason": finish,
             "usage": self._usage(prompt_tokens, completion_tokens, math.ceil(len(reasoning) / 4)),
             "drop": "drop" in flags,
+            "bad_chunk": "bad_chunk" in flags,
+            "chunk_chars": 7 if "echo_key" in flags else 40,
             "request_id": body.get("request_id"),
         }
 
@@ -629,8 +647,9 @@ class FakeProvider:
         for i in range(0, len(reasoning), 24):
             delta = {"role": "assistant", field_name: reasoning[i : i + 24]}
             yield {**base, "choices": [{"index": 0, "delta": delta}]}
-        for i in range(0, len(text), 40):
-            delta = {"role": "assistant", "content": text[i : i + 40]}
+        step = reply["chunk_chars"]
+        for i in range(0, len(text), step):
+            delta = {"role": "assistant", "content": text[i : i + step]}
             if self.dialect.usage_style == "zai":
                 delta["reasoning_content"] = ""  # as recorded from api.z.ai
             yield {**base, "choices": [{"index": 0, "delta": delta}]}
@@ -659,6 +678,8 @@ class FakeProvider:
         if self.dialect.name == "openrouter":
             events.append(b": OPENROUTER PROCESSING\n\n")  # keep-alive comment
         for chunk in self._chunks(reply, body):
+            if reply["bad_chunk"] and chunk["choices"] and chunk["choices"][0].get("finish_reason"):
+                events.append(b"data: <html>upstream error</html>\n\n")
             events.append(b"data: " + json.dumps(chunk).encode() + b"\n\n")
         if not reply["drop"]:
             events.append(b"data: [DONE]\n\n")
@@ -744,6 +765,18 @@ class FakeProvider:
             h.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass
+
+
+def _echo_page(auth: str) -> str:
+    """An HTML debug page that gives the request's credentials back in three forms."""
+    from urllib.parse import quote
+
+    key = auth.removeprefix("Bearer ")
+    return (
+        "<html><head><title>Gateway debug</title></head><body><h1>Request received</h1>"
+        f"<pre>Authorization: {auth}\nkey={key}\n"
+        f"forwarded=https://upstream/?key={quote(key, safe='')}</pre></body></html>"
+    )
 
 
 _QUESTION = re.compile(r"^Question:\s*(.+)$", re.MULTILINE)

@@ -52,9 +52,11 @@ def _indexer(
     env: dict[str, str] | None = None,
     **settings: Any,
 ) -> GlmIndexer:
+    # The test is the operator here: it allows the fake server to receive the key.
     s = Settings().replace(
-        indexer="glm", provider=provider, base_url=server.base_url, model=server.model, **settings
-    )
+        indexer="glm", provider=provider, base_url=server.base_url, model=server.model,
+        allowed_base_urls=server.base_url, **settings,
+    )  # fmt: skip
     return GlmIndexer(
         s,
         sleep=(sleeps.append if sleeps is not None else lambda _s: None),

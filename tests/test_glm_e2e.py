@@ -43,9 +43,11 @@ def clips(colour_video: Path) -> list[ClipInput]:
 
 
 def _indexer(server: FakeProvider, provider: str, **settings: Any) -> GlmIndexer:
+    # The test is the operator here: it allows the fake server to receive the key.
     s = Settings().replace(
-        indexer="glm", provider=provider, base_url=server.base_url, model=server.model, **settings
-    )
+        indexer="glm", provider=provider, base_url=server.base_url, model=server.model,
+        allowed_base_urls=server.base_url, **settings,
+    )  # fmt: skip
     return GlmIndexer(s, env=KEY_ENV, sleep=lambda _s: None)
 
 

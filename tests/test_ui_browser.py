@@ -180,6 +180,11 @@ def slow_model_and_video(
     return provider, make_video(path, [Segment(c, segment_s) for c in colours])
 
 
+def allow_base_url(server: Server, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """What an operator does to let visitors use a self-hosted server: allow its base URL."""
+    monkeypatch.setattr(server.ctx, "settings", server.ctx.settings.replace(allowed_base_urls=url))
+
+
 def test_a_second_visitor_searches_while_a_video_indexes(
     browser: Any,
     server: Server,
@@ -189,6 +194,7 @@ def test_a_second_visitor_searches_while_a_video_indexes(
 ) -> None:
     # A slow model (1 s a clip, one at a time) keeps this job running for several seconds.
     provider, long_video = slow_model_and_video(fake_provider, monkeypatch, tmp_path / "long.mp4")
+    allow_base_url(server, monkeypatch, provider.base_url)
     slow = server.ctx.settings.replace(
         indexer="glm", provider="zai", base_url=provider.base_url, concurrency=1,
         clip_target_s=10.0, clip_min_s=8.0,
@@ -227,6 +233,7 @@ def test_characters_and_causes_seek_the_player(
     # The fake model names the moving test pattern as a character and links each colour change.
     provider = fake_provider("zai")
     monkeypatch.setenv("ZAI_API_KEY", provider.api_key)
+    allow_base_url(server, monkeypatch, provider.base_url)
     model = server.ctx.settings.replace(indexer="glm", provider="zai", base_url=provider.base_url)
     (job,) = server.ctx.jobs.submit([colour_video], model)
     assert server.ctx.jobs.wait_idle(120)
@@ -293,6 +300,7 @@ def test_index_with_a_model_through_the_page_and_cancel(
     provider, video = slow_model_and_video(
         fake_provider, monkeypatch, tmp_path / "to-cancel.mp4", segment_s=30.0
     )
+    allow_base_url(server, monkeypatch, provider.base_url)
     page.reload()  # the page reads key status when it loads; the key was set after
     wait_for_page_loaded(page)
     open_tab(page, "Index")

@@ -129,6 +129,8 @@ class Page:
                     s.provider.base_url or "",
                     label="Base URL",
                     placeholder="the provider's default (set it for vLLM, SGLang or openai)",
+                    info="API keys go only to the provider's own endpoint or to a URL this "
+                    "server's operator allowed (allowed_base_urls).",
                     visible=model_chosen,
                     elem_id="base-url",
                 )

@@ -14,7 +14,8 @@ original stays attached for debugging but callers only ever catch one root::
     │   │   └── DamagedFramesError some frames cannot be decoded; the rest was read
     │   └── FFmpegError            the ffmpeg binary failed or is missing
     ├── ConfigError                a setting is invalid
-    │   └── MissingKeyError        a provider needs an API key that is not set
+    │   ├── MissingKeyError        a provider needs an API key that is not set
+    │   └── KeyDestinationError    an API key would go to a base URL nobody allowed
     ├── StoreError                 the DuckDB file cannot be used
     │   └── SchemaVersionError     the file was written by a newer videoidx
     ├── ProviderError              the model provider refused or failed a request
@@ -74,6 +75,11 @@ class ConfigError(VideoIdxError):
 
 class MissingKeyError(ConfigError):
     """A provider needs an API key and its environment variable is not set."""
+
+
+class KeyDestinationError(ConfigError):
+    """An API key would be sent to a base URL that is neither its provider's own endpoint nor one
+    the operator allowed (``allowed_base_urls``); nothing is sent."""
 
 
 class StoreError(VideoIdxError):

@@ -11,6 +11,10 @@ costs an indexing run.
 
 API keys are deliberately *not* settings: they are read from the provider's environment variable
 only when a request is made, so they never enter the store, logs or ``videoidx config`` output.
+Where a key may be sent is a setting, though: ``allowed_base_urls``. :func:`resolve_settings` (the
+operator's start-up) adds the ``base_url`` it resolved to that list; :meth:`Settings.replace` (how
+the web page applies a visitor's choices) never does, so a base URL chosen later is checked
+against the operator's list instead of joining it (see ``indexers.glm.trust``).
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ class ProviderSettings:
     model: str | None = None
     api_key_env: str | None = None
     """Override the environment variable the provider's key is read from."""
+    allowed_base_urls: str | None = None
+    """Base URLs (comma-separated) that may receive the provider's API key besides the hosted
+    providers' own endpoints, e.g. a self-hosted gateway that page visitors may choose. The
+    ``base_url`` given at start-up (flag, environment or config file) is added automatically."""
     thinking: bool = False
     thinking_budget: int | None = None
     """Most reasoning tokens per reply where the provider takes a budget (SiliconFlow);
@@ -175,7 +183,10 @@ class Settings:
         return out
 
     def replace(self, **flat: Any) -> Settings:
-        """A copy with some fields changed, by flat name."""
+        """A copy with some fields changed, by flat name.
+
+        A ``base_url`` set here is not added to ``allowed_base_urls`` (unlike one resolved at
+        start-up): it receives an API key only if that list, or the provider, allows it."""
         return _build(self, {k: v for k, v in flat.items()})
 
 
@@ -210,6 +221,8 @@ def _coerce(name: str, value: Any, typ: Any) -> Any:
         args = [a for a in typing.get_args(typ) if a is not type(None)]
         optional = len(args) < len(typing.get_args(typ))
         typ = args[0]
+    if typ is str and isinstance(value, list | tuple):
+        value = ",".join(str(v) for v in value)  # a TOML array for a comma-separated list
     if value is None or (optional and isinstance(value, str) and value.strip() == ""):
         if optional:
             return None
@@ -292,6 +305,26 @@ def _validate(s: Settings) -> None:
         raise ConfigError("max_retries must be >= 0 and timeout_s > 0")
     if s.provider.request_deadline_s <= 0:
         raise ConfigError("request_deadline_s must be > 0")
+    for url in base_url_list(s.provider.allowed_base_urls):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"allowed_base_urls entry {url!r} must start with http:// or https://; separate "
+                "several URLs with commas"
+            )
+
+
+def base_url_list(text: str | None) -> tuple[str, ...]:
+    """The URLs of a comma- (or space-) separated list such as ``allowed_base_urls``."""
+    return tuple(u.rstrip("/") for u in (text or "").replace(",", " ").split() if u.rstrip("/"))
+
+
+def _allow_configured_base_url(settings: Settings) -> Settings:
+    """The operator's own ``base_url`` may receive keys: add it to ``allowed_base_urls``."""
+    url = (settings.provider.base_url or "").strip().rstrip("/")
+    listed = base_url_list(settings.provider.allowed_base_urls)
+    if not url or url in listed:
+        return settings
+    return settings.replace(allowed_base_urls=",".join([*listed, url]))
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
@@ -331,7 +364,8 @@ def resolve_settings(
 ) -> Settings:
     """Resolve settings: flags, then ``VIDEOIDX_*`` variables, then the config file, then defaults.
 
-    ``flags`` holding ``None`` means "not given" and falls through to the next source.
+    ``flags`` holding ``None`` means "not given" and falls through to the next source. This is
+    the operator's configuration, so the ``base_url`` it yields joins ``allowed_base_urls``.
     """
     env = os.environ if env is None else env
     path = Path(config_path) if config_path is not None else default_config_path(env)
@@ -348,4 +382,4 @@ def resolve_settings(
     for name, value in (flags or {}).items():
         if value is not None:
             merged[name] = value
-    return _build(Settings(), merged)
+    return _allow_configured_base_url(_build(Settings(), merged))

@@ -8,7 +8,9 @@ or an HTTP date) and otherwise grows exponentially with full jitter, for at most
 (1304/1308), sensitive content (1301, ``finish_reason: sensitive``) and malformed requests fail
 at once. Every failure is a :class:`~videoidx.errors.ProviderError` subclass whose message names
 the provider, the clip, the HTTP status and business code, and what to do. The API key is
-redacted from every message and never stored on anything with a repr that shows it.
+never stored on anything with a repr that shows it, and every piece of text the provider sends
+back (content, reasoning, raw reply, error and log messages) passes through one
+:class:`~indexers.glm.redact.Redactor` before it leaves the client, so an echoed key is blanked.
 
 Every attempt also has an overall deadline (``deadline_s``, from first byte out to last byte
 in) and stops promptly when the caller's cancel event is set, in the middle of a read too (see
@@ -31,6 +33,7 @@ import httpx
 
 from indexers.glm.guard import Reason, RequestAborted, RequestGuard
 from indexers.glm.profiles import ProviderProfile
+from indexers.glm.redact import Redactor
 from indexers.glm.usage import parse_usage
 from videoidx.errors import (
     AuthError,
@@ -162,6 +165,7 @@ class ChatClient:
     ) -> None:
         self.profile = profile
         self._api_key = api_key
+        self._redactor = Redactor([api_key])
         self.timeout_s = timeout_s
         self.deadline_s = deadline_s
         self.max_retries = max_retries
@@ -315,6 +319,7 @@ class ChatClient:
         )
 
     def _read_body(self, text: str, what: str) -> ChatReply:
+        text = self._redact(text)  # before anything quotes, keeps or parses it
         try:
             data = json.loads(text)
         except ValueError:
@@ -366,8 +371,11 @@ class ChatClient:
             except ValueError:
                 raise UnreadableReplyError(
                     f"{self.profile.name}: the stream for {what} sent a chunk that is not JSON "
-                    f"({payload[:80]!r}); the raw stream is stored with the clip",
-                    raw_reply="\n".join(received),
+                    f"({self._redact(payload)[:80]!r}); the raw stream is stored with the clip",
+                    # A key split across chunks is caught too (the deltas are read joined).
+                    raw_reply=self._redactor.sse_payloads(
+                        received, ("content", *self.profile.reasoning_fields)
+                    ),
                 ) from None
             if not isinstance(chunk, Mapping):
                 continue
@@ -403,7 +411,13 @@ class ChatClient:
         )
 
     def _finish(self, reply: ChatReply, what: str) -> ChatReply:
-        """Turn the finish reasons that mean failure into errors."""
+        """Blank echoed keys out of the reply; turn the finish reasons that mean failure into
+        errors."""
+        # Joined text: a key a stream split across deltas is whole again here.
+        reply.content = self._redact(reply.content)
+        reply.reasoning = self._redact(reply.reasoning)
+        reply.model = self._redact(reply.model)
+        reply.finish_reason = self._redact(reply.finish_reason)
         name = self.profile.name
         if reply.finish_reason == "sensitive":
             raise ContentFilteredError(
@@ -427,9 +441,7 @@ class ChatClient:
     # -- errors ------------------------------------------------------------------------------
 
     def _redact(self, text: str) -> str:
-        if self._api_key and len(self._api_key) >= 4:
-            text = text.replace(self._api_key, "***")
-        return text
+        return self._redactor(text)
 
     def _http_error(
         self, status: int, text: str, headers: Mapping[str, str], what: str
@@ -439,6 +451,7 @@ class ChatClient:
         except ValueError:
             payload = None
         code, message = _error_fields(payload)
+        code = self._redact(code) if code else code
         if code == str(status):
             code = None  # OpenAI-style servers repeat the HTTP status as "code"
         if status == 200 and code and code.isdigit() and 400 <= int(code) < 600:

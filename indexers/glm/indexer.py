@@ -4,7 +4,9 @@ It glues the pure parts together: the provider profile decides the dialect, ``re
 the body, ``client`` sends it with retries, ``parse`` reads the answer into absolute-time
 events. The API key is read from the profile's environment variable only when the first
 request is made (so dry runs and ``estimate_usage`` need no key); :meth:`check_ready` lets a
-caller fail early instead.
+caller fail early instead. Every read of the key goes through :meth:`GlmIndexer.api_key`, which
+refuses to hand it out for a base URL the key may not go to (``trust``), so no way in (page,
+CLI, Python API, Ray workers) can send it anywhere else.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from indexers.glm.request import (
     select_frames,
     uses_video,
 )
+from indexers.glm.trust import check_key_destination
 from indexers.glm.usage import price_usd
 from videoidx.errors import MissingKeyError
 from videoidx.settings import ProviderSettings, Settings
@@ -97,13 +100,15 @@ class GlmIndexer(Indexer):
     # -- key and client ----------------------------------------------------------------------
 
     def api_key(self) -> str | None:
-        """The key from the profile's variable; MissingKeyError naming it when required."""
+        """The key from the profile's variable; MissingKeyError naming it when required, and
+        KeyDestinationError when the base URL may not receive it (see ``indexers.glm.trust``)."""
         var = self.profile.key_env
         if var is None:
             return None
         env = os.environ if self._env is None else self._env
         key = (env.get(var) or "").strip()
         if key:
+            check_key_destination(self.profile, self.settings.provider, var)
             return key
         if self.profile.key_required:
             raise MissingKeyError(
