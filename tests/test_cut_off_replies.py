@@ -150,7 +150,11 @@ def test_at_the_providers_cap_the_second_try_sends_fewer_frames(
     (clip,) = clip_inputs(colour_video, [(0.0, 6.0)], step_s=1.0)
     server = fake_provider("zai", api_key=KEY)
     settings = Settings().replace(
-        indexer="glm", provider="zai", base_url=server.base_url, max_tokens=16384
+        indexer="glm",
+        provider="zai",
+        base_url=server.base_url,
+        allowed_base_urls=server.base_url,  # the operator allows the loopback fake
+        max_tokens=16384,
     )
     ix = GlmIndexer(settings, env={"ZAI_API_KEY": KEY}, sleep=lambda _s: None)
     server.script(["truncate"])
