@@ -28,9 +28,7 @@ from videoidx.errors import (
 from videoidx.media.cut import CutClip, cut_clip
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
-from videoidx.media.sample import sample_clip, sample_frames
-from videoidx.media.scan import Scan, scan_video
-from videoidx.media.shots import detect_shots
+from videoidx.media.scan import Scan, detect_shots, sample_clip, sample_frames, scan_video
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import (
     SearchHit,

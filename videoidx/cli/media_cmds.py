@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from videoidx.media.probe import probe
-from videoidx.media.shots import detect_shots
+from videoidx.media.scan import detect_shots
 from videoidx.settings import resolve_settings
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from videoidx.errors import MediaError
-from videoidx.media.sample import sample_clip
+from videoidx.media.scan import sample_clip
 from videoidx.prompting import DATA_RULE, quote_data
 from videoidx.qa.answer import NOT_ANSWERED
 from videoidx.qa.records import Citation
