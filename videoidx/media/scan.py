@@ -25,6 +25,7 @@ import numpy as np
 
 from videoidx.errors import CorruptVideoError, DamagedFramesError
 from videoidx.media.decode import DecodeReport, FrameBatch, frame_index, iter_frames
+from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.plan import plan_clips
 from videoidx.media.sample import Candidate, choose_frames, finish_clip, grid_frames, output_size_px
 from videoidx.media.shots import DEFAULT_RATIO, MIN_SHOT_S, ShotDetector
@@ -63,7 +64,8 @@ class Scan:
 
     def __iter__(self) -> Iterator[tuple[ClipSpec, list[Frame]]]:
         info, m = self.info, self.settings
-        index = frame_index(info, m.ffmpeg_path)
+        exe = ffmpeg_exe(m)
+        index = frame_index(info, exe)
         times, keys = index.times_s, index.keyframes
         if self.fixed_clips is not None and not self.fixed_clips:
             return
@@ -85,7 +87,7 @@ class Scan:
             *self.size,
             keyframes_only=self.keyframes_only,
             start_s=start_s,
-            ffmpeg_path=m.ffmpeg_path,
+            ffmpeg_path=exe,
             report=damage,
         ):
             new_cuts = (
@@ -199,7 +201,7 @@ def scan_video(
     info = (
         path_or_info
         if isinstance(path_or_info, VideoInfo)
-        else probe(path_or_info, ffmpeg_path=settings.ffmpeg_path)
+        else probe(path_or_info, ffmpeg_path=ffmpeg_exe(settings))
     )
     return Scan(info, settings)
 
@@ -263,18 +265,19 @@ def detect_shots(
     threshold: float | None = None,
     ratio: float = DEFAULT_RATIO,
     min_shot_s: float = MIN_SHOT_S,
-    ffmpeg_path: str | None = None,
 ) -> list[ShotCut]:
     """Hard cuts of the video at ``path``, in one decode pass (64x36 thumbnails).
 
-    ``threshold`` defaults to the settings' ``shot_threshold``. Frames are decoded at the
+    ``threshold`` defaults to the settings' ``shot_threshold``; ffmpeg is the settings' (see
+    ``ffmpeg_exe``), like everything else when ``settings`` is None. Frames are decoded at the
     sampling size of ``settings`` (``frame_long_side_px``), so the cuts match those that a
     shared scan pass with the same settings finds.
     """
     from videoidx.media.probe import probe
 
     m = settings or MediaSettings()
-    info = probe(path, ffmpeg_path=ffmpeg_path)
+    exe = ffmpeg_exe(m)
+    info = probe(path, ffmpeg_path=exe)
     detector = ShotDetector(
         info.fps_nominal,
         threshold=m.shot_threshold if threshold is None else threshold,
@@ -282,7 +285,7 @@ def detect_shots(
         min_shot_s=min_shot_s,
     )
     width, height = output_size_px(info.width_px, info.height_px, m.frame_long_side_px)
-    for batch in iter_frames(info, width, height, ffmpeg_path=ffmpeg_path):
+    for batch in iter_frames(info, width, height, ffmpeg_path=exe):
         detector.push_batch(batch.indices, batch.times_s, batch.small)
     detector.finish()
     return list(detector.cuts)
