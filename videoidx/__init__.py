@@ -29,7 +29,7 @@ from videoidx.media.cut import CutClip, cut_clip
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan, detect_shots, sample_clip, sample_frames, scan_video
-from videoidx.settings import Settings, resolve_settings
+from videoidx.settings import Settings, clip_length_settings, resolve_settings
 from videoidx.store import (
     SearchHit,
     Store,
@@ -128,6 +128,7 @@ __all__ = [
     "__version__",
     "ask",
     "check_ready",
+    "clip_length_settings",
     "clock",
     "cut_clip",
     "detect_shots",
