@@ -39,7 +39,7 @@ from videoidx.store import (
     VideoSummary,
     search,
 )
-from videoidx.times import clock, parse_seconds
+from videoidx.times import clock, clock_span, parse_seconds
 from videoidx.types import (
     Appearance,
     CausalLink,
@@ -130,6 +130,7 @@ __all__ = [
     "check_ready",
     "clip_length_settings",
     "clock",
+    "clock_span",
     "cut_clip",
     "detect_shots",
     "index_many",
