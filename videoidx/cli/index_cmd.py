@@ -16,6 +16,7 @@ from typing import Any
 
 from videoidx.cli.interrupt import exit_code, stop_on_signals
 from videoidx.settings import Settings, clip_length_settings, resolve_settings
+from videoidx.wording import count, of_total
 
 # Exit code when the run finished but some clips or videos failed: scripts must notice.
 EXIT_PARTIAL = 1
@@ -105,9 +106,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{r.path}: {r.status}: {r.error or 'not started'}")
                 continue
             print(
-                f"{r.title}: {r.status}; {r.clips_done}/{r.clips_total} clips "
+                f"{r.title}: {r.status}; {of_total(r.clips_done, r.clips_total, 'clip')} "
                 f"({r.clips_cached} cached, {r.clips_failed} failed, {r.clips_skipped} skipped), "
-                f"{r.events} events, {r.usage.prompt_tokens + r.usage.completion_tokens} tokens, "
+                f"{count(r.events, 'event')}, "
+                f"{count(r.usage.prompt_tokens + r.usage.completion_tokens, 'token')}, "
                 f"${r.usage.cost_usd:.4f}; video_id {r.video_id or '-'}"
             )
             for reason in ([r.error] if r.error else []) + r.clip_errors[:10]:
@@ -115,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
     if received:
         kept = sum(r.clips_done for r in results)
         print(
-            f"videoidx: cancelled by {signal.Signals(received[0]).name}: {kept} finished clip"
-            f"{'s' if kept != 1 else ''} kept; run the same command again to index the rest",
+            f"videoidx: cancelled by {signal.Signals(received[0]).name}: "
+            f"{count(kept, 'finished clip')} kept; run the same command again to index the rest",
             file=sys.stderr,
         )
         return exit_code(received[0])
