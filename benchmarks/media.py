@@ -33,8 +33,7 @@ import media_data  # noqa: E402
 from videoidx.media.decode import frame_index  # noqa: E402
 from videoidx.media.ffmpeg_bin import ffmpeg_exe  # noqa: E402
 from videoidx.media.probe import probe  # noqa: E402
-from videoidx.media.scan import scan_video  # noqa: E402
-from videoidx.media.shots import detect_shots  # noqa: E402
+from videoidx.media.scan import detect_shots, scan_video  # noqa: E402
 from videoidx.settings import MediaSettings  # noqa: E402
 
 MEDIA = ROOT.parent / "shared" / "media"

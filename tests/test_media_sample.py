@@ -10,13 +10,8 @@ import pytest
 from PIL import Image
 
 from videoidx import plan_clips, probe, sample_clip, sample_frames, scan_video
-from videoidx.media.sample import (
-    apply_budget,
-    choose_frames,
-    output_size_px,
-    read_frames,
-)
-from videoidx.media.shots import detect_shots
+from videoidx.media.sample import apply_budget, choose_frames, output_size_px
+from videoidx.media.scan import detect_shots, read_frames
 from videoidx.media.synth import COLOURS_RGB
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec
@@ -195,3 +190,14 @@ def test_keyframe_mode_samples_only_keyframes(media_dir: Path) -> None:
     assert [f.frame_index for f in frames] == [0, 150, 300]
     assert all(f.reason == "keyframe" for f in frames)
     assert scan.cuts == []
+
+
+def test_detect_shots_decodes_at_the_settings_long_side(colour_video: Path) -> None:
+    # The cut scores depend on the decode size; with a small long side set, detect_shots must
+    # find the very cuts (scores included) of a scan pass with the same settings.
+    m = MediaSettings(frame_long_side_px=56)
+    scan = scan_video(colour_video, m)
+    list(scan)
+    cuts = detect_shots(colour_video, m)
+    assert cuts and cuts == scan.cuts
+    assert detect_shots(colour_video, MediaSettings(shot_threshold=0.99)) == []

@@ -89,3 +89,57 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "videoidx.toml"
     path.write_text(text)
     return path
+
+
+@pytest.mark.parametrize(
+    ("configured", "knob_s", "expected"),
+    [
+        ((8.0, 25.0, 40.0), 25.0, (8.0, 25.0, 40.0)),  # the configured target changes nothing
+        ((8.0, 25.0, 40.0), 50.0, (16.0, 50.0, 80.0)),
+        ((8.0, 25.0, 40.0), 10.0, (3.2, 10.0, 16.0)),
+        ((8.0, 25.0, 40.0), 60.0, (19.2, 60.0, 96.0)),
+        ((20.0, 30.0, 30.0), 15.0, (10.0, 15.0, 15.0)),  # a fixed-length shape stays fixed
+    ],
+)
+def test_clip_length_knob_scales_the_configured_shape(
+    configured: tuple[float, float, float], knob_s: float, expected: tuple[float, float, float]
+) -> None:
+    from videoidx.settings import clip_length_settings
+
+    lo, target, hi = configured
+    base = Settings().replace(clip_min_s=lo, clip_target_s=target, clip_max_s=hi)
+    flat = clip_length_settings(knob_s, base.media)
+    assert (flat["clip_min_s"], flat["clip_target_s"], flat["clip_max_s"]) == expected
+    base.replace(**flat)  # always a valid combination
+    with pytest.raises(ConfigError, match="clip length"):
+        clip_length_settings(0, base.media)
+
+
+@pytest.mark.parametrize("knob_s", [8.0, 25.0, 50.0])
+def test_cli_clip_seconds_plans_like_the_page(
+    knob_s: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui.app import Page
+    from ui.server import make_context
+    from videoidx.cli import build_parser
+    from videoidx.cli.index_cmd import index_settings
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("VIDEOIDX_CONFIG", "VIDEOIDX_CLIP_MIN_S", "VIDEOIDX_CLIP_MAX_S"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    db = str(tmp_path / "lib.duckdb")
+    args = build_parser().parse_args(["index", "x.mp4", "--db", db, "--clip-seconds", str(knob_s)])
+    cli = index_settings(args).media
+    ctx = make_context(resolve_settings({"db_path": db, "upload_dir": str(tmp_path / "up")}))
+    try:
+        page = Page(ctx).job_settings("local", "zai", "", "", False, knob_s, 4, None).media
+    finally:
+        ctx.jobs.close()
+        ctx.store.close()
+    assert (cli.clip_min_s, cli.clip_target_s, cli.clip_max_s) == (
+        page.clip_min_s,
+        page.clip_target_s,
+        page.clip_max_s,
+    )
+    assert cli.clip_target_s == knob_s

@@ -402,16 +402,13 @@ class Page:
         concurrency: float,
         cap_usd: float | None,
     ) -> Settings:
-        m = self.ctx.settings.media
         return self.ctx.settings.replace(
             indexer=indexer,
             provider=provider,
             model=(model or "").strip() or None,
             base_url=(base_url or "").strip() or None,
             thinking=bool(thinking),
-            clip_target_s=float(clip_s),
-            clip_min_s=min(m.clip_min_s, float(clip_s)),
-            clip_max_s=max(m.clip_max_s, float(clip_s)),
+            **videoidx.clip_length_settings(float(clip_s), self.ctx.settings.media),
             concurrency=int(concurrency),
             max_cost_usd=cap_usd if cap_usd not in (None, 0) else None,
         )

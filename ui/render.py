@@ -106,7 +106,8 @@ def clock(seconds: float | None) -> str:
 
 
 def span(start_s: float, end_s: float) -> str:
-    return f"{clock(start_s)}–{clock(end_s)}"
+    """``m:ss–m:ss`` (tenths when shorter than a second), the CLI's format with an en dash."""
+    return videoidx.clock_span(start_s, end_s, dash="–")
 
 
 def _attrs(video_id: str, start_s: float, item_id: str = "") -> str:

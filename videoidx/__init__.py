@@ -28,10 +28,8 @@ from videoidx.errors import (
 from videoidx.media.cut import CutClip, cut_clip
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
-from videoidx.media.sample import sample_clip, sample_frames
-from videoidx.media.scan import Scan, scan_video
-from videoidx.media.shots import detect_shots
-from videoidx.settings import Settings, resolve_settings
+from videoidx.media.scan import Scan, detect_shots, sample_clip, sample_frames, scan_video
+from videoidx.settings import Settings, clip_length_settings, resolve_settings
 from videoidx.store import (
     SearchHit,
     Store,
@@ -41,7 +39,7 @@ from videoidx.store import (
     VideoSummary,
     search,
 )
-from videoidx.times import clock, parse_seconds
+from videoidx.times import clock, clock_span, parse_seconds
 from videoidx.types import (
     Appearance,
     CausalLink,
@@ -130,7 +128,9 @@ __all__ = [
     "__version__",
     "ask",
     "check_ready",
+    "clip_length_settings",
     "clock",
+    "clock_span",
     "cut_clip",
     "detect_shots",
     "index_many",

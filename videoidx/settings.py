@@ -313,6 +313,24 @@ def _validate(s: Settings) -> None:
             )
 
 
+def clip_length_settings(clip_s: float, media: MediaSettings) -> dict[str, float]:
+    """The clip-length knob (``--clip-seconds``, the page's "Clip length") as settings.
+
+    One number sets ``clip_target_s``; ``clip_min_s`` and ``clip_max_s`` keep their configured
+    proportion to the target, so the knob at the configured target changes nothing and any
+    other value scales the whole shape (defaults 8/25/40 s: a 50 s knob gives 16/50/80 s).
+    The CLI and the page both call this, so the same number plans the same clips.
+    """
+    if clip_s <= 0:
+        raise ConfigError(f"clip length must be more than 0 seconds, got {clip_s:g}")
+    scale = clip_s / media.clip_target_s
+    return {
+        "clip_target_s": float(clip_s),
+        "clip_min_s": round(media.clip_min_s * scale, 3),
+        "clip_max_s": round(media.clip_max_s * scale, 3),
+    }
+
+
 def base_url_list(text: str | None) -> tuple[str, ...]:
     """The URLs of a comma- (or space-) separated list such as ``allowed_base_urls``."""
     return tuple(u.rstrip("/") for u in (text or "").replace(",", " ").split() if u.rstrip("/"))

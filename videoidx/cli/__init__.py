@@ -2,13 +2,17 @@
 
 Each command module exposes ``register(subparsers)``, which adds its sub-commands and sets
 ``func`` on them. ``main`` turns every :class:`~videoidx.errors.VideoIdxError` into one line on
-stderr and exit code 2, so users see what failed and what to do, never a traceback.
+stderr and exit code 2, so users see what failed and what to do, never a traceback. A reader that
+stops early (``videoidx search ... --json | head``) ends any command quietly with exit code 141
+(128 + SIGPIPE, what a shell reports for a program killed by a closed pipe).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +31,7 @@ COMMAND_MODULES = (
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code = args.func(args)
+        sys.stdout.flush()  # a reader gone away shows here, not as noise at interpreter exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except VideoIdxError as exc:
         print(f"videoidx: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -54,6 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("videoidx: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return int(code or 0)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush of what is still buffered for
+    the closed pipe does not raise again (Python's documented recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (an embedding, a test's capture)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 from videoidx.cli.index_cmd import add_provider_flags, settings_from_args
+from videoidx.errors import StoreError
 
 
 def register(subparsers: Any) -> None:
@@ -27,9 +29,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from videoidx.qa import ask
-    from videoidx.qa.timeexpr import clock
+    from videoidx.times import clock_span
+    from videoidx.wording import count
 
     settings = settings_from_args(args, qa_look_again=args.look_again, qa_thinking=args.thinking)
+    if not Path(settings.db_path).is_file():  # say it in the CLI's words (ask() names settings)
+        raise StoreError(f"no store at {settings.db_path}; index a video first or pass --db PATH")
     answer = ask(args.question, settings=settings, video_ids=args.video)
     if args.json:
         print(json.dumps(dataclasses.asdict(answer), ensure_ascii=False, indent=1))
@@ -38,15 +43,14 @@ def run(args: argparse.Namespace) -> int:
     if answer.citations:
         print()
     for c in answer.citations:
-        print(f"[{c.n}] {c.title} {clock(c.start_s)}-{clock(c.end_s)} ({c.video_id})")
+        print(f"[{c.n}] {c.title} {clock_span(c.start_s, c.end_s)} ({c.video_id})")
     notes = [answer.mode]
     if answer.model:
         u = answer.usage
-        notes.append(
-            f"{answer.model}, {u.prompt_tokens + u.completion_tokens} tokens, ${u.cost_usd:.4f}"
-        )
+        tokens = count(u.prompt_tokens + u.completion_tokens, "token")
+        notes.append(f"{answer.model}, {tokens}, ${u.cost_usd:.4f}")
     if answer.dropped_citations:
-        notes.append(f"{answer.dropped_citations} invented citation(s) dropped")
+        notes.append(f"{count(answer.dropped_citations, 'invented citation')} dropped")
     if answer.filters:
         notes.append(f"time: {answer.filters}")
     print(f"\n({'; '.join(notes)})")

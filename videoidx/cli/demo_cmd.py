@@ -14,6 +14,8 @@ from typing import Any
 
 from videoidx.cli.serve_cmd import add_serve_flags, serve_settings
 from videoidx.store import Store
+from videoidx.times import clock_span
+from videoidx.wording import count
 
 
 def register(subparsers: Any) -> None:
@@ -65,21 +67,17 @@ def _print_summary(store: Store, result: Any, db_path: str, query: str) -> None:
     from videoidx.store import search
 
     print(
-        f"\n{result.title}: {result.status}, {result.clips_total} clips, {result.events} events, "
+        f"\n{result.title}: {result.status}, {count(result.clips_total, 'clip')}, "
+        f"{count(result.events, 'event')}, "
         f"stored in {db_path} (video_id {result.video_id})\n"
     )
     for e in store.events(result.video_id):
-        print(f"  {_clock(e.start_s)}-{_clock(e.end_s)}  {e.label:<14} {e.description[:90]}")
+        print(f"  {clock_span(e.start_s, e.end_s)}  {e.label:<14} {e.description[:90]}")
     hits = search(store, query, video_ids=[result.video_id], limit=5)
     print(f"\nsearch {query!r}:")
     for h in hits:
-        print(f"  {h.score:6.3f}  {_clock(h.start_s)}-{_clock(h.end_s)}  {h.label}")
+        print(f"  {h.score:6.3f}  {clock_span(h.start_s, h.end_s)}  {h.label}")
     print(
         "\nnext: videoidx serve | videoidx search QUERY | videoidx export "
         f"{result.video_id} --format vtt | videoidx index FILE --indexer glm --provider zai"
     )
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(seconds, 60)
-    return f"{int(m):02d}:{s:04.1f}"

@@ -15,7 +15,8 @@ import threading
 from typing import Any
 
 from videoidx.cli.interrupt import exit_code, stop_on_signals
-from videoidx.settings import Settings, resolve_settings
+from videoidx.settings import Settings, clip_length_settings, resolve_settings
+from videoidx.wording import count, of_total
 
 # Exit code when the run finished but some clips or videos failed: scripts must notice.
 EXIT_PARTIAL = 1
@@ -55,7 +56,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="video files, folders or quoted globs")
     add_provider_flags(p)
     p.add_argument("--concurrency", type=int, help="model calls at once (default 4)")
-    p.add_argument("--clip-seconds", type=float, help="target clip length (default 25)")
+    p.add_argument(
+        "--clip-seconds",
+        type=float,
+        help="target clip length (default 25); the shortest and longest clip scale with it",
+    )
     p.add_argument("--max-cost", type=float, metavar="USD", help="stop before passing this cost")
     p.add_argument(
         "--workers", type=int, help="videos whose media work runs at once (default: one per CPU)"
@@ -67,23 +72,24 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _clip_flags(args: argparse.Namespace) -> dict[str, Any]:
-    flags: dict[str, Any] = {
-        "concurrency": args.concurrency,
-        "max_cost_usd": args.max_cost,
-        "workers": args.workers,
-        "engine": args.engine,
-        "ray_address": args.ray_address,
-    }
-    if args.clip_seconds is not None:
-        # One number sets the target; min and max follow it so the three stay consistent.
-        target = float(args.clip_seconds)
-        flags.update(clip_target_s=target, clip_min_s=target * 0.4, clip_max_s=target * 1.6)
-    return flags
+def index_settings(args: argparse.Namespace) -> Settings:
+    """The settings of an ``index`` run: the flags over the resolved settings."""
+    settings = settings_from_args(
+        args,
+        concurrency=args.concurrency,
+        max_cost_usd=args.max_cost,
+        workers=args.workers,
+        engine=args.engine,
+        ray_address=args.ray_address,
+    )
+    if args.clip_seconds is None:
+        return settings
+    # The knob scales the configured clip shape, exactly as the page's "Clip length" does.
+    return settings.replace(**clip_length_settings(args.clip_seconds, settings.media))
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args, **_clip_flags(args))
+    settings = index_settings(args)
     if args.dry_run:
         return _dry_run(args, settings)
     from videoidx.pipeline.bulk import index_many
@@ -100,9 +106,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{r.path}: {r.status}: {r.error or 'not started'}")
                 continue
             print(
-                f"{r.title}: {r.status}; {r.clips_done}/{r.clips_total} clips "
+                f"{r.title}: {r.status}; {of_total(r.clips_done, r.clips_total, 'clip')} "
                 f"({r.clips_cached} cached, {r.clips_failed} failed, {r.clips_skipped} skipped), "
-                f"{r.events} events, {r.usage.prompt_tokens + r.usage.completion_tokens} tokens, "
+                f"{count(r.events, 'event')}, "
+                f"{count(r.usage.prompt_tokens + r.usage.completion_tokens, 'token')}, "
                 f"${r.usage.cost_usd:.4f}; video_id {r.video_id or '-'}"
             )
             for reason in ([r.error] if r.error else []) + r.clip_errors[:10]:
@@ -110,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
     if received:
         kept = sum(r.clips_done for r in results)
         print(
-            f"videoidx: cancelled by {signal.Signals(received[0]).name}: {kept} finished clip"
-            f"{'s' if kept != 1 else ''} kept; run the same command again to index the rest",
+            f"videoidx: cancelled by {signal.Signals(received[0]).name}: "
+            f"{count(kept, 'finished clip')} kept; run the same command again to index the rest",
             file=sys.stderr,
         )
         return exit_code(received[0])

@@ -7,8 +7,9 @@ import dataclasses
 import json
 from typing import Any
 
+from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.probe import probe
-from videoidx.media.shots import detect_shots
+from videoidx.media.scan import detect_shots
 from videoidx.settings import resolve_settings
 
 
@@ -27,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 def run_probe(args: argparse.Namespace) -> int:
     settings = resolve_settings()
-    info = probe(args.file, ffmpeg_path=settings.media.ffmpeg_path)
+    info = probe(args.file, ffmpeg_path=ffmpeg_exe(settings))
     data = dataclasses.asdict(info)
     if args.json:
         print(json.dumps(data, indent=2))
@@ -40,11 +41,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
 def run_shots(args: argparse.Namespace) -> int:
     settings = resolve_settings({"shot_threshold": args.threshold})
-    cuts = detect_shots(
-        args.file,
-        threshold=settings.media.shot_threshold,
-        ffmpeg_path=settings.media.ffmpeg_path,
-    )
+    cuts = detect_shots(args.file, settings.media)
     if args.json:
         payload = {
             "file": args.file,

@@ -13,8 +13,20 @@ from videoidx.errors import StoreError
 from videoidx.settings import resolve_settings
 from videoidx.store import Store, search
 from videoidx.store import export as exports
+from videoidx.times import clock, clock_span, parse_seconds
+from videoidx.wording import count
 
 FORMATS = ("json", "vtt", "srt", "chapters", "parquet")
+
+
+def time_flag(text: str) -> float:
+    """A time typed on the command line, read like the page's fields and Q&A read it."""
+    seconds = parse_seconds(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time; write seconds (90), m:ss (1:30) or h:mm:ss (1:02:03)"
+        )
+    return seconds
 
 
 def _db_path(args: argparse.Namespace) -> str:
@@ -33,8 +45,20 @@ def register(subparsers: Any) -> None:
     p.add_argument("query", help="words to look for; empty lists events in time order")
     p.add_argument("--db", help="store file (default: the db_path setting, VIDEOIDX_DB)")
     p.add_argument("--video", action="append", help="limit to this video id (repeatable)")
-    p.add_argument("--from", dest="start_s", type=float, help="events ending after S seconds")
-    p.add_argument("--to", dest="end_s", type=float, help="events starting before S seconds")
+    p.add_argument(
+        "--from",
+        dest="start_s",
+        type=time_flag,
+        metavar="TIME",
+        help="events ending after TIME (seconds, m:ss or h:mm:ss)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end_s",
+        type=time_flag,
+        metavar="TIME",
+        help="events starting before TIME (seconds, m:ss or h:mm:ss)",
+    )
     p.add_argument("--character", help="events with this character (name or id)")
     p.add_argument("--label", help="events with exactly this label")
     p.add_argument("--limit", type=int, default=20)
@@ -44,7 +68,11 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("export", help="export a video's timeline")
     p.add_argument("video_id")
     p.add_argument("--format", choices=FORMATS, default="json")
-    p.add_argument("--out", help="output file (a directory for parquet); default: stdout")
+    p.add_argument(
+        "--out",
+        help="output file (default: stdout); for parquet a folder, one file per table "
+        "(default: ./VIDEO_ID-parquet)",
+    )
     p.add_argument("--db", help="store file (default: the db_path setting)")
     p.set_defaults(func=run_export)
 
@@ -84,16 +112,10 @@ def run_search(args: argparse.Namespace) -> int:
         print("no matching events", file=sys.stderr)
     for hit in hits:
         print(
-            f"{hit.score:7.3f}  {hit.title[:24]:<24}  {_hms(hit.start_s)}-{_hms(hit.end_s)}  "
+            f"{hit.score:7.3f}  {hit.title[:24]:<24}  {clock_span(hit.start_s, hit.end_s)}  "
             f"{hit.label}: {hit.description}"
         )
     return 0
-
-
-def _hms(seconds: float) -> str:
-    m, s = divmod(int(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -102,7 +124,10 @@ def run_export(args: argparse.Namespace) -> int:
             files = exports.export_parquet(
                 store, args.video_id, args.out or f"{args.video_id}-parquet"
             )
-            print(f"wrote {len(files)} parquet files to {files[0].parent}", file=sys.stderr)
+            print(
+                f"wrote {count(len(files), 'parquet file')} to the folder {files[0].parent}",
+                file=sys.stderr,
+            )
             return 0
         if args.format == "json":
             text = (
@@ -141,7 +166,7 @@ def run_videos(args: argparse.Namespace) -> int:
         print("the store holds no videos", file=sys.stderr)
     for v in videos:
         print(
-            f"{v.video_id}  {_hms(v.duration_s)}  clips {v.clips} (failed {v.clips_failed})  "
+            f"{v.video_id}  {clock(v.duration_s)}  clips {v.clips} (failed {v.clips_failed})  "
             f"events {v.events}  {v.last_run_status or '-'}  {v.title}"
         )
     return 0

@@ -1,7 +1,9 @@
 """Where the ffmpeg binary comes from, and one way to run it.
 
 The ``imageio-ffmpeg`` wheel ships a static ffmpeg (no ffprobe), so a fresh machine needs no
-system package. A user who prefers a system build sets ``ffmpeg_path`` (``VIDEOIDX_FFMPEG_PATH``).
+system package. A user who prefers a system build sets the ``ffmpeg_path`` setting
+(``VIDEOIDX_FFMPEG_PATH`` or the config file); :func:`ffmpeg_exe` is the one place that turns
+settings into the program to run, and it reads them only through the settings resolver.
 Every ffmpeg failure becomes an :class:`~videoidx.errors.FFmpegError` that quotes the tail of
 ffmpeg's own message, because that tail is what says which stream or option was wrong.
 """
@@ -9,12 +11,12 @@ ffmpeg's own message, because that tail is what says which stream or option was 
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 
 from videoidx.errors import FFmpegError
+from videoidx.settings import MediaSettings, Settings, resolve_settings
 
 
 @functools.cache
@@ -29,15 +31,29 @@ def _bundled_ffmpeg() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def ffmpeg_exe(configured: str | None = None) -> str:
-    """The ffmpeg to run: the configured one if given, else the bundled one."""
-    configured = configured or os.environ.get("VIDEOIDX_FFMPEG_PATH")
+def ffmpeg_exe(settings: Settings | MediaSettings | str | None = None) -> str:
+    """The ffmpeg executable to run under ``settings``.
+
+    That is the settings' ``ffmpeg_path`` (a path or a name on ``PATH``), else the bundled
+    ffmpeg. With no settings, or settings that leave ``ffmpeg_path`` unset, the resolved
+    defaults decide (:func:`~videoidx.settings.resolve_settings`: ``VIDEOIDX_FFMPEG_PATH``, then
+    the config file), so code that has no settings at hand runs the ffmpeg the operator chose.
+    A string is an ``ffmpeg_path`` value itself (what media functions are handed).
+    """
+    if isinstance(settings, Settings):
+        configured = settings.media.ffmpeg_path
+    elif isinstance(settings, MediaSettings):
+        configured = settings.ffmpeg_path
+    else:
+        configured = settings
+    if not configured:
+        configured = resolve_settings().media.ffmpeg_path
     if configured:
         found = shutil.which(configured)
         if not found:
             raise FFmpegError(
-                f"ffmpeg_path {configured!r} is not an executable; fix VIDEOIDX_FFMPEG_PATH "
-                "or unset it to use the bundled ffmpeg"
+                f"ffmpeg_path {configured!r} is not an executable; fix the ffmpeg_path setting "
+                "(VIDEOIDX_FFMPEG_PATH or the config file) or unset it to use the bundled ffmpeg"
             )
         return found
     return _bundled_ffmpeg()

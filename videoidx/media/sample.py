@@ -10,21 +10,22 @@ before keyframes, always the frame whose removal leaves the smallest gap), frame
 long side of at most ``frame_long_side_px`` with both sides multiples of 28 (GLM-4.5V's token
 cell), optionally stamped with their time, and JPEG-encoded. ``Frame.time_s`` is absolute.
 
-The decoding itself is shared with shot detection in ``media.scan``; this module holds the pure
-choices and the public ``sample_frames`` / ``sample_clip`` / ``read_frames`` entry points.
+This module is a leaf: pure choices on frame indices and pixels, no decoding. The decode pass
+that feeds it (shared with shot detection) and the public ``sample_frames`` / ``sample_clip`` /
+``read_frames`` entry points are in ``media.scan``, so imports run one way: scan -> sample, shots.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from videoidx.settings import MediaSettings
-from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
+from videoidx.types import ClipSpec, Frame
 
 CELL_PX = 28
 REASON_RANK = {"fill": 0, "shot": 1, "keyframe": 2}
@@ -212,61 +213,3 @@ def finish_clip(
             )
         )
     return out
-
-
-def sample_frames(
-    info: VideoInfo,
-    clips: Sequence[ClipSpec],
-    settings: MediaSettings,
-    *,
-    cuts: Sequence[ShotCut] = (),
-) -> Iterator[tuple[ClipSpec, list[Frame]]]:
-    """Frames of each clip, clip by clip in time order, in one decode pass with bounded memory."""
-    from videoidx.media.scan import Scan
-
-    scan = Scan(info, settings, clips=clips, cuts=cuts)
-    yield from scan
-
-
-def sample_clip(
-    info: VideoInfo, clip: ClipSpec, settings: MediaSettings, cuts: Sequence[ShotCut] = ()
-) -> list[Frame]:
-    """The frames of one clip (decodes only from the clip's start)."""
-    for _, frames in sample_frames(info, [clip], settings, cuts=cuts):
-        return frames
-    return []
-
-
-def read_frames(info: VideoInfo, indices: Sequence[int]) -> list[np.ndarray]:
-    """Display-size upright RGB frames at ``indices`` (of the frame index), in the given order.
-
-    Decoded by ffmpeg from the chosen video stream, starting at the earliest wanted frame;
-    raises CorruptVideoError when one of them cannot be decoded.
-    """
-    from videoidx.errors import CorruptVideoError
-    from videoidx.media.decode import frame_index, iter_frames
-
-    wanted = sorted(set(int(i) for i in indices))
-    if not wanted:
-        return []
-    index = frame_index(info)
-    if wanted[0] < 0 or wanted[-1] >= len(index.pts_s):
-        raise IndexError(f"frame indices {wanted} outside 0..{len(index.pts_s) - 1}")
-    got: dict[int, np.ndarray] = {}
-    start_s = float(index.times_s[wanted[0]])
-    frames = iter_frames(info, info.width_px, info.height_px, start_s=start_s, report=[])
-    try:
-        for batch in frames:
-            for k, idx in enumerate(batch.indices.tolist()):
-                if idx in wanted:
-                    got[idx] = batch.rgb(k)
-            if int(batch.indices[-1]) >= wanted[-1]:
-                break
-    finally:
-        frames.close()  # stops ffmpeg once the last wanted frame is in
-    lost = [i for i in wanted if i not in got]
-    if lost:
-        raise CorruptVideoError(
-            f"{info.path}: frames {lost[:5]} cannot be decoded; the file is damaged there"
-        )
-    return [got[int(i)] for i in indices]

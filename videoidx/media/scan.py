@@ -9,7 +9,9 @@ window; the scanner then samples it, yields it and forgets its frames. Memory st
 about one clip's worth of kept frames, whatever the video's length.
 
 Iterate a :class:`Scan` for ``(clip, frames)`` pairs; once exhausted, ``scan.cuts`` and
-``scan.clips`` hold the complete cut list and plan.
+``scan.clips`` hold the complete cut list and plan. The public entry points that decode
+(``scan_video``, ``sample_frames``, ``sample_clip``, ``read_frames``, ``detect_shots``) live here,
+on top of the pure choices in ``media.sample`` and ``media.shots``, which import nothing back.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from videoidx.errors import DamagedFramesError
+from videoidx.errors import CorruptVideoError, DamagedFramesError
 from videoidx.media.decode import DecodeReport, FrameBatch, frame_index, iter_frames
+from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.plan import plan_clips
 from videoidx.media.sample import Candidate, choose_frames, finish_clip, grid_frames, output_size_px
-from videoidx.media.shots import ShotDetector
+from videoidx.media.shots import DEFAULT_RATIO, MIN_SHOT_S, ShotDetector
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
 
@@ -61,7 +64,8 @@ class Scan:
 
     def __iter__(self) -> Iterator[tuple[ClipSpec, list[Frame]]]:
         info, m = self.info, self.settings
-        index = frame_index(info, m.ffmpeg_path)
+        exe = ffmpeg_exe(m)
+        index = frame_index(info, exe)
         times, keys = index.times_s, index.keyframes
         if self.fixed_clips is not None and not self.fixed_clips:
             return
@@ -83,7 +87,7 @@ class Scan:
             *self.size,
             keyframes_only=self.keyframes_only,
             start_s=start_s,
-            ffmpeg_path=m.ffmpeg_path,
+            ffmpeg_path=exe,
             report=damage,
         ):
             new_cuts = (
@@ -197,6 +201,91 @@ def scan_video(
     info = (
         path_or_info
         if isinstance(path_or_info, VideoInfo)
-        else probe(path_or_info, ffmpeg_path=settings.ffmpeg_path)
+        else probe(path_or_info, ffmpeg_path=ffmpeg_exe(settings))
     )
     return Scan(info, settings)
+
+
+def sample_frames(
+    info: VideoInfo,
+    clips: Sequence[ClipSpec],
+    settings: MediaSettings,
+    *,
+    cuts: Sequence[ShotCut] = (),
+) -> Iterator[tuple[ClipSpec, list[Frame]]]:
+    """Frames of each clip, clip by clip in time order, in one decode pass with bounded memory."""
+    yield from Scan(info, settings, clips=clips, cuts=cuts)
+
+
+def sample_clip(
+    info: VideoInfo, clip: ClipSpec, settings: MediaSettings, cuts: Sequence[ShotCut] = ()
+) -> list[Frame]:
+    """The frames of one clip (decodes only from the clip's start)."""
+    for _, frames in sample_frames(info, [clip], settings, cuts=cuts):
+        return frames
+    return []
+
+
+def read_frames(info: VideoInfo, indices: Sequence[int]) -> list[np.ndarray]:
+    """Display-size upright RGB frames at ``indices`` (of the frame index), in the given order.
+
+    Decoded by ffmpeg from the chosen video stream, starting at the earliest wanted frame;
+    raises CorruptVideoError when one of them cannot be decoded.
+    """
+    wanted = sorted(set(int(i) for i in indices))
+    if not wanted:
+        return []
+    index = frame_index(info)
+    if wanted[0] < 0 or wanted[-1] >= len(index.pts_s):
+        raise IndexError(f"frame indices {wanted} outside 0..{len(index.pts_s) - 1}")
+    got: dict[int, np.ndarray] = {}
+    start_s = float(index.times_s[wanted[0]])
+    frames = iter_frames(info, info.width_px, info.height_px, start_s=start_s, report=[])
+    try:
+        for batch in frames:
+            for k, idx in enumerate(batch.indices.tolist()):
+                if idx in wanted:
+                    got[idx] = batch.rgb(k)
+            if int(batch.indices[-1]) >= wanted[-1]:
+                break
+    finally:
+        frames.close()  # stops ffmpeg once the last wanted frame is in
+    lost = [i for i in wanted if i not in got]
+    if lost:
+        raise CorruptVideoError(
+            f"{info.path}: frames {lost[:5]} cannot be decoded; the file is damaged there"
+        )
+    return [got[int(i)] for i in indices]
+
+
+def detect_shots(
+    path: str | Path,
+    settings: MediaSettings | None = None,
+    *,
+    threshold: float | None = None,
+    ratio: float = DEFAULT_RATIO,
+    min_shot_s: float = MIN_SHOT_S,
+) -> list[ShotCut]:
+    """Hard cuts of the video at ``path``, in one decode pass (64x36 thumbnails).
+
+    ``threshold`` defaults to the settings' ``shot_threshold``; ffmpeg is the settings' (see
+    ``ffmpeg_exe``), like everything else when ``settings`` is None. Frames are decoded at the
+    sampling size of ``settings`` (``frame_long_side_px``), so the cuts match those that a
+    shared scan pass with the same settings finds.
+    """
+    from videoidx.media.probe import probe
+
+    m = settings or MediaSettings()
+    exe = ffmpeg_exe(m)
+    info = probe(path, ffmpeg_path=exe)
+    detector = ShotDetector(
+        info.fps_nominal,
+        threshold=m.shot_threshold if threshold is None else threshold,
+        ratio=ratio,
+        min_shot_s=min_shot_s,
+    )
+    width, height = output_size_px(info.width_px, info.height_px, m.frame_long_side_px)
+    for batch in iter_frames(info, width, height, ffmpeg_path=exe):
+        detector.push_batch(batch.indices, batch.times_s, batch.small)
+    detector.finish()
+    return list(detector.cuts)

@@ -16,7 +16,8 @@ A frame starts a new shot when all of these hold:
 * the previous cut is at least ``min_shot_s`` earlier.
 
 :class:`ShotDetector` is fed frames in display order and reports cuts with a short delay (the
-look-ahead it needs), so the sampler can share the same decode pass (see ``media.scan``).
+look-ahead it needs), so the sampler can share the same decode pass. This module decodes nothing;
+``media.scan`` owns the decode pass and the ``detect_shots`` entry point.
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from videoidx.media.decode import SMALL_H, SMALL_W, iter_frames
 from videoidx.types import ShotCut
 
 DEFAULT_THRESHOLD = 0.12
@@ -192,29 +191,4 @@ class ShotDetector:
         return False
 
 
-def detect_shots(
-    path: str | Path,
-    *,
-    threshold: float = DEFAULT_THRESHOLD,
-    ratio: float = DEFAULT_RATIO,
-    min_shot_s: float = MIN_SHOT_S,
-    ffmpeg_path: str | None = None,
-) -> list[ShotCut]:
-    """Hard cuts of the video at ``path``, in one decode pass at 64x36."""
-    from videoidx.media.probe import probe
-
-    info = probe(path, ffmpeg_path=ffmpeg_path)
-    detector = ShotDetector(
-        info.fps_nominal, threshold=threshold, ratio=ratio, min_shot_s=min_shot_s
-    )
-    from videoidx.media.sample import output_size_px
-
-    # The same decode size as the sampler's default, so cuts match those of a shared scan pass.
-    width, height = output_size_px(info.width_px, info.height_px, 448)
-    for batch in iter_frames(info, width, height, ffmpeg_path=ffmpeg_path):
-        detector.push_batch(batch.indices, batch.times_s, batch.small)
-    detector.finish()
-    return list(detector.cuts)
-
-
-__all__ = ["SMALL_H", "SMALL_W", "ShotDetector", "detect_shots", "hsv_distance", "hsv_small"]
+__all__ = ["ShotDetector", "hsv_distance", "hsv_small"]

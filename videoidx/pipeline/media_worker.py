@@ -20,6 +20,7 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
 
 from videoidx.errors import DamagedFramesError, MediaError, VideoIdxError
+from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
 from videoidx.pipeline.lifeline import die_with_parent
@@ -89,7 +90,7 @@ def scan_messages(
 ) -> Iterator[MediaMessage]:
     """Probe ``path`` and yield its clips as messages; never raises for a bad file."""
     try:
-        info = probe(path, ffmpeg_path=media.ffmpeg_path)
+        info = probe(path, ffmpeg_path=ffmpeg_exe(media))
     except VideoIdxError as exc:
         yield ProbeFailed(job, str(exc))
         return

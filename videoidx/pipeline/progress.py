@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TextIO
 
+from videoidx.times import clock
+from videoidx.wording import count, of_total
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -95,12 +98,8 @@ class ProgressTracker:
             self._callback(self.current)
 
 
-def _fmt_s(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    m, s = divmod(round(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+def _eta_text(seconds: float | None) -> str:
+    return "-:--" if seconds is None else clock(seconds)
 
 
 class TerminalBar:
@@ -118,8 +117,9 @@ class TerminalBar:
         filled = int(self._width * p.fraction)
         bar = "#" * filled + "-" * (self._width - filled)
         line = (
-            f"{p.title[:28]:<28} [{bar}] {finished}/{p.clips_total} clips"
-            f" {p.events} events {p.tokens} tok ${p.cost_usd:.4f} eta {_fmt_s(p.eta_s)} {p.stage}"
+            f"{p.title[:28]:<28} [{bar}] {of_total(finished, p.clips_total, 'clip')}"
+            f" {count(p.events, 'event')} {p.tokens} tok ${p.cost_usd:.4f}"
+            f" eta {_eta_text(p.eta_s)} {p.stage}"
         )
         if p.clips_failed:
             line += f" ({p.clips_failed} failed)"

@@ -75,7 +75,9 @@ def ask(
         if store is None:
             if not Path(settings.db_path).is_file():
                 raise StoreError(
-                    f"no store at {settings.db_path}; index a video first or pass --db PATH"
+                    f"no store at {settings.db_path}; index a video first, or point the "
+                    "db_path setting at the store (resolve_settings({'db_path': PATH}), "
+                    "VIDEOIDX_DB or the config file) or pass store=Store.open(PATH)"
                 )
             store = Store.open(settings.db_path)
         return _ask(question, store, settings, video_ids, look_again, thinking, model)

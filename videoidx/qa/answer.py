@@ -20,7 +20,7 @@ from typing import Any
 
 from videoidx.prompting import DATA_RULE, Row, quote_data, quote_text
 from videoidx.qa.records import Citation
-from videoidx.qa.timeexpr import clock
+from videoidx.times import clock_span
 
 NOT_ANSWERED = "NOT IN EVIDENCE"
 PROMPT_VERSION = "qa-2"
@@ -49,7 +49,7 @@ _CITE = re.compile(rf"\s?{_GROUP}(?:\s*{_GROUP})*")
 def evidence_line(c: Citation) -> Row:
     """``[n] "title" m:ss-m:ss "label": "description"``: our number and times, stored text
     quoted."""
-    span = f"{clock(c.start_s)}-{clock(c.end_s)}"
+    span = clock_span(c.start_s, c.end_s)
     text = f"[{c.n}] {quote_text(c.title)} {span} {quote_text(c.label)}"
     return Row(text + (f": {quote_text(c.description)}" if c.description else ""))
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from videoidx.errors import MediaError
-from videoidx.media.sample import sample_clip
+from videoidx.media.scan import sample_clip
 from videoidx.prompting import DATA_RULE, quote_data
 from videoidx.qa.answer import NOT_ANSWERED
 from videoidx.qa.records import Citation
-from videoidx.qa.timeexpr import clock
 from videoidx.settings import Settings
 from videoidx.store import Store
+from videoidx.times import clock, clock_span
 from videoidx.types import ClipSpec, Frame
 
 SYSTEM = f"""You answer a question about a video from frames of one clip of it. Each frame is \
@@ -41,7 +41,7 @@ def clip_around(store: Store, target: Citation, n: int) -> Citation | None:
         if clip.start_s <= target.start_s < clip.end_s or clip.start_s == target.start_s:
             return Citation(
                 n, target.video_id, target.title, clip.start_s, clip.end_s, None,
-                "clip looked at again", f"frames {clock(clip.start_s)}-{clock(clip.end_s)}",
+                "clip looked at again", f"frames {clock_span(clip.start_s, clip.end_s)}",
             )  # fmt: skip
     return None
 

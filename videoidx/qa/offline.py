@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from videoidx.qa.records import Citation
 from videoidx.qa.retrieve import Evidence
-from videoidx.qa.timeexpr import clock
+from videoidx.times import clock, clock_span
 
 LABEL = "Retrieved (no model configured):"
 TOP_MATCHES = 3
@@ -19,7 +19,7 @@ TOP_WINDOW = 8
 
 
 def _describe(c: Citation) -> str:
-    where = f"{c.title} {clock(c.start_s)}-{clock(c.end_s)}" if c.title else clock(c.start_s)
+    where = f"{c.title} {clock_span(c.start_s, c.end_s)}" if c.title else clock(c.start_s)
     text = f"[{c.n}] {c.label} ({where})"
     return text + (f": {c.description}" if c.description else "")
 
