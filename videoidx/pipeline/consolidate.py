@@ -159,7 +159,14 @@ def group_characters_by_rule(characters: Sequence[ClipCharacter]) -> list[Charac
 
     Two characters of the same clip are never merged: a clip that saw two people saw two people.
     """
-    groups: list[list[ClipCharacter]] = []
+    return [merge_members(g) for g in place_by_rule([], characters)]
+
+
+def place_by_rule(
+    groups: list[list[ClipCharacter]], characters: Sequence[ClipCharacter]
+) -> list[list[ClipCharacter]]:
+    """Add each of ``characters`` (earliest first) to the first of ``groups`` that has the same
+    individual and no one from its clip, or to a new group; returns ``groups``, changed."""
     for ch in sorted(characters, key=lambda c: (c.first_seen_s or 0.0, c.clip_index, c.id)):
         target = None
         for group in groups:
@@ -172,7 +179,7 @@ def group_characters_by_rule(characters: Sequence[ClipCharacter]) -> list[Charac
             groups.append([ch])
         else:
             target.append(ch)
-    return [_group_of(g) for g in groups]
+    return groups
 
 
 def _same_individual(a: ClipCharacter, b: ClipCharacter) -> bool:
@@ -189,7 +196,9 @@ def _same_individual(a: ClipCharacter, b: ClipCharacter) -> bool:
     return jaccard >= 0.6
 
 
-def _group_of(members: Sequence[ClipCharacter]) -> CharacterGroup:
+def merge_members(members: Sequence[ClipCharacter]) -> CharacterGroup:
+    """One character of ``members``: a proper name if one has it, the longest description, the
+    earliest first sighting."""
     first = members[0]
     named = next((m for m in members if _is_proper_name(m.name)), first)
     longest = max((m.description for m in members), key=len, default="")
@@ -236,7 +245,7 @@ def group_characters_with_model(
             continue  # invalid group (unknown ids or two from one clip): leave members alone
         seen.update(ids)
         members = [by_id[i] for i in ids]
-        base = _group_of(members)
+        base = merge_members(members)
         groups.append(
             CharacterGroup(
                 name=str(item.get("name") or base.name),
@@ -246,7 +255,7 @@ def group_characters_with_model(
             )
         )
     # Characters the model forgot keep their own group rather than vanish.
-    groups += [_group_of([c]) for c in characters if c.id not in seen]
+    groups += [merge_members([c]) for c in characters if c.id not in seen]
     return groups
 
 
