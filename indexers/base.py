@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
-from videoidx.types import ClipAnalysis, ClipInput, Usage
+from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Usage, VideoInfo
 
 
 class Indexer(ABC):
@@ -60,6 +60,15 @@ class Indexer(ABC):
         """A second try for a clip whose answer was cut off: room for a longer answer, or less
         to describe. None (the default) when the indexer has no such way; the pipeline then
         records the clip as failed."""
+        return None
+
+    def read_reply(
+        self, raw_reply: str, clip: ClipSpec, video: VideoInfo, *, finish_reason: str = ""
+    ) -> ClipAnalysis | None:
+        """Read a reply this indexer received earlier (``clips.raw_reply``) with today's parser,
+        without calling anything: what ``videoidx reparse`` uses. None (the default) when the
+        indexer keeps no reply it could read again; raise
+        :class:`~videoidx.errors.BadReplyError` when the reply still cannot be read."""
         return None
 
     def check_ready(self) -> None:  # noqa: B027 - optional hook

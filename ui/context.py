@@ -144,6 +144,8 @@ class PageContext:
 
     def character_cards(self, video_id: str) -> list[CharacterCard]:
         cards = []
+        clip_of = {cc.id: cc.clip_index for cc in self.store.clip_characters(video_id)}
+        spans = {c.clip_index: (c.start_s, c.end_s) for c in self.store.clips(video_id)}
         for c in self.store.characters(video_id):
             seen = self.store.appearances(video_id, character_id=c.id)
             thumb = next(
@@ -152,7 +154,9 @@ class PageContext:
             first = c.first_seen_s if c.first_seen_s is not None else (
                 seen[0].start_s if seen else None
             )  # fmt: skip
-            cards.append(CharacterCard(c.id, c.name, c.description, first, len(seen), thumb))
+            indices = sorted({clip_of[m] for m in c.member_ids if m in clip_of})
+            clips = tuple(spans[i] for i in indices if i in spans)
+            cards.append(CharacterCard(c.id, c.name, c.description, first, len(seen), thumb, clips))
         return cards
 
     def chains(self, video_id: str) -> list[list[ChainStep]]:

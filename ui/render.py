@@ -276,6 +276,9 @@ class CharacterCard:
     first_seen_s: float | None
     appearances: int
     thumbnail_jpeg: bytes | None
+    clips: tuple[tuple[float, float], ...] = ()
+    """(start_s, end_s) of each clip the character was seen in: one card for a person that
+    consolidation followed across clips, with where."""
 
 
 def characters_html(video_id: str, cards: Sequence[CharacterCard]) -> str:
@@ -298,9 +301,18 @@ def characters_html(video_id: str, cards: Sequence[CharacterCard]) -> str:
             f'<button class="vx-card" {_attrs(video_id, start, c.character_id)} '
             f'title="Jump to first appearance">{img}<div><b>{escape(c.name)}</b>'
             f"<p>{escape(c.description)}</p><small>first seen {clock(c.first_seen_s)} · "
-            f"{c.appearances} appearance{'s' if c.appearances != 1 else ''}</small></div></button>"
+            f"{c.appearances} appearance{'s' if c.appearances != 1 else ''}</small>"
+            f"{_clip_list(c.clips)}</div></button>"
         )
     return '<div class="vx-cards">' + "".join(out) + "</div>"
+
+
+def _clip_list(clips: Sequence[tuple[float, float]]) -> str:
+    if not clips:
+        return ""
+    where = ", ".join(span(start_s, end_s) for start_s, end_s in clips)
+    n = len(clips)
+    return f'<small class="vx-clips">in {n} clip{"s" if n != 1 else ""}: {escape(where)}</small>'
 
 
 def _b64(data: bytes) -> str:

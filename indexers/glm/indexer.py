@@ -34,9 +34,9 @@ from indexers.glm.request import (
 )
 from indexers.glm.trust import check_key_destination
 from indexers.glm.usage import price_usd
-from videoidx.errors import MissingKeyError
+from videoidx.errors import BadReplyError, MissingKeyError
 from videoidx.settings import ProviderSettings, Settings
-from videoidx.types import ClipAnalysis, ClipInput, Usage
+from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Usage, VideoInfo
 
 EXPECTED_ANSWER_TOKENS = 1200
 """Typical JSON answer for one clip, for estimates only."""
@@ -227,6 +227,25 @@ class GlmIndexer(Indexer):
         analysis.usage = reply.usage
         analysis.model = reply.model or self.profile.model
         return analysis
+
+    def read_reply(
+        self, raw_reply: str, clip: ClipSpec, video: VideoInfo, *, finish_reason: str = ""
+    ) -> ClipAnalysis:
+        """The stored reply read again, as :meth:`analyze` would read it today. The clip went as
+        a video file (clip-relative times) exactly when this indexer takes one, which its
+        settings (the run's, for ``videoidx reparse``) say."""
+        try:
+            return parse_analysis(
+                raw_reply,
+                clip,
+                frame_size=(video.width_px, video.height_px),
+                finish_reason=finish_reason,
+                relative_times=self.takes_video_url,
+            )
+        except ReplyParseError as exc:
+            raise BadReplyError(
+                f"{self.profile.name}: the stored reply cannot be read: {exc}"
+            ) from exc
 
     def complete_text(
         self,

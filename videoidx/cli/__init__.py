@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "videoidx.cli.serve_cmd",
     "videoidx.cli.media_cmds",
     "videoidx.cli.store_cmds",
+    "videoidx.cli.reparse_cmd",
 )
 
 EXIT_ERROR = 2

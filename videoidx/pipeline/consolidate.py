@@ -7,16 +7,18 @@ in clip 3 cannot be linked to its effect in clip 4. This pass fixes both:
   model available (the indexer has ``complete_text``), the model groups them from names and
   descriptions; its answer is validated, and whatever it leaves out stays on its own. Without a
   model, or when its answer is unusable, a deterministic rule groups them: same normalised name,
-  or strongly overlapping name and description words.
+  or strongly overlapping name and description words, but never two different proper names
+  (``tests/test_consolidate.py`` lists what the rule guarantees).
 * **Cross-clip causal links**: with a text model, one text-only pass over the event list proposes
-  links whose cause and effect lie in different clips; links must point forward in time and name
-  existing events. Without a model no cross-clip link is invented.
+  links whose cause and effect lie in different clips; links must point forward in time, from an
+  earlier clip to a later one (so no cycle), name existing events, and are kept once. Without a
+  model no cross-clip link is invented.
 
 The names, descriptions and event texts go to the model as quoted data blocks
 (:mod:`videoidx.prompting`): they were written by a model from what the video shows, so they may
 carry instructions, which must be read as data. The model's answer is validated either way.
 
-Everything this pass writes records its provenance (``rule:names-v1``, or
+Everything this pass writes records its provenance (``rule:names-v2``, or
 ``model:<id>|consolidate-2`` with the prompt version), and the model's tokens and cost are added
 to the run's usage.
 """
@@ -41,7 +43,8 @@ from videoidx.types import Usage, VideoInfo
 
 log = logging.getLogger(__name__)
 
-RULE_PROVENANCE = "rule:names-v1"
+RULE_PROVENANCE = "rule:names-v2"
+"""v2: two different proper names are never merged; a merged character takes a proper name."""
 PROMPT_VERSION = "consolidate-2"
 """The consolidation prompts' version, recorded in the provenance of what they produce; 2 quotes
 the stored text as data."""
@@ -141,12 +144,29 @@ def _normalised_name(name: str) -> str:
     return " ".join(w for w in re.findall(r"[\w']+", name.lower()) if w not in {"a", "an", "the"})
 
 
+def _is_proper_name(name: str) -> bool:
+    """ "Anna", "Dr Kim": a few capitalised words, not a descriptor such as "Man in red"."""
+    words = re.findall(r"[\w']+", name)
+    return (
+        0 < len(words) <= 3
+        and all(w[0].isupper() for w in words)
+        and (words[0].lower() not in {"a", "an", "the"})
+    )
+
+
 def group_characters_by_rule(characters: Sequence[ClipCharacter]) -> list[CharacterGroup]:
     """Deterministic grouping: equal normalised names, or names+descriptions that overlap a lot.
 
     Two characters of the same clip are never merged: a clip that saw two people saw two people.
     """
-    groups: list[list[ClipCharacter]] = []
+    return [merge_members(g) for g in place_by_rule([], characters)]
+
+
+def place_by_rule(
+    groups: list[list[ClipCharacter]], characters: Sequence[ClipCharacter]
+) -> list[list[ClipCharacter]]:
+    """Add each of ``characters`` (earliest first) to the first of ``groups`` that has the same
+    individual and no one from its clip, or to a new group; returns ``groups``, changed."""
     for ch in sorted(characters, key=lambda c: (c.first_seen_s or 0.0, c.clip_index, c.id)):
         target = None
         for group in groups:
@@ -159,13 +179,15 @@ def group_characters_by_rule(characters: Sequence[ClipCharacter]) -> list[Charac
             groups.append([ch])
         else:
             target.append(ch)
-    return [_group_of(g) for g in groups]
+    return groups
 
 
 def _same_individual(a: ClipCharacter, b: ClipCharacter) -> bool:
     name_a, name_b = _normalised_name(a.name), _normalised_name(b.name)
     if name_a and name_a == name_b:
         return True
+    if _is_proper_name(a.name) and _is_proper_name(b.name):
+        return False  # "Anna" and "Beth" are two people, however alike their descriptions
     words_a = _words(a.name + " " + a.description)
     words_b = _words(b.name + " " + b.description)
     if not words_a or not words_b:
@@ -174,12 +196,15 @@ def _same_individual(a: ClipCharacter, b: ClipCharacter) -> bool:
     return jaccard >= 0.6
 
 
-def _group_of(members: Sequence[ClipCharacter]) -> CharacterGroup:
+def merge_members(members: Sequence[ClipCharacter]) -> CharacterGroup:
+    """One character of ``members``: a proper name if one has it, the longest description, the
+    earliest first sighting."""
     first = members[0]
+    named = next((m for m in members if _is_proper_name(m.name)), first)
     longest = max((m.description for m in members), key=len, default="")
     seen = [m.first_seen_s for m in members if m.first_seen_s is not None]
     return CharacterGroup(
-        name=first.name,
+        name=named.name,
         description=longest,
         member_ids=tuple(m.id for m in members),
         first_seen_s=min(seen) if seen else None,
@@ -202,19 +227,25 @@ def group_characters_with_model(
         "The characters, one per line:\n" + quote_data("characters", listing)
     )
     reply = _ask(model, prompt, usage)
-    if reply is None:
-        return None
+    if not isinstance(reply, dict) or not isinstance(reply.get("groups"), list):
+        return None  # not the answer asked for: the rule's grouping is better than none
     by_id = {c.id: c for c in characters}
     seen: set[str] = set()
     groups: list[CharacterGroup] = []
-    for item in reply.get("groups", []) if isinstance(reply, dict) else []:
-        ids = [i for i in item.get("ids", []) if i in by_id and i not in seen]
+    for item in reply["groups"]:
+        if not isinstance(item, dict) or not isinstance(item.get("ids"), list):
+            continue
+        ids = list(
+            dict.fromkeys(
+                i for i in item["ids"] if isinstance(i, str) and i in by_id and i not in seen
+            )
+        )
         clips = [by_id[i].clip_index for i in ids]
         if not ids or len(set(clips)) != len(clips):
             continue  # invalid group (unknown ids or two from one clip): leave members alone
         seen.update(ids)
         members = [by_id[i] for i in ids]
-        base = _group_of(members)
+        base = merge_members(members)
         groups.append(
             CharacterGroup(
                 name=str(item.get("name") or base.name),
@@ -224,7 +255,7 @@ def group_characters_with_model(
             )
         )
     # Characters the model forgot keep their own group rather than vanish.
-    groups += [_group_of([c]) for c in characters if c.id not in seen]
+    groups += [merge_members([c]) for c in characters if c.id not in seen]
     return groups
 
 
@@ -258,26 +289,38 @@ def propose_cross_clip_links(
         "The events, one per line:\n" + quote_data("events", listing)
     )
     reply = _ask(model, prompt, usage)
-    if not isinstance(reply, dict):
+    if not isinstance(reply, dict) or not isinstance(reply.get("links"), list):
         return []
     by_id = {e.id: e for e in events}
     links: list[ProposedLink] = []
-    for item in reply.get("links", []):
+    kept: set[tuple[str, str]] = set()
+    for item in reply["links"]:
         if not isinstance(item, dict):
             continue
-        cause, effect = by_id.get(str(item.get("cause"))), by_id.get(str(item.get("effect")))
-        if cause is None or effect is None or cause.clip_index == effect.clip_index:
+        cause_id, effect_id = item.get("cause"), item.get("effect")
+        if not isinstance(cause_id, str) or not isinstance(effect_id, str):
             continue
-        if cause.start_s > effect.start_s:
-            continue  # an effect cannot precede its cause
+        cause, effect = by_id.get(cause_id), by_id.get(effect_id)
+        if cause is None or effect is None or (cause.id, effect.id) in kept:
+            continue
+        # From an earlier clip to a later one (links inside a clip are the clip's own), and an
+        # effect never precedes its cause: so two links can never make a cycle, even between
+        # events of overlapping clips that start together.
+        if cause.clip_index >= effect.clip_index or cause.start_s > effect.start_s:
+            continue
+        kept.add((cause.id, effect.id))
         confidence = item.get("confidence")
+        if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+            confidence = None
+        elif not 0.0 <= confidence <= 1.0:
+            confidence = None  # outside 0..1 it says nothing we can compare
         links.append(
             ProposedLink(
                 cause_id=cause.id,
                 effect_id=effect.id,
                 relation=str(item.get("relation") or "causes"),
                 explanation=str(item.get("explanation") or ""),
-                confidence=float(confidence) if isinstance(confidence, int | float) else None,
+                confidence=None if confidence is None else float(confidence),
             )
         )
     return links

@@ -5,6 +5,7 @@ Split from ``store.py`` so the write path (transactions, replacement rules) read
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -20,9 +21,10 @@ from videoidx.store.records import (
     StoredClip,
     StoredEvent,
     StoredLink,
+    StoredReply,
     VideoSummary,
 )
-from videoidx.types import ShotCut, VideoInfo
+from videoidx.types import ShotCut, Usage, VideoInfo
 
 _EVENT_COLUMNS = (
     "event_id, video_id, clip_index, start_s, end_s, label, description, characters, objects, "
@@ -117,6 +119,33 @@ class StoreReads:
             [video_id],
         )
         return [_clip_from_row(r) for r in rows]
+
+    def clip_replies(self, video_id: str) -> list[StoredReply]:
+        """The video's clips that kept a raw reply, with their run's indexer and settings."""
+        rows = self._rows(
+            f"SELECT {_CLIP_COLUMNS}, c.finish_reason, c.reasoning, c.model, c.prompt_tokens, "
+            "c.completion_tokens, c.reasoning_tokens, c.cached_tokens, c.cost_usd, c.requests, "
+            "r.indexer, r.settings FROM clips c LEFT JOIN index_runs r USING (run_id) "
+            "WHERE c.video_id = ? AND coalesce(c.raw_reply, '') <> '' "
+            "ORDER BY c.start_s, c.clip_index",
+            [video_id],
+        )
+        out = []
+        for r in rows:
+            n = len(r) - 11
+            usage = Usage(*(v or 0 for v in r[n + 3 : n + 9]))
+            out.append(
+                StoredReply(
+                    clip=_clip_from_row(r[:n]),
+                    finish_reason=r[n] or "",
+                    reasoning=r[n + 1] or "",
+                    model=r[n + 2] or "",
+                    usage=usage,
+                    run_indexer=r[n + 9],
+                    run_settings=json.loads(r[n + 10]) if r[n + 10] else {},
+                )
+            )
+        return out
 
     def cached_clip(self, cache_key: str) -> StoredClip | None:
         """The done clip stored under ``cache_key``, if any (failed clips are retried)."""

@@ -8,7 +8,9 @@ re-imports to the same rows. Times are absolute seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from videoidx.types import Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,21 @@ class StoredClip:
     summary: str
     raw_reply: str
     event_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    """A clip's stored model reply and what came with it, for reading it again (reparse)."""
+
+    clip: StoredClip
+    finish_reason: str
+    reasoning: str
+    model: str
+    usage: Usage
+    run_indexer: str | None
+    """The indexer of the run that wrote the clip (None for imported clips)."""
+    run_settings: dict[str, Any]
+    """That run's settings by flat name, as recorded when it started."""
 
 
 @dataclass(frozen=True, slots=True)

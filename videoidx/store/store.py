@@ -42,7 +42,7 @@ import numpy as np
 from videoidx.errors import StoreError
 from videoidx.store import migrations
 from videoidx.store.reads import StoreReads
-from videoidx.store.records import CharacterGroupLike, LinkLike
+from videoidx.store.records import CharacterGroupLike, LinkLike, StoredClip
 from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms
 from videoidx.types import ClipAnalysis, ClipSpec, Frame, ShotCut, Usage, VideoInfo
 
@@ -407,6 +407,83 @@ class Store(StoreReads):
             "UPDATE search_stats SET n_docs = n_docs - ?, total_len = total_len - ?", [n, total]
         )
 
+    def rewrite_clip(
+        self,
+        stored: StoredClip,
+        analysis: ClipAnalysis,
+        *,
+        status: str = "done",
+        error: str | None = None,
+    ) -> None:
+        """Replace a stored clip's rows with ``analysis`` (its reply read again), in one
+        transaction, keeping what does not come from the reply.
+
+        The clip keeps its id, run and cache key, so its events and characters get the ids they
+        had (clip id + the reply's keys). Thumbnails, the consolidated character of each clip
+        character and the cross-clip links are kept for the ids that still exist; links whose
+        event is gone go with it. A clip that becomes done replaces older runs' clips that
+        overlap it, as any done clip does.
+        """
+        spec = ClipSpec(stored.video_id, stored.clip_index, stored.start_s, stored.end_s)
+        with self._tx() as con:
+            keep = {"clip_id": stored.clip_id, "video_id": stored.video_id}
+            thumbs = con.execute(
+                "SELECT * FROM thumbnails WHERE event_id IN "
+                "(SELECT event_id FROM events WHERE clip_id = $clip_id)",
+                {"clip_id": stored.clip_id},
+            ).fetchdf()
+            mapping = con.execute(
+                "SELECT clip_character_id, character_id FROM clip_characters "
+                "WHERE clip_id = $clip_id AND character_id IS NOT NULL",
+                {"clip_id": stored.clip_id},
+            ).fetchall()
+            cross = con.execute(
+                "SELECT * FROM causal_links WHERE video_id = $video_id AND clip_id IS NULL AND "
+                "(cause_event_id IN (SELECT event_id FROM events WHERE clip_id = $clip_id) OR "
+                "effect_event_id IN (SELECT event_id FROM events WHERE clip_id = $clip_id))",
+                keep,
+            ).fetchdf()
+            self._remove_clips(con, "clip_id = ?", [stored.clip_id])
+            if status == "done":
+                self._supersede(con, stored.run_id, [spec])
+            next_doc = con.execute("SELECT next_doc FROM search_stats").fetchall()[0][0]
+            rows = ClipRows(run_id=stored.run_id or "", next_doc=int(next_doc))
+            rows.add(
+                ClipWrite(spec, stored.cache_key, analysis, status, error),
+                provenance=CLIP_PROVENANCE,
+            )
+            if stored.run_id is None:
+                rows.clips["run_id"] = [None]
+            self._write_rows(con, rows)
+            alive = "event_id IN (SELECT event_id FROM events)"
+            for name, frame, where in (
+                ("thumbnails", thumbs, alive),
+                (
+                    "causal_links",
+                    cross,
+                    "cause_event_id IN (SELECT event_id FROM events) "
+                    "AND effect_event_id IN (SELECT event_id FROM events)",
+                ),
+            ):
+                if len(frame):
+                    self._stage_n += 1
+                    staged = f"_kept_{self._stage_n}"
+                    con.register(staged, frame)
+                    try:
+                        con.execute(
+                            f"INSERT INTO {name} BY NAME SELECT * FROM {staged} WHERE {where}"
+                        )
+                    finally:
+                        con.unregister(staged)
+            if mapping:
+                con.execute(
+                    "UPDATE clip_characters SET character_id = m.character_id FROM "
+                    "(SELECT unnest(?::VARCHAR[]) AS mid, unnest(?::VARCHAR[]) AS character_id) m "
+                    "WHERE clip_characters.clip_character_id = m.mid AND m.character_id IN "
+                    "(SELECT character_id FROM characters)",
+                    [[m for m, _ in mapping], [c for _, c in mapping]],
+                )
+
     def adopt_clip(self, run_id: str, cache_key: str) -> None:
         """Make a cached done clip part of ``run_id`` (a re-run that reuses it pays nothing)."""
         with self._tx() as con:
@@ -437,12 +514,19 @@ class Store(StoreReads):
             )
 
     def write_characters(
-        self, video_id: str, groups: Sequence[CharacterGroupLike], provenance: str
+        self,
+        video_id: str,
+        groups: Sequence[CharacterGroupLike],
+        provenance: str | Sequence[str],
     ) -> list[str]:
         """Replace the video's merged characters; ``member_ids`` are clip character ids.
+        ``provenance`` is one for all, or one per group.
 
         Returns the new character ids, in the order of ``groups``.
         """
+        provenances = [provenance] * len(groups) if isinstance(provenance, str) else provenance
+        if len(provenances) != len(groups):
+            raise StoreError(f"{len(groups)} characters but {len(provenances)} provenances")
         ids = [f"{video_id}:ch{i + 1}" for i in range(len(groups))]
         with self._tx() as con:
             con.execute("DELETE FROM characters WHERE video_id = ?", [video_id])
@@ -458,7 +542,7 @@ class Store(StoreReads):
                     "name": [g.name for g in groups],
                     "description": [g.description for g in groups],
                     "first_seen_s": [g.first_seen_s for g in groups],
-                    "provenance": [provenance] * len(groups),
+                    "provenance": list(provenances),
                 },
             )
             members = [(cid, m) for cid, g in zip(ids, groups, strict=True) for m in g.member_ids]
