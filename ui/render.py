@@ -281,8 +281,9 @@ def characters_html(video_id: str, cards: Sequence[CharacterCard]) -> str:
     if not cards:
         return empty_state(
             "No characters in this video's index",
-            "The offline indexer measures the signal and names no one; index with GLM-4.5V "
-            "(indexer glm) to find people and follow them across clips.",
+            "The indexer that made it names no one (the offline one measures the signal "
+            "only); re-index with an indexer that finds characters to follow people across "
+            "clips.",
         )
     out = []
     for c in cards:
@@ -323,7 +324,8 @@ def causes_html(video_id: str, chains: Sequence[Sequence[ChainStep]]) -> str:
     if not chains:
         return empty_state(
             "No causal links in this video's index",
-            "Causal links come from the model (indexer glm): what led to what, across clips.",
+            "Causal links (what led to what, across clips) come from an indexer with a model; "
+            "the offline one measures the signal and links nothing.",
         )
     out = []
     for chain in chains:
