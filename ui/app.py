@@ -726,8 +726,12 @@ class Page:
                 self.current_video: video_id,
                 self.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
                 self.events_table: _table(event_rows, EVENT_COLUMNS),
-                self.chars_html: render.characters_html(video_id, ctx.character_cards(video_id)),
-                self.causes_html: render.causes_html(video_id, ctx.chains(video_id)),
+                self.chars_html: render.characters_html(
+                    video_id, ctx.character_cards(video_id), finders=_finders("characters")
+                ),
+                self.causes_html: render.causes_html(
+                    video_id, ctx.chains(video_id), finders=_finders("links")
+                ),
                 self.label_dd: gr.update(choices=labels, value=None),
                 self.char_dd: gr.update(choices=names, value=None),
                 self.rows_state: {
@@ -797,6 +801,16 @@ def _thumbnail(ctx: PageContext, event_id: str) -> Any:
     from PIL import Image
 
     return Image.open(io.BytesIO(jpeg))
+
+
+def _finders(what: str) -> list[str]:
+    """The registered indexers that find ``characters`` or ``links``, as the empty states name
+    them: ``"<display name> (indexer <name>)"``."""
+    return [
+        f"{c.display_name} (indexer {c.name})"
+        for c in videoidx.indexer_choices()
+        if (c.finds_characters if what == "characters" else c.finds_links)
+    ]
 
 
 def _provider_options(indexer: str) -> list[tuple[str, str]]:
