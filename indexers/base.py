@@ -23,6 +23,8 @@ What an indexer declares (class attributes; those marked * may also be set per i
                             answers, the consolidation pass's grouping and linking).
 ``can_look``                :meth:`Indexer.look` answers a question from frames (Q&A's "look
                             again"); the adapter builds its own image parts.
+``can_reread``               :meth:`Indexer.reread` reads a stored raw reply again with today's
+                            parser, calling nothing (``videoidx reparse``).
 ``provider_options()``      The providers a person may choose for it (``settings.provider``),
                             each with its default model, key variable and prices; empty for an
                             indexer with nothing to choose. The page, the dry run and
@@ -87,6 +89,7 @@ class Indexer(ABC):
     finds_links: ClassVar[bool] = False
     can_complete_text: ClassVar[bool] = False
     can_look: ClassVar[bool] = False
+    can_reread: ClassVar[bool] = False
 
     def __init__(self, settings: Settings) -> None:
         """The registry builds every indexer as ``cls(settings)`` with the resolved settings."""
@@ -95,7 +98,11 @@ class Indexer(ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # A declared capability without its method would fail at the first question instead.
-        for flag, method in (("can_complete_text", "complete_text"), ("can_look", "look")):
+        for flag, method in (
+            ("can_complete_text", "complete_text"),
+            ("can_look", "look"),
+            ("can_reread", "reread"),
+        ):
             if getattr(cls, flag) and getattr(cls, method) is getattr(Indexer, method):
                 raise TypeError(f"{cls.__name__} sets {flag} but does not define {method}()")
 
@@ -166,6 +173,16 @@ class Indexer(ABC):
         takes them and keeps to its own ``max_images_per_request``.
         """
         raise NotImplementedError(f"indexer {self.name!r} cannot look at frames")
+
+    def reread(self, raw_reply: str, clip: ClipInput, *, finish_reason: str = "") -> ClipAnalysis:
+        """The analysis :meth:`analyze` would return today for the stored ``raw_reply``.
+
+        Only for indexers that set ``can_reread``; nothing is called and nothing is paid.
+        ``clip`` gives the clip's bounds and the video's size (its frames may be empty); a
+        ``clip_path`` says the clip was sent as a video file, when the indexer can take one.
+        Raise :class:`~videoidx.replyjson.ReplyParseError` when the reply cannot be read.
+        """
+        raise NotImplementedError(f"indexer {self.name!r} cannot re-read its replies")
 
     def check_ready(self) -> None:  # noqa: B027 - optional hook
         """Raise a :class:`~videoidx.errors.ConfigError` now if the indexer cannot run (a missing

@@ -217,6 +217,21 @@ class TestIndexerContract:
             with pytest.raises(NotImplementedError):
                 indexer.look(frames, "Question: what colour?", system="Answer.")
 
+    def test_a_stored_reply_reads_back_as_it_was_read(
+        self, built: tuple[Indexer, Settings, Case], clips: list[ClipInput]
+    ) -> None:
+        indexer, _, _ = built
+        if not indexer.can_reread:
+            with pytest.raises(NotImplementedError):
+                indexer.reread("{}", clips[0])
+            return
+        for clip in clips:
+            fresh = indexer.analyze(clip)
+            again = indexer.reread(fresh.raw_reply, clip, finish_reason=fresh.finish_reason)
+            assert again.events == fresh.events and again.links == fresh.links
+            assert again.characters == fresh.characters
+            _check_inside(again, clip)
+
 
 def test_a_capability_without_its_method_is_refused_at_class_creation() -> None:
     with pytest.raises(TypeError, match="can_look"):

@@ -61,6 +61,7 @@ class GlmIndexer(Indexer):
     finds_links = True
     can_complete_text = True
     can_look = True
+    can_reread = True
 
     def __init__(
         self,
@@ -254,6 +255,18 @@ class GlmIndexer(Indexer):
             )
         analysis.usage = reply.usage
         analysis.model = reply.model or self.profile.model
+        return analysis
+
+    def reread(self, raw_reply: str, clip: ClipInput, *, finish_reason: str = "") -> ClipAnalysis:
+        """``parse_analysis`` on a stored reply, as :meth:`analyze` reads a fresh one."""
+        analysis = parse_analysis(
+            raw_reply,
+            clip.clip,
+            frame_size=(clip.video.width_px, clip.video.height_px),
+            finish_reason=finish_reason,
+            relative_times=uses_video(self.profile, clip, self.settings.provider.send_video),
+        )
+        analysis.model = self.profile.model
         return analysis
 
     def complete_text(
