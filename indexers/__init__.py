@@ -1,38 +1,82 @@
 """Model adapters that turn a :class:`~videoidx.types.ClipInput` into a ClipAnalysis.
 
-``REGISTRY`` maps an indexer name to a factory taking the resolved
-:class:`~videoidx.settings.Settings`. Each entry is added behind a guarded import, so an adapter
-whose optional dependency is missing disappears from the registry instead of breaking
-``import indexers`` (the PySceneDetect backend pattern).
+This package is the composition root: the one place where an indexer's name becomes an
+indexer. ``REGISTRY`` maps a name to an :class:`~indexers.base.Indexer` subclass, built with the
+resolved :class:`~videoidx.settings.Settings` (``cls(settings)``); its class attributes say what
+it can do (see :mod:`indexers.base`), so the core reads them without building one. Each built-in
+entry is added behind a guarded import, so an adapter whose optional dependency is missing
+disappears from the registry instead of breaking ``import indexers`` (the PySceneDetect backend
+pattern).
+
+Plugins: an installed package adds its own indexer through the ``videoidx.indexers`` entry-point
+group, the entry point's name being the indexer's name and its value the class::
+
+    [project.entry-points."videoidx.indexers"]
+    echo = "videoidx_echo:EchoIndexer"
+
+It is then available everywhere a name is taken (``--indexer echo``, the page's indexer list,
+``videoidx.resolve_settings({"indexer": "echo"})``). A plugin that fails to load is skipped with a
+warning, and one cannot replace a built-in name. In-process code may call :func:`register`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from importlib.metadata import entry_points
 
-from indexers.base import Indexer
+from indexers.base import Indexer, ProviderOption
 from videoidx.errors import ConfigError
 from videoidx.settings import Settings
 
-IndexerFactory = Callable[[Settings], Indexer]
+log = logging.getLogger(__name__)
 
-REGISTRY: dict[str, IndexerFactory] = {}
+PLUGIN_GROUP = "videoidx.indexers"
+"""The entry-point group installed packages register their indexers in."""
+
+REGISTRY: dict[str, type[Indexer]] = {}
 
 
-def register(name: str, factory: IndexerFactory) -> None:
-    """Make an indexer available under ``name`` (used by adapters and by plugins)."""
-    REGISTRY[name] = factory
+def register(name: str, cls: type[Indexer]) -> None:
+    """Make the indexer class ``cls`` available under ``name`` (used by adapters and plugins)."""
+    if not (isinstance(cls, type) and issubclass(cls, Indexer)):
+        raise TypeError(f"register({name!r}, ...) takes an Indexer subclass, got {cls!r}")
+    REGISTRY[name] = cls
+
+
+def indexer_class(name: str) -> type[Indexer]:
+    """The class registered as ``name``; ConfigError listing the known names otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY)) or "(none)"
+        raise ConfigError(f"unknown indexer {name!r}; choose one of: {known}") from None
 
 
 def create_indexer(settings: Settings, name: str | None = None) -> Indexer:
     """Build the indexer named by ``name`` or by ``settings.provider.indexer``."""
-    chosen = name or settings.provider.indexer
-    try:
-        factory = REGISTRY[chosen]
-    except KeyError:
-        known = ", ".join(sorted(REGISTRY)) or "(none)"
-        raise ConfigError(f"unknown indexer {chosen!r}; choose one of: {known}") from None
-    return factory(settings)
+    return indexer_class(name or settings.provider.indexer)(settings)
+
+
+def _load_plugins() -> None:
+    for ep in entry_points(group=PLUGIN_GROUP):
+        if ep.name in REGISTRY:
+            log.warning("indexer plugin %s (%s) skipped: the name is taken", ep.name, ep.value)
+            continue
+        try:
+            register(ep.name, ep.load())
+        except Exception as exc:  # a broken plugin must not break videoidx
+            log.warning("indexer plugin %s (%s) skipped: %s", ep.name, ep.value, exc)
+
+
+__all__ = [
+    "PLUGIN_GROUP",
+    "REGISTRY",
+    "Indexer",
+    "ProviderOption",
+    "create_indexer",
+    "indexer_class",
+    "register",
+]
 
 
 # The embedded offline indexer (the default); guarded like every adapter so a broken optional
@@ -42,11 +86,7 @@ try:
 except ImportError:  # pragma: no cover - its dependencies (numpy, ffmpeg) are hard ones
     pass
 else:
-    register("local", lambda settings: LocalIndexer(settings))
-
-
-__all__ = ["REGISTRY", "Indexer", "IndexerFactory", "create_indexer", "register"]
-
+    register(LocalIndexer.name, LocalIndexer)
 
 # Guarded: an adapter whose dependencies are missing drops out of the registry, nothing more.
 try:
@@ -54,4 +94,6 @@ try:
 except ImportError:  # pragma: no cover - httpx or Pillow missing
     pass
 else:
-    register("glm", GlmIndexer)
+    register(GlmIndexer.name, GlmIndexer)
+
+_load_plugins()

@@ -19,7 +19,7 @@ from tests.test_consolidate_e2e import by_index_video, model_settings, story_vid
 from videoidx.cli import main
 from videoidx.pipeline.consolidate import RULE_PROVENANCE
 from videoidx.store import Store
-from videoidx.types import ClipAnalysis, ClipSpec, Usage
+from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Usage
 
 
 def snapshot(store: Store, video_id: str) -> dict[str, Any]:
@@ -169,6 +169,6 @@ def test_rewriting_a_clip_keeps_its_thumbnails_character_and_cross_clip_links(
         assert info is not None
         for c in store.clips(video_id):  # clip 0 holds the cause, clip 2 the effect
             spec = ClipSpec(video_id, c.clip_index, c.start_s, c.end_s)
-            store.rewrite_clip(c, reader.read_reply(c.raw_reply, spec, info))
+            store.rewrite_clip(c, reader.reread(c.raw_reply, ClipInput(info, spec, ())))
         assert snapshot(store, video_id) == before
     assert before["thumbnails"] == len(before["events"]) == 3

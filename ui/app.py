@@ -100,19 +100,19 @@ class Page:
                     self.cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-index")
                 self.index_msg = gr.Markdown(elem_id="index-msg")
             with gr.Column(scale=2), gr.Group():
-                providers = videoidx.provider_choices()
-                model_chosen = s.provider.indexer == "glm"  # model fields show only for GLM
+                # The registry's indexers, each as it declares itself; the provider fields show
+                # for one that offers providers, the cost cap for one that costs money.
+                choices = videoidx.indexer_choices()
+                chosen = next((c for c in choices if c.name == s.provider.indexer), choices[0])
+                model_chosen = chosen.offers_providers
                 self.indexer_dd = gr.Dropdown(
-                    [
-                        ("Offline (no key, free)", "local"),
-                        ("GLM-4.5V (provider below)", "glm"),
-                    ],
+                    [(c.label, c.name) for c in choices],
                     value=s.provider.indexer,
                     label="Indexer",
                     elem_id="indexer",
                 )
                 self.provider_dd = gr.Dropdown(
-                    [(_provider_label(p), p.name) for p in providers],
+                    _provider_options(s.provider.indexer),
                     value=s.provider.provider,
                     label="Provider",
                     visible=model_chosen,
@@ -153,7 +153,7 @@ class Page:
                 self.cap_nb = gr.Number(
                     s.pipeline.max_cost_usd,
                     label="Stop at cost (USD, 0 = no cap)",
-                    visible=model_chosen,
+                    visible=chosen.priced,
                 )
         gr.Markdown("### Indexing")
         self.jobs_html = gr.HTML(elem_id="jobs", js_on_load=CLICK_JS)
@@ -234,8 +234,8 @@ class Page:
             button="Ask",
         )
         gr.Markdown(
-            "Answers use the indexer chosen on the Index tab: the offline one lists the "
-            "best-matching moments; GLM-4.5V writes an answer that cites them."
+            "Answers use the indexer chosen on the Index tab: one with a language model writes "
+            "an answer that cites the best-matching moments; the others list those moments."
         )
         self.chat = gr.Chatbot(
             label="Conversation (click an answer to list its citations)",
@@ -272,7 +272,7 @@ class Page:
         # body[data-vx-loaded] tells scripts (and the browser tests) the page is settled.
         blocks.load(self.on_tick, [self.seen_version], live).then(
             self.on_first_view, self._state_inputs, self.view_outputs
-        ).then(self.on_provider_labels, None, [self.provider_dd]).then(
+        ).then(self.on_provider_labels, [self.indexer_dd], [self.provider_dd]).then(
             None, js="() => { document.body.dataset.vxLoaded = '1'; }"
         )
         self.timer.tick(self.on_tick, [self.seen_version], live, show_progress="hidden")
@@ -289,13 +289,10 @@ class Page:
             [self.batch, self.index_msg, self.files, self.jobs_html],
         )
         self.cancel_btn.click(self.on_cancel, [self.batch], [self.index_msg])
-        model_fields = [
-            self.provider_dd, self.model_tb, self.base_url_tb, self.thinking_cb, self.cap_nb,
-        ]  # fmt: skip
         self.indexer_dd.change(
-            lambda name: [gr.update(visible=name == "glm")] * len(model_fields),
-            [self.indexer_dd],
-            model_fields,
+            self.on_indexer,
+            [self.indexer_dd, self.provider_dd],
+            [self.provider_dd, self.model_tb, self.base_url_tb, self.thinking_cb, self.cap_nb],
             show_progress="hidden",
         )
 
@@ -374,11 +371,29 @@ class Page:
         choices = gr.update(choices=ctx.video_choices())
         return header, jobs, table, choices, version
 
-    def on_provider_labels(self) -> Any:
+    def on_provider_labels(self, indexer: str) -> Any:
         """Key status as it is now (a key set after the server started shows as set)."""
-        return gr.update(
-            choices=[(_provider_label(p), p.name) for p in videoidx.provider_choices()]
+        return gr.update(choices=_provider_options(indexer))
+
+    @staticmethod
+    def on_indexer(name: str, provider: str) -> list[Any]:
+        """Show the fields the chosen indexer takes: its providers (with model, base URL and
+        thinking) when it offers any, the cost cap when it costs money."""
+        try:
+            chosen = videoidx.indexer_choice(name)
+        except VideoIdxError:
+            return [gr.update()] * 5
+        offers = chosen.offers_providers
+        options = _provider_options(name)
+        names = [value for _, value in options]
+        provider_dd = (
+            gr.update(
+                visible=True, choices=options, value=provider if provider in names else names[0]
+            )
+            if offers
+            else gr.update(visible=False)
         )
+        return [provider_dd, *[gr.update(visible=offers)] * 3, gr.update(visible=chosen.priced)]
 
     def on_first_view(self, current: str, last_pos: float, colour_by: str, rows: dict) -> Updates:
         videos = self.ctx.store.list_videos()
@@ -708,8 +723,12 @@ class Page:
                 self.current_video: video_id,
                 self.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
                 self.events_table: _table(event_rows, EVENT_COLUMNS),
-                self.chars_html: render.characters_html(video_id, ctx.character_cards(video_id)),
-                self.causes_html: render.causes_html(video_id, ctx.chains(video_id)),
+                self.chars_html: render.characters_html(
+                    video_id, ctx.character_cards(video_id), finders=_finders("characters")
+                ),
+                self.causes_html: render.causes_html(
+                    video_id, ctx.chains(video_id), finders=_finders("links")
+                ),
                 self.label_dd: gr.update(choices=labels, value=None),
                 self.char_dd: gr.update(choices=names, value=None),
                 self.rows_state: {
@@ -779,6 +798,27 @@ def _thumbnail(ctx: PageContext, event_id: str) -> Any:
     from PIL import Image
 
     return Image.open(io.BytesIO(jpeg))
+
+
+def _finders(what: str) -> list[str]:
+    """The registered indexers that find ``characters`` or ``links``, as the empty states name
+    them: ``"<display name> (indexer <name>)"``."""
+    return [
+        f"{c.display_name} (indexer {c.name})"
+        for c in videoidx.indexer_choices()
+        if (c.finds_characters if what == "characters" else c.finds_links)
+    ]
+
+
+def _provider_options(indexer: str) -> list[tuple[str, str]]:
+    """(label, name) of the providers ``indexer`` offers; when it offers none, every provider
+    the registry holds (the field is hidden then, but keeps a valid value)."""
+    try:
+        offered = videoidx.provider_choices(indexer=indexer)
+    except VideoIdxError:
+        offered = []
+    choices = offered or videoidx.provider_choices()
+    return list({p.name: (_provider_label(p), p.name) for p in choices}.values())
 
 
 def _provider_label(p: videoidx.ProviderChoice) -> str:

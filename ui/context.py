@@ -186,8 +186,9 @@ class PageContext:
         """The dry-run line shown before indexing starts: clips, frames and cost per file."""
         if not paths:
             return "Add videos to see what indexing them will cost."
-        glm = settings.provider.indexer == "glm"
-        providers = [settings.provider.provider] if glm else []
+        chosen = videoidx.indexer_choice(settings.provider.indexer)
+        providers = [settings.provider.provider] if chosen.offers_providers else []
+        priced = chosen.priced and bool(providers)
         lines, total_usd, total_s = [], 0.0, 0.0
         for path in paths:
             plan = videoidx.plan_video(path, settings, providers)
@@ -199,12 +200,12 @@ class PageContext:
             frames = sum(c.frames for c in plan.clips)
             cost = sum(e.cost_usd for e in plan.estimates)
             total_usd += cost
-            price = f", about **${cost:.4f}**" if glm else ""
+            price = f", about **${cost:.4f}**" if priced else ""
             lines.append(
                 f"- **{name}**: {clock(plan.info.duration_s)}, {len(plan.clips)} clips, "
                 f"{frames} frames{price}"
             )
-        if glm:
+        if priced:
             model = md_text(settings.provider.model or "its default model")
             lines.append(
                 f"\nEstimated total on **{md_text(settings.provider.provider)}** ({model}): "
@@ -212,9 +213,7 @@ class PageContext:
                 "shot cuts, so the count can differ slightly."
             )
         else:
-            lines.append(
-                "\nThe offline indexer runs on this machine: no key, no network, **no cost**."
-            )
+            lines.append(f"\n{_free_note(chosen)}")
         return "\n".join(lines)
 
     @staticmethod
@@ -225,6 +224,14 @@ class PageContext:
         except VideoIdxError as exc:
             return str(exc)
         return ""
+
+
+def _free_note(chosen: videoidx.IndexerChoice) -> str:
+    """What running an indexer that costs nothing involves, from what it declares."""
+    where = "sends frames over the network" if chosen.needs_network else "runs on this machine"
+    key = "needs an API key" if chosen.needs_key else "no key"
+    network = "" if chosen.needs_network else ", no network"
+    return f"The {md_text(chosen.display_name)} indexer {where}: {key}{network}, **no cost**."
 
 
 def _step(e: StoredEvent, relation: str = "", explanation: str = "") -> ChainStep:

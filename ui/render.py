@@ -281,12 +281,21 @@ class CharacterCard:
     consolidation followed across clips, with where."""
 
 
-def characters_html(video_id: str, cards: Sequence[CharacterCard]) -> str:
+def _reindex_with(finders: Sequence[str]) -> str:
+    return " or ".join(finders) if finders else "an indexer that has a model"
+
+
+def characters_html(
+    video_id: str, cards: Sequence[CharacterCard], *, finders: Sequence[str] = ()
+) -> str:
+    """The character cards; ``finders`` names the indexers that find characters (for the
+    empty state), each as ``"<display name> (indexer <name>)"``."""
     if not cards:
         return empty_state(
             "No characters in this video's index",
-            "The offline indexer measures the signal and names no one; index with GLM-4.5V "
-            "(indexer glm) to find people and follow them across clips.",
+            "The indexer that made it names no one (the offline one measures the signal "
+            f"only); re-index with {_reindex_with(finders)} to find people and follow "
+            "them across clips.",
         )
     out = []
     for c in cards:
@@ -332,11 +341,15 @@ class ChainStep:
     explanation_to_next: str = ""
 
 
-def causes_html(video_id: str, chains: Sequence[Sequence[ChainStep]]) -> str:
+def causes_html(
+    video_id: str, chains: Sequence[Sequence[ChainStep]], *, finders: Sequence[str] = ()
+) -> str:
+    """The causal chains; ``finders`` names the indexers that find causal links."""
     if not chains:
         return empty_state(
             "No causal links in this video's index",
-            "Causal links come from the model (indexer glm): what led to what, across clips.",
+            f"Causal links come from {_reindex_with(finders)}: what led to what, "
+            "across clips. The offline indexer measures the signal and links nothing.",
         )
     out = []
     for chain in chains:

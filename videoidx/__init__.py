@@ -5,7 +5,15 @@ The public API is re-exported here; the CLI, the web page and the notebook use n
 
 from typing import Any
 
-from videoidx.catalog import ProviderChoice, check_ready, indexer_names, provider_choices
+from videoidx.catalog import (
+    IndexerChoice,
+    ProviderChoice,
+    check_ready,
+    indexer_choice,
+    indexer_choices,
+    indexer_names,
+    provider_choices,
+)
 from videoidx.errors import (
     BadReplyError,
     BudgetExceededError,
@@ -103,6 +111,7 @@ __all__ = [
     "Event",
     "FFmpegError",
     "Frame",
+    "IndexerChoice",
     "KeyDestinationError",
     "MediaError",
     "MissingKeyError",
@@ -138,6 +147,8 @@ __all__ = [
     "detect_shots",
     "index_many",
     "index_video",
+    "indexer_choice",
+    "indexer_choices",
     "indexer_names",
     "parse_seconds",
     "plan_clips",

@@ -14,7 +14,8 @@ only when a request is made, so they never enter the store, logs or ``videoidx c
 Where a key may be sent is a setting, though: ``allowed_base_urls``. :func:`resolve_settings` (the
 operator's start-up) adds the ``base_url`` it resolved to that list; :meth:`Settings.replace` (how
 the web page applies a visitor's choices) never does, so a base URL chosen later is checked
-against the operator's list instead of joining it (see ``indexers.glm.trust``).
+against the operator's list instead of joining it (the model adapter checks it before it reads
+the key).
 """
 
 from __future__ import annotations
@@ -286,7 +287,7 @@ def _validate(s: Settings) -> None:
     if m.frame_max_gap_s <= 0 or m.frame_budget < 1:
         raise ConfigError("frame_max_gap_s must be > 0 and frame_budget >= 1")
     if m.frame_long_side_px < 28:
-        raise ConfigError("frame_long_side_px must be at least 28 (one GLM token cell)")
+        raise ConfigError("frame_long_side_px must be at least 28 (one vision-token cell)")
     if m.sample_mode not in ("full", "keyframes"):
         raise ConfigError(f"sample_mode must be 'full' or 'keyframes', got {m.sample_mode!r}")
     if not 1 <= m.jpeg_quality <= 100:

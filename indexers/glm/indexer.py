@@ -20,36 +20,48 @@ from typing import Any
 
 import httpx
 
-from indexers.base import Indexer
+from indexers.base import Indexer, Messages, ProviderOption
 from indexers.glm.client import ChatClient, UnreadableReplyError
-from indexers.glm.parse import BOX_CLOSE, BOX_OPEN, ReplyParseError, parse_analysis, split_thinking
-from indexers.glm.profiles import ProviderProfile, resolve_profile
+from indexers.glm.parse import ReplyParseError, parse_analysis
+from indexers.glm.profiles import PROFILES, ProviderProfile, resolve_profile
 from indexers.glm.prompt import Prompt, load_prompt
 from indexers.glm.request import (
     build_clip_request,
     build_text_request,
     estimate_tokens,
+    image_part,
     select_frames,
+    timestamp_text,
     uses_video,
 )
 from indexers.glm.trust import check_key_destination
 from indexers.glm.usage import price_usd
-from videoidx.errors import BadReplyError, MissingKeyError
+from videoidx.errors import MissingKeyError
+from videoidx.replyjson import answer_text
 from videoidx.settings import ProviderSettings, Settings
-from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Usage, VideoInfo
+from videoidx.types import ClipAnalysis, ClipInput, Frame, Usage
 
 EXPECTED_ANSWER_TOKENS = 1200
 """Typical JSON answer for one clip, for estimates only."""
 EXPECTED_THINKING_TOKENS = 2000
 LONGER_ANSWER_FACTOR = 4
 """How much more room the second try of a cut-off answer gets (bounded by the provider's cap)."""
+ESTIMATED_BY_DEFAULT = ("zai", "openrouter", "siliconflow")
+"""The hosted, paid providers a dry run prices when it is not told which."""
 
 
 class GlmIndexer(Indexer):
     """Index clips with GLM-4.5V through the provider chosen in ``settings.provider``."""
 
     name = "glm"
+    display_name = "GLM-4.5V"
     needs_network = True
+    priced = True
+    finds_characters = True
+    finds_links = True
+    can_complete_text = True
+    can_look = True
+    can_reread = True
 
     def __init__(
         self,
@@ -73,6 +85,23 @@ class GlmIndexer(Indexer):
 
     def __repr__(self) -> str:
         return f"GlmIndexer(provider={self.profile.name!r}, model={self.profile.model!r})"
+
+    @classmethod
+    def provider_options(cls) -> list[ProviderOption]:
+        """Every provider profile in :data:`~indexers.glm.profiles.PROFILES`, as it is now."""
+        return [
+            ProviderOption(
+                name=name,
+                model=p.model,
+                base_url=p.base_url,
+                key_env=p.key_env,
+                key_required=p.key_required,
+                price_input_usd_per_mtok=p.price_input_usd_per_mtok,
+                price_output_usd_per_mtok=p.price_output_usd_per_mtok,
+                estimated_by_default=name in ESTIMATED_BY_DEFAULT,
+            )
+            for name, p in PROFILES.items()
+        ]
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -228,31 +257,20 @@ class GlmIndexer(Indexer):
         analysis.model = reply.model or self.profile.model
         return analysis
 
-    def read_reply(
-        self, raw_reply: str, clip: ClipSpec, video: VideoInfo, *, finish_reason: str = ""
-    ) -> ClipAnalysis:
-        """The stored reply read again, as :meth:`analyze` would read it today. The clip went as
-        a video file (clip-relative times) exactly when this indexer takes one, which its
-        settings (the run's, for ``videoidx reparse``) say."""
-        try:
-            return parse_analysis(
-                raw_reply,
-                clip,
-                frame_size=(video.width_px, video.height_px),
-                finish_reason=finish_reason,
-                relative_times=self.takes_video_url,
-            )
-        except ReplyParseError as exc:
-            raise BadReplyError(
-                f"{self.profile.name}: the stored reply cannot be read: {exc}"
-            ) from exc
+    def reread(self, raw_reply: str, clip: ClipInput, *, finish_reason: str = "") -> ClipAnalysis:
+        """``parse_analysis`` on a stored reply, as :meth:`analyze` reads a fresh one."""
+        analysis = parse_analysis(
+            raw_reply,
+            clip.clip,
+            frame_size=(clip.video.width_px, clip.video.height_px),
+            finish_reason=finish_reason,
+            relative_times=uses_video(self.profile, clip, self.settings.provider.send_video),
+        )
+        analysis.model = self.profile.model
+        return analysis
 
     def complete_text(
-        self,
-        messages: list[dict[str, Any]],
-        *,
-        thinking: bool = False,
-        cancel: threading.Event | None = None,
+        self, messages: Messages, *, thinking: bool = False, cancel: threading.Event | None = None
     ) -> tuple[str, Usage]:
         """A text-only completion (consolidation, Q&A): the answer without thinking or box tags."""
         client = self._get_client()
@@ -264,8 +282,35 @@ class GlmIndexer(Indexer):
             request_id=f"videoidx-text-{uuid.uuid4().hex[:12]}",
         )
         reply = client.complete(body, what="a text request", cancel=cancel)
-        _, answer = split_thinking(reply.content)
-        return answer.replace(BOX_OPEN, "").replace(BOX_CLOSE, "").strip(), reply.usage
+        return answer_text(reply.content), reply.usage
+
+    def look_messages(
+        self, frames: Sequence[Frame], question: str, *, system: str, closing: str = ""
+    ) -> Messages:
+        """The messages :meth:`look` sends: the frames in this provider's image encoding, each
+        after its ``[t=12.5s]`` time, at most the profile's image limit of them."""
+        content: list[dict[str, Any]] = [{"type": "text", "text": question}]
+        ordered = sorted(frames, key=lambda f: f.time_s)
+        for frame in select_frames(ordered, self.profile.max_images):
+            content.append({"type": "text", "text": timestamp_text(frame.time_s)})
+            content.append(image_part(self.profile, frame.jpeg))
+        if closing:
+            content.append({"type": "text", "text": closing})
+        return [{"role": "system", "content": system}, {"role": "user", "content": content}]
+
+    def look(
+        self,
+        frames: Sequence[Frame],
+        question: str,
+        *,
+        system: str,
+        closing: str = "",
+        thinking: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> tuple[str, Usage]:
+        """Ask about ``frames`` (Q&A's look again), as :meth:`look_messages` builds them."""
+        messages = self.look_messages(frames, question, system=system, closing=closing)
+        return self.complete_text(messages, thinking=thinking, cancel=cancel)
 
     def estimate_usage(self, frame_sizes_px: Sequence[tuple[int, int]], duration_s: float) -> Usage:
         """Prompt tokens from the frames that would be sent (28x28 px per token), a typical

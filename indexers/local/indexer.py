@@ -44,8 +44,16 @@ class LocalIndexer(Indexer):
     """Shots, motion, audio level, colour and (optionally) on-screen text, measured offline."""
 
     name = "local"
+    display_name = "Offline"
     needs_key = False
     needs_network = False
+    priced = False
+    # It measures the signal and recognises nobody: no characters, no causal links (see above),
+    # and it has no language model to answer questions or look at frames with.
+    finds_characters = False
+    finds_links = False
+    can_complete_text = False
+    can_look = False
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

@@ -32,11 +32,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from videoidx.catalog import offline_indexer
     from videoidx.pipeline.progress import TerminalBar
     from videoidx.pipeline.run import index_video
     from videoidx.pipeline.sample_video import make_sample_video
 
-    settings = serve_settings(args, indexer="local")
+    settings = serve_settings(args, indexer=offline_indexer())
     path = Path(args.file) if args.file else make_sample_video(Path("videoidx-sample.mp4"))
     if args.no_serve:
         result = index_video(path, settings=settings, progress=TerminalBar())
@@ -79,5 +80,17 @@ def _print_summary(store: Store, result: Any, db_path: str, query: str) -> None:
         print(f"  {h.score:6.3f}  {clock_span(h.start_s, h.end_s)}  {h.label}")
     print(
         "\nnext: videoidx serve | videoidx search QUERY | videoidx export "
-        f"{result.video_id} --format vtt | videoidx index FILE --indexer glm --provider zai"
+        f"{result.video_id} --format vtt{_model_hint()}"
     )
+
+
+def _model_hint() -> str:
+    """How to index with a model that finds characters, from what the registry holds."""
+    from videoidx.catalog import indexer_choices, provider_choices
+
+    model = next((c for c in indexer_choices() if c.finds_characters), None)
+    if model is None:
+        return ""
+    hosted = [p.name for p in provider_choices(indexer=model.name) if p.estimated_by_default]
+    provider = f" --provider {hosted[0]}" if hosted else ""
+    return f" | videoidx index FILE --indexer {model.name}{provider}"

@@ -20,21 +20,34 @@ from videoidx.wording import count, of_total
 
 # Exit code when the run finished but some clips or videos failed: scripts must notice.
 EXIT_PARTIAL = 1
-DRY_RUN_PROVIDERS = ("zai", "openrouter", "siliconflow")
+
+
+class _RegistryHelp(str):
+    """A help text that lists what the indexer registry holds, read only when help is printed:
+    reading the registry imports every adapter, too slow for each command's parser."""
+
+    def __mod__(self, params: Any) -> str:
+        from videoidx.catalog import indexer_choices, provider_choices
+
+        if self == "indexer":
+            names = "; ".join(f"{c.name}: {c.label}" for c in indexer_choices())
+            return f"which indexer analyses clips ({names}); the first is the default"
+        names = ", ".join(dict.fromkeys(p.name for p in provider_choices()))
+        return f"for an indexer that offers providers, which one: {names}"
 
 
 def add_provider_flags(p: argparse.ArgumentParser) -> None:
     """Flags shared by every command that talks to a model (index, ask)."""
     p.add_argument("--db", help="DuckDB file (default: db_path setting, ./videoidx.duckdb)")
-    p.add_argument("--indexer", help="local (offline, default) or glm")
-    p.add_argument("--provider", help="zai, zai_cn, openrouter, siliconflow, vllm, sglang, openai")
+    p.add_argument("--indexer", help=_RegistryHelp("indexer"))
+    p.add_argument("--provider", help=_RegistryHelp("provider"))
     p.add_argument("--base-url", help="OpenAI-compatible base URL (overrides the profile's)")
     p.add_argument("--model", help="model id (overrides the profile's)")
     p.add_argument(
         "--thinking",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="let GLM-4.5V think before answering (slower, costs more; default off)",
+        help="let the model think before answering (slower, costs more; default off)",
     )
 
 
@@ -126,12 +139,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
+    from videoidx.catalog import default_estimates
     from videoidx.pipeline.dryrun import format_plans, plan_inputs
 
-    providers = list(DRY_RUN_PROVIDERS)
-    if settings.provider.indexer == "glm" and settings.provider.provider not in providers:
-        providers.insert(0, settings.provider.provider)
-    plans = plan_inputs(args.files, settings, providers)
+    plans = plan_inputs(args.files, settings, default_estimates(settings))
     if args.json:
         print(json.dumps([_plan_json(p) for p in plans], indent=2))
     else:

@@ -4,7 +4,7 @@ Each clip is analysed alone, so the same woman is "c1" in clip 3 and "c2" in cli
 in clip 3 cannot be linked to its effect in clip 4. This pass fixes both:
 
 * **Characters**: per-clip characters are grouped into one video-level character. With a text
-  model available (the indexer has ``complete_text``), the model groups them from names and
+  model available (the indexer declares ``can_complete_text``), the model groups them from names and
   descriptions; its answer is validated, and whatever it leaves out stays on its own. Without a
   model, or when its answer is unusable, a deterministic rule groups them: same normalised name,
   or strongly overlapping name and description words, but never two different proper names
@@ -16,7 +16,8 @@ in clip 3 cannot be linked to its effect in clip 4. This pass fixes both:
 
 The names, descriptions and event texts go to the model as quoted data blocks
 (:mod:`videoidx.prompting`): they were written by a model from what the video shows, so they may
-carry instructions, which must be read as data. The model's answer is validated either way.
+carry instructions, which must be read as data. The model's answer is read with the core's one
+tolerant reader (:func:`videoidx.replyjson.read_json`) and validated either way.
 
 Everything this pass writes records its provenance (``rule:names-v2``, or
 ``model:<id>|consolidate-2`` with the prompt version), and the model's tokens and cost are added
@@ -25,11 +26,10 @@ to the run's usage.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ from typing import Any, Protocol
 from indexers import Indexer
 from videoidx.errors import CancelledError, ProviderError
 from videoidx.prompting import DATA_RULE, quote_data
+from videoidx.replyjson import ReplyParseError, read_json
 from videoidx.settings import Settings
 from videoidx.store import ClipCharacter, EventBrief, Store
 from videoidx.types import Usage, VideoInfo
@@ -327,8 +328,6 @@ def propose_cross_clip_links(
 
 
 def _ask(model: TextModel, prompt: str, usage: Usage) -> Any:
-    from indexers.glm.parse import extract_json_text  # the same tolerant parser as clips
-
     try:
         text, used = model.complete_text(
             [{"role": "system", "content": DATA_RULE}, {"role": "user", "content": prompt}]
@@ -340,8 +339,8 @@ def _ask(model: TextModel, prompt: str, usage: Usage) -> Any:
         return None
     usage.add(used)
     try:
-        return json.loads(extract_json_text(text))
-    except (ValueError, TypeError):
+        return read_json(text)
+    except ReplyParseError:
         log.warning("consolidation reply was not JSON; using the rule-based fallback")
         return None
 
@@ -350,9 +349,8 @@ def _ask(model: TextModel, prompt: str, usage: Usage) -> Any:
 
 
 def text_model_of(indexer: Indexer) -> TextModel | None:
-    """The indexer's text-only completion, when it has one (model indexers do)."""
-    complete: Callable[..., Any] | None = getattr(indexer, "complete_text", None)
-    return indexer if complete is not None else None  # type: ignore[return-value]
+    """The indexer's text-only completion, when it declares one (``can_complete_text``)."""
+    return indexer if indexer.can_complete_text else None
 
 
 @dataclass

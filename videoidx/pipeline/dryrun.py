@@ -3,7 +3,8 @@
 A dry run probes each file and plans its clips (without the shot pass, so it takes seconds even
 on hours of video; real runs snap clips to shot cuts, which changes the count only slightly). It
 then counts the frames each clip would send and asks each provider profile's indexer what that
-costs. Nothing is decoded beyond the probe and no model is called.
+costs. Nothing is decoded beyond the probe and no model is called. A provider is priced by the
+registered indexer that offers it (the configured indexer first), so a dry run knows no adapter.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexers import create_indexer
-from videoidx.errors import VideoIdxError
+from videoidx.catalog import provider_choices
+from videoidx.errors import ConfigError, VideoIdxError
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.sample import output_size_px
@@ -85,7 +87,8 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
         for clip in plan_clips(info, [], settings.media)
     ]
     for name in providers:
-        indexer = create_indexer(settings.replace(indexer="glm", provider=name))
+        offered_by = indexer_offering(name, settings)
+        indexer = create_indexer(settings.replace(indexer=offered_by, provider=name))
         try:
             prompt = completion = 0
             cost = 0.0
@@ -102,6 +105,16 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
         finally:
             indexer.close()
     return plan
+
+
+def indexer_offering(provider: str, settings: Settings) -> str:
+    """The indexer that prices ``provider``: the configured one when it offers it, else the
+    first registered indexer that does."""
+    offering = [c.indexer for c in provider_choices() if c.name == provider]
+    if not offering:
+        known = ", ".join(sorted({c.name for c in provider_choices()})) or "(none)"
+        raise ConfigError(f"no indexer offers provider {provider!r}; choose one of: {known}")
+    return settings.provider.indexer if settings.provider.indexer in offering else offering[0]
 
 
 def format_plans(plans: Sequence[VideoPlan]) -> str:

@@ -6,8 +6,8 @@ this pass lets an existing index profit without paying for a single request:
 
 * For each clip with a raw reply, the indexer of the clip's run is rebuilt from that run's
   recorded settings (so the reply is read the way it was asked for: same adapter, provider,
-  prompt, frames or video file) and reads it with :meth:`Indexer.read_reply`, which calls
-  nothing. An indexer that keeps no readable reply (the offline one) skips its clips.
+  prompt, frames or video file) and reads it with :meth:`Indexer.reread`, which calls
+  nothing. An indexer that cannot re-read (``can_reread`` false: the offline one) skips its clips.
 * A clip whose reading differs from its stored rows (events, characters, status) is rewritten
   (:meth:`Store.rewrite_clip`): a failed clip the parser can now read becomes done; a done clip
   gets the events the old parser missed. A reading that is still incomplete (cut off) never
@@ -37,17 +37,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexers import REGISTRY, Indexer, create_indexer
-from videoidx.errors import BadReplyError, ConfigError, StoreError
+from videoidx.errors import ConfigError, StoreError
 from videoidx.pipeline.consolidate import (
     RULE_PROVENANCE,
     CharacterGroup,
     merge_members,
     place_by_rule,
 )
+from videoidx.replyjson import ReplyParseError
 from videoidx.settings import FIELDS, Settings, resolve_settings
 from videoidx.store import Store
 from videoidx.store.records import StoredReply
-from videoidx.types import ClipAnalysis, ClipSpec, VideoInfo
+from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, VideoInfo
 
 
 @dataclass
@@ -166,16 +167,19 @@ def _reparse_clip(
         result.clips_skipped += 1
         result.notes.append(f"{where}: skipped, {reader}")
         return
+    if not reader.can_reread:
+        result.clips_skipped += 1
+        return
     spec = ClipSpec(clip.video_id, clip.clip_index, clip.start_s, clip.end_s)
+    # No frames are needed to read a reply; a clip_path tells the reader the clip went as a
+    # video file (clip-relative times) when the run's indexer took one.
+    sent = ClipInput(info, spec, (), clip_path=Path(info.path) if reader.takes_video_url else None)
     try:
-        analysis = reader.read_reply(clip.raw_reply, spec, info, finish_reason=reply.finish_reason)
-    except BadReplyError as exc:
+        analysis = reader.reread(clip.raw_reply, sent, finish_reason=reply.finish_reason)
+    except ReplyParseError as exc:
         result.clips_read += 1
         result.clips_unreadable += 1
         result.notes.append(f"{where}: still unreadable ({exc})")
-        return
-    if analysis is None:
-        result.clips_skipped += 1
         return
     result.clips_read += 1
     if analysis.incomplete:

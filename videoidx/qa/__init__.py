@@ -1,14 +1,16 @@
 """Questions over the timeline: answers that cite moments, checked against the evidence.
 
 ``ask(question)`` reads time expressions (``timeexpr``), gathers numbered evidence from the store
-(``retrieve``), then answers in one of three ways, chosen by the configured indexer:
+(``retrieve``), then answers in one of three ways, chosen by what the configured indexer declares:
 
-* a model indexer (``indexer="glm"``): the model answers from the evidence and must cite it
-  (``answer``); invented citations are dropped and counted; thin evidence can make it look again
-  at the best clip's frames (``look_again``, the ``qa_look_again`` setting);
-* the offline default (``indexer="local"``): an extractive answer, labelled as retrieved
-  (``offline``);
+* an indexer that ``can_complete_text`` (a model): the model answers from the evidence and must
+  cite it (``answer``); invented citations are dropped and counted; when it also ``can_look``,
+  thin evidence can make it look again at the best clip's frames (``look_again``, the
+  ``qa_look_again`` setting);
+* any other (the offline default): an extractive answer, labelled as retrieved (``offline``);
 * no evidence at all: an answer that says so, without calling anything.
+
+Model replies are read with :func:`videoidx.replyjson.answer_text` (no reasoning, no wrappers).
 
 Every answer is logged in the store's ``qa_log``. Like the pipeline, this package is a
 composition root (it turns the configured name into an indexer), so ``videoidx`` loads it lazily.
@@ -21,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from indexers import create_indexer
+from indexers import create_indexer, indexer_class
 from indexers.base import Indexer
 from videoidx.errors import ConfigError, StoreError
-from videoidx.pipeline.consolidate import TextModel, text_model_of
 from videoidx.qa.answer import CheckedReply, build_messages, check_citations
-from videoidx.qa.look_again import build_look_messages, clip_around, clip_frames
+from videoidx.qa.look_again import SYSTEM, clip_around, clip_frames, look_prompt
 from videoidx.qa.offline import LABEL, extractive_answer
 from videoidx.qa.records import Answer, Citation
 from videoidx.qa.retrieve import Evidence, gather_evidence
 from videoidx.qa.timeexpr import parse_time_filter
+from videoidx.replyjson import answer_text
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import Store
 from videoidx.types import Usage
@@ -40,8 +42,8 @@ NOTHING_FOUND = "The indexed videos do not answer this: nothing in the index mat
 
 def qa_indexer(settings: Settings) -> Indexer | None:
     """The indexer that answers questions: the configured one, with ``qa_model`` swapped in;
-    None for the offline default, which has no text model."""
-    if settings.provider.indexer == "local":
+    None when it cannot complete text (the offline default has no language model)."""
+    if not indexer_class(settings.provider.indexer).can_complete_text:
         return None
     qa_model = settings.qa.qa_model
     return create_indexer(settings.replace(model=qa_model) if qa_model else settings)
@@ -115,8 +117,7 @@ def _ask(
         evidence=list(evidence.items),
         filters="; ".join(evidence.readings),
     )
-    model = text_model_of(indexer) if indexer is not None else None
-    if indexer is None or model is None:
+    if indexer is None or not indexer.can_complete_text:
         text, cited = extractive_answer(evidence)
         answer.text, answer.citations = text, cited
         answer.mode = "retrieved" if cited else "unanswerable"
@@ -124,7 +125,7 @@ def _ask(
         answer.model = indexer.model_id
         think = settings.qa.qa_thinking if thinking is None else thinking
         looks = settings.qa.qa_look_again if look_again is None else look_again
-        _ModelAnswer(answer, store, settings, evidence, model, think).run(looks)
+        _ModelAnswer(answer, store, settings, evidence, indexer, think).run(looks)
     cited_videos = list(dict.fromkeys(c.video_id for c in answer.citations))
     answer.qa_id = store.log_question(
         question,
@@ -145,7 +146,7 @@ class _ModelAnswer:
     store: Store
     settings: Settings
     evidence: Evidence
-    model: TextModel
+    model: Indexer
     thinking: bool
 
     def run(self, look_again: bool) -> None:
@@ -170,18 +171,20 @@ class _ModelAnswer:
         """Ask about the best clip's frames; False when there is no clip, file or image
         support. A look that does not answer either leaves its own "not answered" text."""
         ev = self.evidence
+        if not self.model.can_look:
+            return False
         primary = ev.primary()
         target = primary[0] if primary else (ev.items[0] if ev.items else None)
         clip = clip_around(self.store, target, len(ev.items) + 1) if target is not None else None
         frames = clip_frames(self.store, clip, self.settings) if clip is not None else []
-        messages = (
-            build_look_messages(self.model, self.answer.question, clip, frames)
-            if clip is not None and frames
-            else None
-        )
-        if clip is None or messages is None:
+        if clip is None or not frames:
             return False
-        checked = check_citations(self.complete(messages), [clip])
+        question, closing = look_prompt(self.answer.question, clip)
+        text, used = self.model.look(
+            frames, question, system=SYSTEM, closing=closing, thinking=self.thinking
+        )
+        self.answer.usage.add(used)
+        checked = check_citations(answer_text(text), [clip])
         _apply(self.answer, checked, "looked_again")
         self.answer.evidence = [*self.answer.evidence, clip]
         return True
@@ -189,7 +192,7 @@ class _ModelAnswer:
     def complete(self, messages: list[dict[str, Any]]) -> str:
         text, used = self.model.complete_text(messages, thinking=self.thinking)
         self.answer.usage.add(used)
-        return text
+        return answer_text(text)
 
 
 def _apply(answer: Answer, checked: CheckedReply, mode: str) -> None:

@@ -4,13 +4,14 @@ The index keeps what the model noticed the first time, not everything in the pic
 evidence for a question is thin and the video file is still where it was indexed from, the
 frames of the stored clip around the best-matching moment are sampled again (the same sampler
 and settings as indexing) and sent with the question; the answer cites that clip by the next
-free evidence number. Only indexers that send images (the GLM adapter) can look again.
+free evidence number. Only indexers that declare ``can_look`` can look again; this module
+writes the words around the frames (:func:`look_prompt`) and the indexer's ``look`` encodes the
+frames as its model takes them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from videoidx.errors import MediaError
 from videoidx.media.scan import sample_clip
@@ -58,28 +59,13 @@ def clip_frames(store: Store, clip: Citation, settings: Settings) -> list[Frame]
         return []  # the file changed or broke since indexing: answer from the timeline instead
 
 
-def build_look_messages(
-    indexer: object, question: str, clip: Citation, frames: list[Frame]
-) -> list[dict[str, Any]] | None:
-    """A question with the clip's frames in the indexer's image dialect; None when the
-    indexer does not send images."""
-    from indexers.glm import GlmIndexer
-    from indexers.glm.request import image_part, select_frames, timestamp_text
-
-    if not isinstance(indexer, GlmIndexer) or not frames:
-        return None
-    content: list[dict[str, Any]] = [
-        {
-            "type": "text",
-            "text": f"Question: {question.strip()}\n\nThe video:\n"
-            + quote_data("video", [{"title": clip.title}])
-            + f"\n\nFrames of that video from {clock(clip.start_s)} to {clock(clip.end_s)}, "
-            f"cited as [{clip.n}]:",
-        }
-    ]
-    ordered = sorted(frames, key=lambda f: f.time_s)
-    for frame in select_frames(ordered, indexer.profile.max_images):
-        content.append({"type": "text", "text": timestamp_text(frame.time_s)})
-        content.append(image_part(indexer.profile, frame.jpeg))
-    content.append({"type": "text", "text": f"Answer the question now, citing [{clip.n}]."})
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": content}]
+def look_prompt(question: str, clip: Citation) -> tuple[str, str]:
+    """The text before the frames (the question, the quoted title, how to cite the clip) and
+    the text after them, for :meth:`indexers.base.Indexer.look` with :data:`SYSTEM`."""
+    before = (
+        f"Question: {question.strip()}\n\nThe video:\n"
+        + quote_data("video", [{"title": clip.title}])
+        + f"\n\nFrames of that video from {clock(clip.start_s)} to {clock(clip.end_s)}, "
+        f"cited as [{clip.n}]:"
+    )
+    return before, f"Answer the question now, citing [{clip.n}]."
