@@ -145,6 +145,45 @@ class CausalLink:
     confidence: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One spoken word with its own times (absolute seconds), where the engine gives them."""
+
+    start_s: float
+    end_s: float
+    text: str
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechSegment:
+    """Something said between ``start_s`` and ``end_s`` (absolute seconds), as transcribed.
+
+    Text from the outside world: prompts quote it as data (``videoidx.prompting``), never as
+    instructions."""
+
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...] = ()
+    language: str = ""
+    confidence: float | None = None
+    speaker: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenText:
+    """Text shown on screen from ``start_s`` to ``end_s`` (absolute seconds), read from frames;
+    repeated reads of the same text are merged into one span."""
+
+    start_s: float
+    end_s: float
+    text: str
+    confidence: float | None = None
+    box_px: tuple[float, float, float, float] | None = None
+    """``(x1, y1, x2, y2)`` in pixels of the upright, display-size frame."""
+
+
 @dataclass(slots=True)
 class Usage:
     """Tokens and money spent on one or more requests."""
