@@ -66,6 +66,8 @@ _LAZY = {
     "VideoResult": "videoidx.pipeline.run",
     "Progress": "videoidx.pipeline.progress",
     "ProgressCallback": "videoidx.pipeline.progress",
+    "Stage": "videoidx.pipeline.progress",
+    "TERMINAL_STAGES": "videoidx.pipeline.progress",
     "plan_video": "videoidx.pipeline.dryrun",
     "VideoPlan": "videoidx.pipeline.dryrun",
     "ask": "videoidx.qa",
@@ -83,6 +85,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "TERMINAL_STAGES",
     "Answer",
     "Appearance",
     "BadReplyError",
@@ -115,6 +118,7 @@ __all__ = [
     "SearchHit",
     "Settings",
     "ShotCut",
+    "Stage",
     "Store",
     "StoreError",
     "StoredCharacter",
