@@ -120,3 +120,21 @@ def test_index_video_is_a_batch_of_one(
 
     expected = [Stage.ANALYZE, Stage.CONSOLIDATE, Stage.DONE]
     assert stage_changes(stages["alone"]) == stage_changes(stages["batch"]) == expected
+
+
+def test_cards_group_videos_under_their_batch_with_its_shared_cap_and_limit() -> None:
+    from ui.render import JobView, jobs_html
+
+    def view(title: str, batch: str, cap: float | None, limit: int, cost: float) -> JobView:
+        return JobView(
+            title, "running", Stage.ANALYZE, 0.5, 1, 2, 0, 0, 3, 100, cost, None, "",
+            batch_id=batch, batch_cost_cap_usd=cap, batch_concurrency=limit,
+        )  # fmt: skip
+
+    one = [view("a", "b1", 0.05, 2, 0.01), view("b", "b1", 0.05, 2, 0.02)]
+    html = jobs_html([*one, view("c", "b2", None, 4, 0.0)])
+    first, second = html.split('<div class="vx-batch">')[1:]
+    assert first.count('class="vx-job ') == 2 and second.count('class="vx-job ') == 1
+    assert "2 videos, 0 finished" in first and "$0.0300 spent of the batch" in first
+    assert "$0.0500 cap" in first and "up to 2 model calls at once" in first
+    assert "cap" not in second and "up to 4 model calls at once" in second

@@ -15,9 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Literal
 
 import videoidx
-from videoidx import ShotCut, VideoSummary
+from videoidx import ShotCut, Stage, VideoSummary
 
 # Passed as ``js_on_load`` to every clickable gr.HTML: forwards the clicked item's data.
 CLICK_JS = """
@@ -210,7 +211,8 @@ class JobView:
 
     title: str
     status: str
-    stage: str
+    stage: Stage | Literal["waiting"]
+    """Where the video's indexing stands; ``waiting`` until its first progress event."""
     fraction: float
     clips_done: int
     clips_total: int

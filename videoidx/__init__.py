@@ -31,6 +31,7 @@ from videoidx.media.probe import probe
 from videoidx.media.sample import sample_clip, sample_frames
 from videoidx.media.scan import Scan, scan_video
 from videoidx.media.shots import detect_shots
+from videoidx.pipeline.progress import TERMINAL_STAGES, Stage
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import (
     SearchHit,
@@ -66,8 +67,6 @@ _LAZY = {
     "VideoResult": "videoidx.pipeline.run",
     "Progress": "videoidx.pipeline.progress",
     "ProgressCallback": "videoidx.pipeline.progress",
-    "Stage": "videoidx.pipeline.progress",
-    "TERMINAL_STAGES": "videoidx.pipeline.progress",
     "plan_video": "videoidx.pipeline.dryrun",
     "VideoPlan": "videoidx.pipeline.dryrun",
     "ask": "videoidx.qa",

@@ -364,4 +364,3 @@ def write_consolidation(
         store.write_characters(data.video_id, groups, provenance=data.provenance)
     if links is not None:
         store.write_links(data.video_id, links, provenance=data.provenance)
-
