@@ -14,8 +14,10 @@ A :class:`Batch` turns the messages into the steps of each video's
   steps' calls) runs on one pool of ``concurrency`` threads, so at most that many are open at
   once;
 * **one cost cap**: ``max_cost_usd`` caps the whole batch's estimated spend (``RunLimits``);
-* **bounded memory**: while ``concurrency`` clips wait for the indexer the source is not read, so
-  its bounded channel makes the media workers wait instead of piling up frames;
+* **bounded memory**: while ``concurrency`` clips wait for the indexer, one more clip is read
+  (so media work overlaps the calls, even when it runs on this thread) and then the source is
+  not read, so its bounded channel makes the media workers wait instead of piling up frames:
+  at most ``concurrency + 1`` clips of frames are held here;
 * **one failing video never stops the others**: it ends up in its own ``VideoResult``; a bad key
   or an empty quota (no video could succeed) stops the whole batch early, as it stops one video;
 * **duplicates by content** (the same bytes under two names) are indexed once.
@@ -165,6 +167,8 @@ class Batch:
         self.duplicates: dict[int, int] = {}
         self.clip_calls: dict[Future[ClipAnalysis], tuple[int, PendingClip]] = {}
         self.step_calls: dict[Future[Any], int] = {}
+        self.held: ClipReady | None = None
+        """A clip read ahead while every call slot was busy, offered once one frees."""
         self.pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="videoidx-call")
 
     # -- the loop ----------------------------------------------------------------------------
@@ -192,19 +196,27 @@ class Batch:
                 source.stop()
                 self._wind_down()
                 return
-            if source.exhausted:
-                if not self.clip_calls and not self.step_calls:
+            full = len(self.clip_calls) >= self.limit
+            if self.held is not None and not full:
+                held, self.held = self.held, None
+                self._handle(held)
+            elif self.held is not None or source.exhausted:
+                if source.exhausted and not (self.clip_calls or self.step_calls or self.held):
                     return
-                self._collect(timeout_s=POLL_S)
-            elif len(self.clip_calls) >= self.limit:
                 self._collect(timeout_s=POLL_S)
             else:
                 message = source.next(POLL_S)
-                if message is not None:
+                if isinstance(message, ClipReady) and full:
+                    self.held = message  # read while the calls in flight wait for answers
+                elif message is not None:
                     self._handle(message)
 
     def _wind_down(self) -> None:
         """Cancelled or fatally failed: drop unsent clips, store what is in flight, finish."""
+        if self.held is not None:
+            # Offered, not sent: a cached clip is still adopted, any other counts as skipped.
+            held, self.held = self.held, None
+            self._handle(held)
         for fut in self.clip_calls:
             fut.cancel()
         while self.clip_calls or self.step_calls:
