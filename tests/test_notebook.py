@@ -43,6 +43,10 @@ def run_notebook(
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("VIDEOIDX_CONFIG", os.devnull)
     monkeypatch.setenv("VIDEOIDX_NB_MEDIA", str(media))
+    # The kernel imports the videoidx of this checkout, not whichever one is installed.
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     work = tmp_path / "work"

@@ -257,6 +257,9 @@ def _job_view(job: Job) -> JobView:
         error=public_text(job.error),
         video_id=(r.video_id if r else "") or (p.video_id if p else ""),
         openable=r is not None and not job.active and r.events > 0,
+        batch_id=job.batch_id,
+        batch_cost_cap_usd=job.settings.pipeline.max_cost_usd,
+        batch_concurrency=job.settings.pipeline.concurrency,
     )
 
 

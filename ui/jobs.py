@@ -1,10 +1,16 @@
-"""Background indexing for the web page: a queue of video jobs run by a few worker threads.
+"""Background indexing for the web page: a queue of batches run by a few worker threads.
 
 Indexing must not tie up a page event: a page that waits on a 40-minute job cannot search, and a
-closed tab would lose it. So a job is queued here and runs on a worker thread of the server
+closed tab would lose it. So a batch is queued here and runs on a worker thread of the server
 process, writing through the page's own :class:`~videoidx.Store` (DuckDB allows one writing
 process; the page reads through cursors of the same store, which never wait for the writer).
 The page polls :meth:`JobQueue.snapshot` to draw progress.
+
+A batch (the files of one Start press, or one re-index) runs as ONE batch of the indexing engine
+(:func:`videoidx.index_many`), exactly as ``videoidx index`` runs its files: one concurrency
+limit and one cost cap for the whole batch, its videos' media work in parallel, duplicates
+indexed once. Each video still has its own :class:`Job` (its card), kept current from the
+engine's per-video progress events and results.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ ACTIVE = ("queued", "running")
 
 @dataclass
 class Job:
-    """One video's indexing job as the page shows it."""
+    """One video of a batch, as the page shows it (its card)."""
 
     job_id: str
     batch_id: str
@@ -38,6 +44,7 @@ class Job:
     progress_callback: Callable[[Progress], None] | None = field(default=None, repr=False)
     """An extra listener (the demo's terminal bar) besides the page."""
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    """The batch's cancel event, shared by all its jobs: the batch is one engine run."""
     status: str = "queued"
     """``queued``, ``running``, then the run's status: ``done``, ``partial``, ``failed``,
     ``cancelled`` or ``stopped`` (cost cap)."""
@@ -51,8 +58,25 @@ class Job:
         return self.status in ACTIVE
 
 
+@dataclass
+class _Batch:
+    """The jobs of one :meth:`JobQueue.submit`, run as one engine batch."""
+
+    jobs: list[Job]
+    settings: Settings
+    cancel: threading.Event
+    progress: Callable[[Progress], None] | None
+
+    def job_for(self, path: str) -> Job | None:
+        """The job a progress event or result of ``path`` belongs to: the first of that path
+        still without a result (the same file twice in a batch is indexed once, first)."""
+        same = [j for j in self.jobs if str(j.path) == path]
+        return next((j for j in same if j.result is None), same[0] if same else None)
+
+
 class JobQueue:
-    """Runs submitted videos through :func:`videoidx.index_video`, ``workers`` at a time."""
+    """Runs each submitted batch through :func:`videoidx.index_many`, ``workers`` batches at a
+    time; each batch has one concurrency limit and one cost cap, from its settings."""
 
     def __init__(
         self,
@@ -66,9 +90,11 @@ class JobQueue:
         self.on_finished = on_finished
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queue: queue.Queue[_Batch | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._idle = threading.Condition(self._lock)
+        self._open_batches = 0
+        """Batches queued or running, their after-indexing hooks included."""
 
     def submit(
         self,
@@ -77,30 +103,42 @@ class JobQueue:
         *,
         progress: Callable[[Progress], None] | None = None,
     ) -> list[Job]:
-        """Queue each file; returns the jobs (one batch) in the order given."""
+        """Queue the files as one batch; returns its jobs in the order given."""
         batch_id = uuid.uuid4().hex[:12]
+        cancel = threading.Event()
+        now = time.time()  # one time for the batch: snapshots keep its jobs in order
         jobs = [
-            Job(uuid.uuid4().hex[:12], batch_id, Path(p), Path(p).stem, settings, progress)
+            Job(
+                uuid.uuid4().hex[:12],
+                batch_id,
+                Path(p),
+                Path(p).stem,
+                settings,
+                progress,
+                cancel=cancel,
+                submitted_at=now,
+            )
             for p in paths
         ]
         with self._lock:
             for job in jobs:
                 self._jobs[job.job_id] = job
+            self._open_batches += 1
             self._start_workers()
-        for job in jobs:
-            self._queue.put(job)
+        self._queue.put(_Batch(jobs, settings, cancel, progress))
         return jobs
 
     def cancel(self, job_ids: Sequence[str]) -> int:
-        """Ask jobs to stop; queued ones never start, running ones stop after clips in flight."""
-        n = 0
+        """Stop the batches these jobs belong to (a batch is one engine run): queued ones never
+        start, running ones stop after the clips in flight. Returns how many videos stop."""
         with self._lock:
-            for job_id in job_ids:
-                job = self._jobs.get(job_id)
-                if job is not None and job.active:
-                    job.cancel.set()
-                    n += 1
-        return n
+            batches = {
+                j.batch_id for i in job_ids if (j := self._jobs.get(i)) is not None and j.active
+            }
+            stopping = [j for j in self._jobs.values() if j.batch_id in batches and j.active]
+            for job in stopping:
+                job.cancel.set()
+        return len(stopping)
 
     def snapshot(self) -> list[Job]:
         """Copies of every job, newest batch first, safe to read while workers run."""
@@ -113,10 +151,10 @@ class JobQueue:
             return any(j.active for j in self._jobs.values())
 
     def wait_idle(self, timeout_s: float | None = None) -> bool:
-        """Block until no job is queued or running; False on timeout."""
+        """Block until no batch is queued or running; False on timeout."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._idle:
-            while any(j.active for j in self._jobs.values()):
+            while self._open_batches:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -147,50 +185,76 @@ class JobQueue:
 
     def _work(self) -> None:
         while True:
-            job = self._queue.get()
-            if job is None:
+            batch = self._queue.get()
+            if batch is None:
                 return
-            self._run(job)
+            try:
+                self._run(batch)
+                # After the batch, not inside it: a hook (the player's copy) must not hold up
+                # the engine's writer thread while other videos of the batch wait to be stored.
+                for job in batch.jobs:
+                    self._after(job)
+            finally:
+                with self._idle:
+                    self._open_batches -= 1
+                    self._idle.notify_all()
 
-    def _run(self, job: Job) -> None:
-        if job.cancel.is_set():
-            self._set(job, status="cancelled")
-            self._finished(job)
+    def _run(self, batch: _Batch) -> None:
+        if batch.cancel.is_set():
+            for job in batch.jobs:
+                self._set(job, status="cancelled")
             return
-        self._set(job, status="running")
 
         def on_progress(p: Progress) -> None:
-            self._set(job, progress=p, title=p.title or job.title)
-            if job.progress_callback is not None:
-                job.progress_callback(p)
+            job = batch.job_for(p.path)
+            if job is not None:
+                status = "running" if job.status == "queued" else job.status
+                self._set(job, progress=p, title=p.title or job.title, status=status)
+            if batch.progress is not None:
+                batch.progress(p)
+
+        def on_result(r: VideoResult) -> None:
+            job = batch.job_for(r.path)
+            if job is not None:
+                self._settle(job, r)
 
         try:
-            result = videoidx.index_video(
-                job.path,
-                settings=job.settings,
+            results = videoidx.index_many(
+                [j.path for j in batch.jobs],
+                settings=batch.settings,
                 store=self.store,
                 progress=on_progress,
-                cancel=job.cancel,
+                cancel=batch.cancel,
+                on_result=on_result,
             )
         except VideoIdxError as exc:
-            self._set(job, status="failed", error=str(exc))
-        except Exception as exc:  # a bug must fail this job, not kill the worker thread
-            log.warning("indexing %s failed unexpectedly", job.path.name, exc_info=exc)
-            self._set(job, status="failed", error=f"unexpected {type(exc).__name__}: {exc}")
+            self._fail_unsettled(batch, str(exc))
+        except Exception as exc:  # a bug must fail this batch, not kill the worker thread
+            log.warning("indexing a batch failed unexpectedly", exc_info=exc)
+            self._fail_unsettled(batch, f"unexpected {type(exc).__name__}: {exc}")
         else:
-            self._set(job, status=result.status, result=result, error=result.error)
-        self._finished(job)
+            for job, result in zip(batch.jobs, results, strict=True):
+                if job.result is None:
+                    self._settle(job, result)
+
+    def _settle(self, job: Job, result: VideoResult) -> None:
+        self._set(job, status=result.status, result=result, error=result.error)
+        with self._idle:
+            self._idle.notify_all()
+
+    def _fail_unsettled(self, batch: _Batch, error: str) -> None:
+        for job in batch.jobs:
+            if job.result is None:
+                self._set(job, status="failed", error=error)
 
     def _set(self, job: Job, **changes: object) -> None:
         with self._lock:
             for name, value in changes.items():
                 setattr(job, name, value)
 
-    def _finished(self, job: Job) -> None:
+    def _after(self, job: Job) -> None:
         if self.on_finished is not None:
             try:
                 self.on_finished(job)
             except Exception as exc:
                 log.warning("after-indexing hook failed for %s", job.path.name, exc_info=exc)
-        with self._idle:
-            self._idle.notify_all()

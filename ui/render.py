@@ -15,9 +15,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Literal
 
 import videoidx
-from videoidx import ShotCut, VideoSummary
+from videoidx import ShotCut, Stage, VideoSummary
 
 # Passed as ``js_on_load`` to every clickable gr.HTML: forwards the clicked item's data.
 CLICK_JS = """
@@ -211,7 +212,8 @@ class JobView:
 
     title: str
     status: str
-    stage: str
+    stage: Stage | Literal["waiting"]
+    """Where the video's indexing stands; ``waiting`` until its first progress event."""
     fraction: float
     clips_done: int
     clips_total: int
@@ -225,15 +227,38 @@ class JobView:
     video_id: str = ""
     openable: bool = False
     """Finished with events: the card opens the video's timeline when clicked."""
+    batch_id: str = ""
+    """The batch (one Start press or re-index) the video was indexed in."""
+    batch_cost_cap_usd: float | None = None
+    """The batch's one cost cap, shared by all its videos."""
+    batch_concurrency: int = 0
+    """The batch's one limit on model calls at once, shared by all its videos."""
 
 
 def jobs_html(jobs: Sequence[JobView]) -> str:
+    """The jobs' cards, grouped by batch under a line with the batch's shared limits."""
     if not jobs:
         return empty_state(
             "Nothing is being indexed",
             "Drop videos above, check the estimate, and press Start indexing.",
         )
-    return '<div class="vx-jobs">' + "".join(_job_card(j) for j in jobs) + "</div>"
+    batches = [list(g) for _, g in itertools.groupby(jobs, key=lambda j: j.batch_id)]
+    return '<div class="vx-jobs">' + "".join(_batch_html(b) for b in batches) + "</div>"
+
+
+def _batch_html(jobs: Sequence[JobView]) -> str:
+    first = jobs[0]
+    finished = sum(1 for j in jobs if j.status not in ("queued", "running"))
+    spent = f"${sum(j.cost_usd for j in jobs):.4f} spent"
+    if first.batch_cost_cap_usd is not None:
+        spent += f" of the batch's ${first.batch_cost_cap_usd:.4f} cap"
+    facts = [
+        f"{len(jobs)} video{'s' if len(jobs) != 1 else ''}, {finished} finished",
+        spent,
+        f"up to {first.batch_concurrency} model calls at once",
+    ]
+    head = f'<div class="vx-batch-head">{" · ".join(escape(f) for f in facts)}</div>'
+    return f'<div class="vx-batch">{head}{"".join(_job_card(j) for j in jobs)}</div>'
 
 
 def _job_card(j: JobView) -> str:

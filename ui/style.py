@@ -38,7 +38,8 @@ CSS = """
   transform:translateX(-50%); }
 .vx-axis span:first-child { transform:none; }
 
-.vx-jobs { display:flex; flex-direction:column; gap:.6rem; }
+.vx-jobs, .vx-batch { display:flex; flex-direction:column; gap:.6rem; }
+.vx-batch-head { font-size:.8rem; color:var(--body-text-color-subdued); }
 .vx-job { display:block; width:100%; text-align:left; padding:.7rem .9rem; border-radius:10px;
   border:1px solid var(--border-color-primary); background:var(--background-fill-primary);
   font:inherit; color:inherit; }

@@ -37,6 +37,7 @@ from videoidx.media.cut import CutClip, cut_clip
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan, detect_shots, sample_clip, sample_frames, scan_video
+from videoidx.pipeline.progress import TERMINAL_STAGES, Stage
 from videoidx.settings import Settings, clip_length_settings, resolve_settings
 from videoidx.store import (
     SearchHit,
@@ -91,6 +92,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "TERMINAL_STAGES",
     "Answer",
     "Appearance",
     "BadReplyError",
@@ -125,6 +127,7 @@ __all__ = [
     "SearchHit",
     "Settings",
     "ShotCut",
+    "Stage",
     "Store",
     "StoreError",
     "StoredCharacter",

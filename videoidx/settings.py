@@ -162,7 +162,10 @@ class UISettings:
     """Where uploaded videos and browser-playable copies are kept; None puts a
     ``videoidx-uploads`` folder beside the database."""
     index_workers: int = 1
-    """Videos the web page indexes at the same time (each still runs its clips concurrently)."""
+    """Batches the web page indexes at the same time. A batch is the files of one Start press
+    (or one re-index) and runs like ``videoidx index`` on them: one ``concurrency`` limit and one
+    ``max_cost_usd`` cap for the whole batch, its videos' media work in parallel. So at most
+    ``index_workers`` x ``concurrency`` model calls are open at once, across batches."""
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,32 @@
-"""Many videos into one store from one writer thread: the part every ``index_many`` engine shares.
+"""The indexing engine: videos into one store from one writer thread, as one batch.
 
-An engine supplies two things: a :class:`MediaSource` (where probing and sampling run: this
-thread, worker processes, Ray tasks), which hands over ``media_worker`` messages, and a
-:class:`ModelCalls` (where indexer calls run: here, or as Ray tasks). A :class:`Batch` turns the
-messages into the steps of each video's :class:`~videoidx.pipeline.run.VideoJob` and keeps the
-pipeline's rules for the whole batch:
+Every way of indexing drives this engine: ``index_video`` (a batch of one, media work on the
+calling thread), ``index_many`` (media work in worker processes or Ray tasks) and the web page's
+jobs (each Start press or re-index is one batch). They differ only in what they hand to
+:func:`run_batch`: a :class:`MediaSource` (where probing and sampling run: this thread, worker
+processes, Ray tasks), which hands over ``media_worker`` messages, and a
+:class:`~videoidx.pipeline.steps.ModelCalls` (where indexer calls run: here, or as Ray tasks).
+A :class:`Batch` turns the messages into the steps of each video's
+:class:`~videoidx.pipeline.job.VideoJob` and keeps the pipeline's rules for the whole batch:
 
 * **one writer**: every store write happens on the thread that calls :meth:`Batch.run`;
-* **one concurrency limit**: every model call of every video (clip analyses and consolidation's
-  text calls) runs on one pool of ``concurrency`` threads, so at most that many are open at once;
-* **bounded memory**: while ``concurrency`` clips wait for the indexer the source is not read, so
-  its bounded channel makes the media workers wait instead of piling up frames;
+* **one concurrency limit**: every model call of every video (clip analyses and the per-video
+  steps' calls) runs on one pool of ``concurrency`` threads, so at most that many are open at
+  once;
+* **one cost cap**: ``max_cost_usd`` caps the whole batch's estimated spend (``RunLimits``);
+* **bounded memory**: while ``concurrency`` clips wait for the indexer, one more clip is read
+  (so media work overlaps the calls, even when it runs on this thread) and then the source is
+  not read, so its bounded channel makes the media workers wait instead of piling up frames:
+  at most ``concurrency + 1`` clips of frames are held here;
 * **one failing video never stops the others**: it ends up in its own ``VideoResult``; a bad key
-  or an empty quota (no video could succeed) stops the whole batch early, as it stops one video.
+  or an empty quota (no video could succeed) stops the whole batch early, as it stops one video;
+* **duplicates by content** (the same bytes under two names) are indexed once.
+
+**Where a new step goes**: the work itself lives in ``pipeline.steps``: per clip in
+``steps.analyse_clip`` (every engine runs it for every clip), per video in ``steps.VIDEO_STEPS``
+(after a video's clips are stored: consolidation today). This engine runs them under the rules
+above and emits one progress stage per step (``progress.Stage``); nothing else schedules
+indexing.
 """
 
 from __future__ import annotations
@@ -20,36 +34,73 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from indexers import Indexer
-from videoidx.errors import VideoIdxError
-from videoidx.pipeline.consolidate import (
-    CancellableText,
-    ConsolidationInput,
-    TextModel,
-    ask_groups,
-    ask_links,
-    read_consolidation_input,
-    text_model_of,
-    write_consolidation,
-)
+from indexers import Indexer, create_indexer
+from videoidx.errors import CancelledError, VideoIdxError
+from videoidx.pipeline.consolidate import TextModel, text_model_of
+from videoidx.pipeline.job import PendingClip, RunLimits, VideoJob, VideoResult
 from videoidx.pipeline.media_worker import ClipReady, MediaMessage, Probed, ProbeFailed
-from videoidx.pipeline.progress import Progress, ProgressCallback
-from videoidx.pipeline.run import PendingClip, RunLimits, VideoJob, VideoResult
+from videoidx.pipeline.progress import Progress, ProgressCallback, Stage
+from videoidx.pipeline.steps import VIDEO_STEPS, ModelCalls, StepWork, analyse_clip
 from videoidx.settings import Settings
 from videoidx.store import Store
-from videoidx.types import ClipAnalysis, Usage
+from videoidx.types import ClipAnalysis
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.02
 """How long the writer waits on one side (media or model calls) before looking at the other."""
 
-T = TypeVar("T")
+ResultCallback = Callable[[VideoResult], None]
+"""Hears each video's result as soon as it is settled (on the writer thread: be quick)."""
+
+
+def run_batch(
+    paths: Sequence[Path],
+    settings: Settings,
+    start: Callable[[Batch], MediaSource],
+    *,
+    store: Store | None = None,
+    indexer: Indexer | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    on_result: ResultCallback | None = None,
+) -> list[VideoResult]:
+    """Index ``paths`` as one batch; ``start`` starts its media work (and may point the batch's
+    model calls elsewhere). Returns one result per path, in order.
+
+    ``store`` and ``indexer`` are opened from ``settings`` when not given and closed again at
+    the end; the indexer's readiness (a key, a model) is checked before anything is read.
+    """
+    own_store = store is None
+    store = store or Store.open(settings.db_path)
+    try:
+        own_indexer = indexer is None
+        indexer = indexer or create_indexer(settings)
+        try:
+            indexer.check_ready()
+            batch = Batch(
+                list(paths),
+                settings,
+                store,
+                indexer,
+                LocalCalls(),
+                progress,
+                cancel or threading.Event(),
+                on_result=on_result,
+            )
+            return batch.run(start(batch))
+        finally:
+            if own_indexer:
+                indexer.close()
+    finally:
+        if own_store:
+            store.close()
 
 
 class MediaSource(Protocol):
@@ -70,31 +121,14 @@ class MediaSource(Protocol):
         ...
 
 
-class ModelCalls(Protocol):
-    """Where the indexer runs. Both methods are called on the batch's call threads."""
-
-    def analyse(self, job: VideoJob, pending: PendingClip) -> ClipAnalysis: ...
-
-    def text_model(self, indexer: Indexer) -> TextModel | None: ...
-
-
 class LocalCalls:
     """Model calls in this process, on the batch's threads."""
 
     def analyse(self, job: VideoJob, pending: PendingClip) -> ClipAnalysis:
-        return job.analyse(pending)
+        return analyse_clip(job.indexer, job.settings, pending.clip_input, job.clip_dir, job.cancel)
 
     def text_model(self, indexer: Indexer) -> TextModel | None:
         return text_model_of(indexer)
-
-
-@dataclass
-class _Consolidation:
-    data: ConsolidationInput
-    groups: Future[Any]
-    links: Future[Any]
-    group_usage: Usage
-    link_usage: Usage
 
 
 @dataclass
@@ -104,12 +138,16 @@ class _Slot:
     job: VideoJob
     in_flight: int = 0
     media_done: bool = False
-    consolidation: _Consolidation | None = None
+    next_step: int = 0
+    """Index in ``VIDEO_STEPS`` of the next per-video step to consider."""
+    step: StepWork | None = None
+    step_calls: list[Future[Any]] = field(default_factory=list)
+    """The running step's calls, in its order (its ``write`` gets them so)."""
 
 
 @dataclass
 class Batch:
-    """One ``index_many`` run; :meth:`run` drives it from the calling (writer) thread."""
+    """One batch of videos; :meth:`run` drives it from the calling (writer) thread."""
 
     paths: list[Path]
     settings: Settings
@@ -119,6 +157,7 @@ class Batch:
     progress: ProgressCallback | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     limits: RunLimits = field(default_factory=RunLimits)
+    on_result: ResultCallback | None = None
 
     def __post_init__(self) -> None:
         self.limit = self.settings.pipeline.concurrency
@@ -127,7 +166,9 @@ class Batch:
         self.first_with_content: dict[str, int] = {}
         self.duplicates: dict[int, int] = {}
         self.clip_calls: dict[Future[ClipAnalysis], tuple[int, PendingClip]] = {}
-        self.text_calls: dict[Future[Any], int] = {}
+        self.step_calls: dict[Future[Any], int] = {}
+        self.held: ClipReady | None = None
+        """A clip read ahead while every call slot was busy, offered once one frees."""
         self.pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="videoidx-call")
 
     # -- the loop ----------------------------------------------------------------------------
@@ -155,29 +196,37 @@ class Batch:
                 source.stop()
                 self._wind_down()
                 return
-            if source.exhausted:
-                if not self.clip_calls and not self.text_calls:
+            full = len(self.clip_calls) >= self.limit
+            if self.held is not None and not full:
+                held, self.held = self.held, None
+                self._handle(held)
+            elif self.held is not None or source.exhausted:
+                if source.exhausted and not (self.clip_calls or self.step_calls or self.held):
                     return
-                self._collect(timeout_s=POLL_S)
-            elif len(self.clip_calls) >= self.limit:
                 self._collect(timeout_s=POLL_S)
             else:
                 message = source.next(POLL_S)
-                if message is not None:
+                if isinstance(message, ClipReady) and full:
+                    self.held = message  # read while the calls in flight wait for answers
+                elif message is not None:
                     self._handle(message)
 
     def _wind_down(self) -> None:
         """Cancelled or fatally failed: drop unsent clips, store what is in flight, finish."""
+        if self.held is not None:
+            # Offered, not sent: a cached clip is still adopted, any other counts as skipped.
+            held, self.held = self.held, None
+            self._handle(held)
         for fut in self.clip_calls:
             fut.cancel()
-        while self.clip_calls or self.text_calls:
+        while self.clip_calls or self.step_calls:
             self._collect(timeout_s=None)
         for index in list(self.slots):
             self._finish(index)
 
     def _collect(self, timeout_s: float | None) -> None:
         """Store the outcome of every finished call, waiting up to ``timeout_s`` for one."""
-        waiting = [*self.clip_calls, *self.text_calls]
+        waiting = [*self.clip_calls, *self.step_calls]
         if not waiting:
             return
         done, _ = wait(waiting, timeout=timeout_s, return_when=FIRST_COMPLETED)
@@ -189,11 +238,10 @@ class Batch:
                 slot.in_flight -= 1
                 self._advance(index)
             else:
-                index = self.text_calls.pop(fut)
-                consolidation = self.slots[index].consolidation
-                assert consolidation is not None
-                if not {consolidation.groups, consolidation.links} & self.text_calls.keys():
-                    self._write_consolidation(index, consolidation)
+                index = self.step_calls.pop(fut)
+                slot = self.slots[index]
+                if not set(slot.step_calls) & self.step_calls.keys():
+                    self._end_step(index)
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -208,7 +256,7 @@ class Batch:
                 return  # a duplicate, or a video whose run could not start
             pending = slot.job.offer(message.clip, message.frames, message.shot_cuts)
             if pending is not None:
-                fut = self.pool.submit(self.calls.analyse, slot.job, pending)
+                fut = self.pool.submit(self._analyse, slot.job, pending)
                 self.clip_calls[fut] = (message.job, pending)
                 slot.in_flight += 1
         else:
@@ -242,58 +290,67 @@ class Batch:
             return
         self.slots[index] = _Slot(job)
 
+    def _analyse(self, job: VideoJob, pending: PendingClip) -> ClipAnalysis:
+        """One clip's model call, on a call thread."""
+        if job.cancel.is_set():  # queued before the cancel, started after it: send nothing
+            raise CancelledError(f"clip {pending.clip.index} was cancelled before it was sent")
+        return self.calls.analyse(job, pending)
+
     def _fail(self, index: int, error: str) -> None:
         path = self.paths[index]
-        self.results[index] = VideoResult(
-            path=str(path), title=path.stem, status="failed", error=error
-        )
         log.info("%s: failed: %s", path, error)
         if self.progress is not None:
-            self.progress(Progress(video_id="", title=path.stem, stage="failed", message=error))
+            self.progress(
+                Progress(
+                    video_id="", title=path.stem, stage=Stage.FAILED, message=error, path=str(path)
+                )
+            )
+        self._settle(
+            index, VideoResult(path=str(path), title=path.stem, status="failed", error=error)
+        )
+
+    def _settle(self, index: int, result: VideoResult) -> None:
+        self.results[index] = result
+        if self.on_result is not None:
+            self.on_result(result)
 
     # -- the end of one video ----------------------------------------------------------------
 
     def _advance(self, index: int) -> None:
-        """Consolidate or finish the video once its media is over and no clip is in flight."""
+        """Once the video's media is over and no clip is in flight, run its per-video steps one
+        after another (``steps.VIDEO_STEPS``), then finish it."""
         slot = self.slots[index]
-        if not slot.media_done or slot.in_flight or slot.consolidation is not None:
+        if not slot.media_done or slot.in_flight or slot.step is not None:
             return
         job = slot.job
-        if not job.should_consolidate:
-            self._finish(index)
+        while slot.next_step < len(VIDEO_STEPS):
+            step = VIDEO_STEPS[slot.next_step]
+            slot.next_step += 1
+            if job.stopping or not step.wanted(job):
+                continue
+            job.tracker.update(stage=step.stage)
+            work = step.start(job, self.calls)
+            if not work.calls:
+                work.write([])
+                continue
+            slot.step = work
+            slot.step_calls = [self.pool.submit(call) for call in work.calls]
+            for fut in slot.step_calls:
+                self.step_calls[fut] = index
             return
-        assert job.info is not None
-        job.tracker.update(stage="consolidate")
-        data = read_consolidation_input(self.store, job.info, job.indexer)
-        model = self.calls.text_model(job.indexer)
-        if model is not None:
-            model = CancellableText(model, self.cancel)
-        if model is None:
-            write_consolidation(self.store, data, None, None)
-            self._finish(index)
-            return
-        group_usage, link_usage = Usage(), Usage()
-        slot.consolidation = _Consolidation(
-            data,
-            self.pool.submit(ask_groups, data, model, group_usage),
-            self.pool.submit(ask_links, data, model, link_usage),
-            group_usage,
-            link_usage,
-        )
-        self.text_calls[slot.consolidation.groups] = index
-        self.text_calls[slot.consolidation.links] = index
-
-    def _write_consolidation(self, index: int, c: _Consolidation) -> None:
-        usage = self.slots[index].job.result.usage
-        usage.add(c.group_usage)
-        usage.add(c.link_usage)
-        groups = _outcome(c.groups, None)
-        links = _outcome(c.links, [])
-        write_consolidation(self.store, c.data, groups, links)
         self._finish(index)
 
+    def _end_step(self, index: int) -> None:
+        """Every call of the video's running step has ended: write its answers, go on."""
+        slot = self.slots[index]
+        assert slot.step is not None
+        work, done = slot.step, slot.step_calls
+        slot.step, slot.step_calls = None, []
+        work.write(done)
+        self._advance(index)
+
     def _finish(self, index: int) -> None:
-        self.results[index] = self.slots.pop(index).job.finish()
+        self._settle(index, self.slots.pop(index).job.finish())
 
     def _results(self) -> list[VideoResult]:
         out: list[VideoResult] = []
@@ -309,6 +366,7 @@ class Batch:
                     status=first.status if first else "failed",
                     error=f"same content as {self.paths[self.duplicates[index]]}: indexed once",
                 )
+                self._settle(index, result)
             elif result is None:
                 # Never started: the batch was cancelled or stopped by a fatal error first.
                 fatal = self.limits.fatal
@@ -318,14 +376,6 @@ class Batch:
                     status="cancelled" if fatal is None else "failed",
                     error="" if fatal is None else f"not started: {fatal}",
                 )
+                self._settle(index, result)
             out.append(result)
         return out
-
-
-def _outcome(fut: Future[T], fallback: T) -> T:
-    """A consolidation call's answer; a crash there costs the model's grouping, not the video."""
-    exc = fut.exception()
-    if exc is None:
-        return fut.result()
-    log.warning("consolidation call failed, using the rule-based fallback", exc_info=exc)
-    return fallback

@@ -1,6 +1,7 @@
 """``index_many``: index a folder, a glob or a list of videos, with media work in parallel.
 
-Engines (``engine=``):
+The batch runs on the one indexing engine (``pipeline.batch``), as ``index_video`` and the web
+page's jobs do. Engines (``engine=``), which only say where the media work and model calls run:
 
 * ``local`` with one worker: media work on the calling thread, one video after another, as
   ``index_video`` does it (no process to start: the CLI's single file stays quick);
@@ -27,9 +28,9 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexers import create_indexer
 from videoidx.errors import VideoNotFoundError
-from videoidx.pipeline.batch import Batch, LocalCalls, MediaSource
+from videoidx.pipeline.batch import Batch, MediaSource, ResultCallback, run_batch
+from videoidx.pipeline.job import VideoResult
 from videoidx.pipeline.media_worker import (
     MediaEnded,
     MediaMessage,
@@ -41,7 +42,6 @@ from videoidx.pipeline.media_worker import (
     scan_messages,
 )
 from videoidx.pipeline.progress import ProgressCallback
-from videoidx.pipeline.run import VideoResult
 from videoidx.settings import MediaSettings, Settings, resolve_settings
 from videoidx.store import Store
 
@@ -62,6 +62,7 @@ def index_many(
     workers: int | None = None,
     engine: str | None = None,
     ray_address: str | None = None,
+    on_result: ResultCallback | None = None,
 ) -> list[VideoResult]:
     """Index several videos into one store; one bad file never stops the rest.
 
@@ -72,7 +73,8 @@ def index_many(
     reason while the rest go on. Raises :class:`VideoNotFoundError` when nothing at all names
     a video. ``workers``, ``engine`` and ``ray_address`` default to the settings of the same
     names (see ``PipelineSettings``). ``store`` is opened from ``settings.db_path`` (and
-    closed) when not given.
+    closed) when not given. ``on_result`` hears each video's result as soon as that video is
+    settled, before the batch ends (the web page's cards use it).
     """
     settings = settings or resolve_settings()
     settings = settings.replace(
@@ -86,21 +88,16 @@ def index_many(
     paths = videos_of(entries)  # raises when nothing at all can be indexed
     if not paths:
         return []
-    own_store = store is None
-    store = store or Store.open(settings.db_path)
-    try:
-        indexer = create_indexer(settings)
-        try:
-            indexer.check_ready()
-            batch = Batch(
-                paths, settings, store, indexer, LocalCalls(), progress, cancel or threading.Event()
-            )
-            return _in_argument_order(entries, batch.run(_start_engine(batch)))
-        finally:
-            indexer.close()
-    finally:
-        if own_store:
-            store.close()
+    results = run_batch(
+        paths,
+        settings,
+        _start_engine,
+        store=store,
+        progress=progress,
+        cancel=cancel,
+        on_result=on_result,
+    )
+    return _in_argument_order(entries, results)
 
 
 def _in_argument_order(
@@ -192,18 +189,31 @@ def videos_of(entries: Sequence[Path | Unmatched]) -> list[Path]:
 
 
 class InProcessSource:
-    """Media work on the writer's own thread, one video after another: for one worker."""
+    """Media work on the writer's own thread, one video after another: for one worker.
 
-    def __init__(self, paths: Sequence[Path], media: MediaSettings, cancel: threading.Event):
-        self._messages = self._all(paths, media, cancel)
+    With ``raise_probe_errors`` a file that cannot be read at all raises its error instead of
+    being reported among the results (``index_video``'s contract).
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        media: MediaSettings,
+        cancel: threading.Event,
+        *,
+        raise_probe_errors: bool = False,
+    ) -> None:
+        self._messages = self._all(paths, media, cancel, raise_probe_errors)
         self._exhausted = False
 
     @staticmethod
     def _all(
-        paths: Sequence[Path], media: MediaSettings, cancel: threading.Event
+        paths: Sequence[Path], media: MediaSettings, cancel: threading.Event, raise_probe: bool
     ) -> Generator[MediaMessage, None, None]:
         for job, path in enumerate(paths):
-            yield from scan_messages(job, str(path), media, cancel.is_set)
+            yield from scan_messages(
+                job, str(path), media, cancel.is_set, raise_probe_errors=raise_probe
+            )
 
     @property
     def exhausted(self) -> bool:

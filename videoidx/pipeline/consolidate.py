@@ -30,7 +30,6 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +37,6 @@ from indexers import Indexer
 from videoidx.errors import CancelledError, ProviderError
 from videoidx.prompting import DATA_RULE, quote_data
 from videoidx.replyjson import ReplyParseError, read_json
-from videoidx.settings import Settings
 from videoidx.store import ClipCharacter, EventBrief, Store
 from videoidx.types import Usage, VideoInfo
 
@@ -407,33 +405,3 @@ def write_consolidation(
         store.write_characters(data.video_id, groups, provenance=data.provenance)
     if links is not None:
         store.write_links(data.video_id, links, provenance=data.provenance)
-
-
-def consolidate_video(
-    store: Store,
-    info: VideoInfo,
-    indexer: Indexer,
-    settings: Settings,
-    usage: Usage,
-    cancel: threading.Event | None = None,
-) -> None:
-    """Merge the video's characters and add cross-clip causal links; add spent tokens to usage.
-
-    The two model calls are independent, so they run at the same time: with a slow provider
-    this pass costs one round trip, not two. Setting ``cancel`` stops them.
-    """
-    model = text_model_of(indexer)
-    if model is not None and cancel is not None:
-        model = CancellableText(model, cancel)
-    data = read_consolidation_input(store, info, indexer)
-    groups: list[CharacterGroup] | None = None
-    links: list[ProposedLink] | None = None
-    if model is not None:
-        group_usage, link_usage = Usage(), Usage()
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="videoidx-consolidate") as pool:
-            grouped = pool.submit(ask_groups, data, model, group_usage)
-            linked = pool.submit(ask_links, data, model, link_usage)
-            groups, links = grouped.result(), linked.result()
-        usage.add(group_usage)
-        usage.add(link_usage)
-    write_consolidation(store, data, groups, links)

@@ -86,15 +86,25 @@ def lost_video(job: int, probed: bool, why: str) -> MediaEnded | ProbeFailed:
 
 
 def scan_messages(
-    job: int, path: str, media: MediaSettings, should_stop: Callable[[], bool] = lambda: False
+    job: int,
+    path: str,
+    media: MediaSettings,
+    should_stop: Callable[[], bool] = lambda: False,
+    *,
+    raise_probe_errors: bool = False,
 ) -> Iterator[MediaMessage]:
-    """Probe ``path`` and yield its clips as messages; never raises for a bad file."""
+    """Probe ``path`` and yield its clips as messages; never raises for a bad file, unless
+    ``raise_probe_errors`` asks for the probe's own error (one video, read in this process)."""
     try:
         info = probe(path, ffmpeg_path=ffmpeg_exe(media))
     except VideoIdxError as exc:
+        if raise_probe_errors:
+            raise
         yield ProbeFailed(job, str(exc))
         return
     except Exception as exc:  # one unreadable file must not stop the batch
+        if raise_probe_errors:
+            raise
         yield ProbeFailed(job, unexpected(exc))
         return
     yield Probed(job, info)

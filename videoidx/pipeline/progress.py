@@ -2,7 +2,8 @@
 
 The pipeline calls a :data:`ProgressCallback` after every stage change and every finished clip.
 Callbacks run on the pipeline's writer thread, so they must be quick; a slow UI should copy the
-value and return.
+value and return. In a batch, one callback hears every video: :attr:`Progress.path` tells them
+apart from the first event on (``video_id`` is known only once the file is probed).
 """
 
 from __future__ import annotations
@@ -11,10 +12,35 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import TextIO
 
 from videoidx.times import clock
 from videoidx.wording import count, of_total
+
+
+class Stage(StrEnum):
+    """The stages a video's progress goes through, exactly the ones the engine emits.
+
+    A video starts in ``analyze`` once probed (its clips are sampled and sent as they come),
+    moves to one stage per per-video step (``consolidate``; see ``pipeline.steps``) and ends in
+    one of :data:`TERMINAL_STAGES`. A video whose file cannot be read goes straight to
+    ``failed``. A new per-video step adds its stage here. Members are strings, so
+    ``p.stage == "done"`` keeps working for callers that compare with plain text.
+    """
+
+    ANALYZE = "analyze"
+    CONSOLIDATE = "consolidate"
+    DONE = "done"
+    """Finished; also when some clips failed (the run's status then says ``partial``)."""
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    STOPPED = "stopped"
+    """The cost cap was reached before every clip was sent."""
+
+
+TERMINAL_STAGES = frozenset({Stage.DONE, Stage.FAILED, Stage.CANCELLED, Stage.STOPPED})
+"""The stages after which a video's progress changes no more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +49,7 @@ class Progress:
 
     video_id: str
     title: str
-    stage: str
-    """``probe``, ``shots``, ``plan``, ``analyze``, ``consolidate``, ``done``, ``failed``,
-    ``cancelled`` or ``stopped`` (budget reached)."""
+    stage: Stage
     clips_total: int = 0
     clips_done: int = 0
     """Clips finished in this run or found in the cache (failed ones are counted separately)."""
@@ -37,12 +61,15 @@ class Progress:
     elapsed_s: float = 0.0
     eta_s: float | None = None
     message: str = ""
+    path: str = ""
+    """The video file as the caller named it: one key per video of a batch, even before the
+    file is probed."""
 
     @property
     def fraction(self) -> float:
         """Share of clips finished (done, cached or failed), 0 to 1."""
         if self.clips_total == 0:
-            return 1.0 if self.stage == "done" else 0.0
+            return 1.0 if self.stage == Stage.DONE else 0.0
         return min(1.0, (self.clips_done + self.clips_failed) / self.clips_total)
 
 
@@ -56,15 +83,29 @@ class ProgressTracker:
     the estimate wildly optimistic.
     """
 
-    def __init__(self, video_id: str, title: str, callback: ProgressCallback | None) -> None:
+    def __init__(
+        self, video_id: str, title: str, callback: ProgressCallback | None, path: str = ""
+    ) -> None:
         self._callback = callback
         self._started = time.monotonic()
         self._analysed = 0
-        self.current = Progress(video_id=video_id, title=title, stage="probe")
+        self.current = Progress(video_id=video_id, title=title, stage=Stage.ANALYZE, path=path)
 
-    def update(self, **changes: object) -> Progress:
-        now = time.monotonic() - self._started
-        self.current = replace(self.current, elapsed_s=now, **changes)  # type: ignore[arg-type]
+    def update(
+        self,
+        *,
+        stage: Stage | None = None,
+        clips_total: int | None = None,
+        message: str | None = None,
+    ) -> Progress:
+        p = self.current
+        self.current = replace(
+            p,
+            stage=p.stage if stage is None else stage,
+            clips_total=p.clips_total if clips_total is None else clips_total,
+            message=p.message if message is None else message,
+            elapsed_s=time.monotonic() - self._started,
+        )
         self._emit()
         return self.current
 
@@ -132,6 +173,3 @@ class TerminalBar:
         self._last_key = (p.stage, finished)
         self._stream.flush()
         self._last_line = line
-
-
-TERMINAL_STAGES = frozenset({"done", "failed", "cancelled", "stopped"})

@@ -3,10 +3,10 @@
 * **Media**: one Ray *generator* task per video (``num_cpus=1``, at most ``workers`` at once)
   runs ``media_worker.scan_messages`` and streams its messages back; Ray's generator
   backpressure keeps at most a couple of unread clips per video, so frames never pile up.
-* **Model calls**: each clip analysis and consolidation text call is a Ray task
-  (``num_cpus=0``: the work is waiting on a provider, and CPU-holding media tasks must never
-  starve them). The batch's threads submit them and wait, so the batch's one concurrency limit
-  holds across the whole cluster.
+* **Model calls**: each clip analysis and per-video step call (consolidation's text calls) is
+  a Ray task (``num_cpus=0``: the work is waiting on a provider, and CPU-holding media tasks
+  must never starve them). The batch's threads submit them and wait, so the batch's one
+  concurrency limit holds across the whole cluster.
 * **Writes** stay in the calling process (``pipeline.batch``): results stream back to the single
   DuckDB writer, and cache keys are the same as in local runs, so a Ray run resumes a local one
   and the other way round.
@@ -28,6 +28,7 @@ from typing import Any
 from indexers import Indexer, create_indexer
 from videoidx.errors import ConfigError
 from videoidx.pipeline.consolidate import TextModel, text_model_of
+from videoidx.pipeline.job import PendingClip, VideoJob
 from videoidx.pipeline.media_worker import (
     MediaEnded,
     MediaMessage,
@@ -36,7 +37,7 @@ from videoidx.pipeline.media_worker import (
     lost_video,
     scan_messages,
 )
-from videoidx.pipeline.run import PendingClip, VideoJob, analyse_clip
+from videoidx.pipeline.steps import analyse_clip
 from videoidx.settings import MediaSettings, Settings
 from videoidx.types import ClipAnalysis, ClipInput, Usage
 
