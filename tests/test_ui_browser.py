@@ -27,6 +27,7 @@ from tests.conftest import MEDIA_DIR
 from ui.server import Server, serve
 from videoidx import resolve_settings, search
 from videoidx.media.synth import Segment, make_video
+from videoidx.times import parse_seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -156,11 +157,10 @@ def ask_the_library(page: Any, question: str) -> None:
 
 
 def follow_first_citation(page: Any) -> None:
-    """Click the first citation; citations show whole seconds, so the player must land within
-    the second it shows."""
+    """Click the first citation; citations show whole seconds (tenths for a span under a
+    second), so the player must land within the second it shows."""
     first = cell(page, "citations", 0, 1)
-    minutes, seconds = first.inner_text().split("–")[0].split(":")
-    start_whole_s = int(minutes) * 60 + int(seconds)
+    start_whole_s = int(parse_seconds(first.inner_text().split("–")[0]))
     first.click()
     page.wait_for_function(
         """(t) => { const v = document.querySelector('#player video');
