@@ -141,6 +141,9 @@ class SpeechSettings:
     silence and music, and segment ends that do not run over pauses."""
     transcribe_threads: int = 0
     """CPU threads of the local model; 0 lets CTranslate2 choose."""
+    transcribe_beam_size: int = 1
+    """Local: beam width of the decoder. 1 (greedy) is about twice as fast on the CPU as 5 and
+    gives the same words on clear speech; 5 is steadier on hard audio (a robotic voice, noise)."""
     transcribe_provider: str = "zai"
     """Remote: the service profile (zai, zai_cn, openrouter, siliconflow, vllm, sglang, openai)."""
     transcribe_base_url: str | None = None
@@ -346,6 +349,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("max_retries must be >= 0 and timeout_s > 0")
     if s.provider.request_deadline_s <= 0:
         raise ConfigError("request_deadline_s must be > 0")
+    if s.speech.transcribe_beam_size < 1:
+        raise ConfigError("transcribe_beam_size must be at least 1")
     if s.speech.transcribe_threads < 0:
         raise ConfigError("transcribe_threads must be >= 0 (0 lets the engine choose)")
     if (
