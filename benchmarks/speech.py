@@ -5,7 +5,7 @@ MIT licence read aloud (30 s) and the two-speaker clip (5 s), with 1 s pauses, r
 ``--seconds`` (default 120) and decoded to 16 kHz mono once. (One sentence repeated would be a
 bad test: Whisper's compression-ratio check takes a window of repeated text for a loop and
 decodes it again at higher temperatures, several times slower.) The default transcriber
-(``indexers.speech.open_transcriber`` with default settings: the packaged tiny.en, int8, voice
+(``indexers.transcribers.open_transcriber`` with default settings: the packaged tiny.en, int8, voice
 activity detection and word times) transcribes it ``--runs`` times after one warm-up; reported:
 
 * load time of the model;
@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexers.speech import open_transcriber  # noqa: E402
+from indexers.transcribers import open_transcriber  # noqa: E402
 from videoidx.media.audio import SAMPLE_RATE_HZ  # noqa: E402
 from videoidx.media.ffmpeg_bin import ffmpeg_exe  # noqa: E402
 from videoidx.settings import Settings  # noqa: E402

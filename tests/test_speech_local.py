@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from indexers.speech import TRANSCRIBERS, create_transcriber, open_transcriber
-from indexers.speech.base import Transcript
-from indexers.speech.local import LocalTranscriber, packaged_model_dir
+from indexers.transcribers import TRANSCRIBERS, create_transcriber, open_transcriber
+from indexers.transcribers.base import Transcript
+from indexers.transcribers.local import LocalTranscriber, packaged_model_dir
 from videoidx.errors import ConfigError
 from videoidx.media.audio import SAMPLE_RATE_HZ, AudioDecoder
 from videoidx.media.ffmpeg_bin import ffmpeg_exe, run_ffmpeg

@@ -1,4 +1,4 @@
-"""Remote transcription (``indexers.speech.remote``) against the fake provider's speech dialects.
+"""Remote transcription (``indexers.transcribers.remote``) against the fake provider's speech.
 
 The audio is made here: tones at known times in silence. The fake decodes each WAV it is sent
 and "transcribes" every tone as ``tone <Hz> hertz`` with its times in that file
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from indexers.speech import TRANSCRIBERS, create_transcriber
-from indexers.speech.remote import RemoteTranscriber
+from indexers.transcribers import TRANSCRIBERS, create_transcriber
+from indexers.transcribers.remote import RemoteTranscriber
 from tests.fake_provider import FakeProvider
 from videoidx.errors import (
     CancelledError,

@@ -120,7 +120,7 @@ TRANSCRIBER_OFF = ("none", "off", "")
 
 @dataclass(frozen=True)
 class SpeechSettings:
-    """Which transcriber turns speech into timed text, and how to reach it (``indexers.speech``).
+    """Which transcriber turns speech into timed text, and how to reach it.
 
     The model, language and provider are part of the transcript's cache key: a re-run with the
     same ones transcribes nothing again; changing one re-transcribes when asked."""

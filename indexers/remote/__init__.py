@@ -10,6 +10,6 @@
 * :mod:`~indexers.remote.trust`: where a key may be sent (a profile's own ``https`` endpoint or
   an operator-allowed base URL).
 
-The adapters on top (``indexers.glm.client`` for chat completions, ``indexers.speech.remote``
+The adapters on top (``indexers.glm.client`` for chat completions, ``indexers.transcribers.remote``
 for ``audio/transcriptions``) add only their body shapes and answer parsing.
 """

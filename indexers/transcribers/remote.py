@@ -1,7 +1,7 @@
 """``RemoteTranscriber``: an OpenAI-compatible ``audio/transcriptions`` service, by profile.
 
-The service is ``settings.speech.transcribe_provider`` (:mod:`indexers.speech.profiles`); every
-request goes through :class:`~indexers.remote.http.RemoteHttp`, so it gets the vision calls'
+The service is ``settings.speech.transcribe_provider`` (:mod:`indexers.transcribers.profiles`);
+every request goes through :class:`~indexers.remote.http.RemoteHttp`, so it gets the vision calls'
 retries, deadline, cancel, redaction and error mapping, and the key goes only where
 :mod:`indexers.remote.trust` allows.
 
@@ -34,8 +34,12 @@ import numpy as np
 from indexers.remote import trust
 from indexers.remote.errors import Endpoint
 from indexers.remote.http import RemoteHttp
-from indexers.speech.base import SAMPLE_RATE_HZ, Transcriber, Transcript
-from indexers.speech.profiles import PROFILES, TranscriptionProfile, resolve_transcription_profile
+from indexers.transcribers.base import SAMPLE_RATE_HZ, Transcriber, Transcript
+from indexers.transcribers.profiles import (
+    PROFILES,
+    TranscriptionProfile,
+    resolve_transcription_profile,
+)
 from videoidx.errors import BadReplyError, CancelledError, MissingKeyError
 from videoidx.media.audio import quiet_cuts, wav_bytes, wav_size_bytes
 from videoidx.settings import Settings

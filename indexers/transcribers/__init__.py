@@ -1,18 +1,19 @@
-"""Speech transcribers: audio of a time span in, timed segments out (:mod:`indexers.speech.base`).
+"""Speech transcribers: audio of a span in, timed segments out (:mod:`indexers.transcribers.base`).
 
 This is the composition root for speech, like :mod:`indexers` for clip indexers: ``TRANSCRIBERS``
-maps a name (the ``transcriber`` setting) to a :class:`~indexers.speech.base.Transcriber`
+maps a name (the ``transcriber`` setting) to a :class:`~indexers.transcribers.base.Transcriber`
 subclass, built with the resolved settings (``cls(settings)``); its class attributes say what it
 can do, so the core reads them without building one. Built-in entries are added behind guarded
 imports, so a module that cannot be imported removes its one entry instead of breaking
-``import indexers.speech``.
+``import indexers.transcribers``.
 
-* ``local``: faster-whisper on the CPU (:mod:`indexers.speech.local`), the default. Its module
+* ``local``: faster-whisper on the CPU (:mod:`indexers.transcribers.local`), the default. Its module
   needs nothing optional to import; when faster-whisper or its model is missing,
   ``check_ready()`` raises :class:`~videoidx.errors.EngineUnavailableError` naming the
   ``pip install`` that fixes it (a plain sentence to show once, not "unknown transcriber").
 * ``remote``: an OpenAI-compatible ``audio/transcriptions`` service chosen by
-  ``transcribe_provider`` (:mod:`indexers.speech.remote`, :mod:`indexers.speech.profiles`).
+  ``transcribe_provider`` (:mod:`indexers.transcribers.remote`, the services as data in
+  :mod:`indexers.transcribers.profiles`).
 
 ``transcriber = "none"`` (or ``off``) switches speech off. :func:`open_transcriber` is what a
 pipeline calls once per run: the ready transcriber, or None and the sentence to say once.
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from importlib.metadata import entry_points
 
-from indexers.speech.base import SAMPLE_RATE_HZ, Transcriber, Transcript
+from indexers.transcribers.base import SAMPLE_RATE_HZ, Transcriber, Transcript
 from videoidx.errors import ConfigError, EngineUnavailableError
 from videoidx.settings import TRANSCRIBER_OFF, Settings
 
@@ -104,14 +105,14 @@ __all__ = [
 ]
 
 try:
-    from indexers.speech.local import LocalTranscriber
+    from indexers.transcribers.local import LocalTranscriber
 except ImportError:  # pragma: no cover - numpy is a hard dependency
     pass
 else:
     register_transcriber(LocalTranscriber.name, LocalTranscriber)
 
 try:
-    from indexers.speech.remote import RemoteTranscriber
+    from indexers.transcribers.remote import RemoteTranscriber
 except ImportError:  # pragma: no cover - httpx is a hard dependency
     pass
 else:

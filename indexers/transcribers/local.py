@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from indexers.speech.base import SAMPLE_RATE_HZ, Transcriber, Transcript
+from indexers.transcribers.base import SAMPLE_RATE_HZ, Transcriber, Transcript
 from videoidx.errors import ConfigError, EngineUnavailableError
 from videoidx.settings import Settings
 from videoidx.types import SpeechSegment, Usage, Word
