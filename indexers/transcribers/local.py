@@ -139,7 +139,7 @@ class LocalTranscriber(Transcriber):
                 model = _load(path, self.threads)
                 _MODELS[key] = model
         if not getattr(getattr(model, "model", None), "is_multilingual", True):
-            self.multilingual = False
+            self.multilingual, self.languages = False, ("en",)  # whatever its name says
         return model
 
     # -- work --------------------------------------------------------------------------------
@@ -166,7 +166,9 @@ class LocalTranscriber(Transcriber):
         language = str(getattr(info, "language", "") or "")
         transcript.language = language
         end_s = start_s + duration_s
-        for seg in segments:  # a generator: decoding happens as it is read
+        # A generator: each 30 s window is decoded as it is read, so a cancel is seen within
+        # one window's work.
+        for seg in segments:
             if cancel is not None and cancel.is_set():
                 from videoidx.errors import CancelledError
 

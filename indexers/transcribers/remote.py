@@ -41,7 +41,7 @@ from indexers.transcribers.profiles import (
     resolve_transcription_profile,
 )
 from videoidx.errors import BadReplyError, CancelledError, MissingKeyError
-from videoidx.media.audio import quiet_cuts, wav_bytes, wav_size_bytes
+from videoidx.media.audio import quiet_cuts, wav_bytes
 from videoidx.settings import Settings
 from videoidx.types import SpeechSegment, Usage, Word
 
@@ -227,7 +227,6 @@ class RemoteTranscriber(Transcriber):
         remote = self._remote()
         url = self.profile.base_url.rstrip("/") + "/audio/transcriptions"
         wav = wav_bytes(piece)
-        assert len(wav) == wav_size_bytes(duration_s)
 
         def build() -> httpx.Request:
             return self._request(remote, url, wav)
