@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import random
+import time
 import wave
 from pathlib import Path
 
@@ -117,6 +118,17 @@ def test_a_window_of_the_audio_keeps_absolute_times(parts: dict[str, Path], tmp_
     assert chunks[0].start_s == 2.5
     assert chunks[-1].end_s == pytest.approx(4.0, abs=1e-6)
     assert _onset_s(chunks) == pytest.approx(3.0, abs=0.01)
+    # From before the audio stream starts (at 2 s): padded with silence up to it.
+    early = list(AudioDecoder(info, start_s=1.0, end_s=4.0))
+    assert early[0].start_s == 1.0 and _onset_s(early) == pytest.approx(3.0, abs=0.01)
+    assert sum(c.duration_s for c in early) == pytest.approx(3.0, abs=1e-6)
+    assert np.max(np.abs(early[0].samples[: SAMPLE_RATE_HZ // 2])) == 0.0
+    # Pictures that start late: the window counts from the first frame too.
+    vlate = _mux(
+        tmp_path / "vlate.mp4", parts["video"], parts["beep"], video_delay_s=0.4, audio_delay_s=0
+    )
+    window = list(AudioDecoder(probe(vlate), start_s=0.3, end_s=2.0))
+    assert window[0].start_s == 0.3 and _onset_s(window) == pytest.approx(0.6, abs=0.01)
 
 
 def test_no_audio_stream_gives_nothing_and_no_error(media_dir: Path) -> None:
@@ -191,6 +203,13 @@ def test_three_hours_of_audio_stream_in_bounded_memory(tmp_path: Path) -> None:
         peak = max(peak, _rss_bytes())
     assert total / SAMPLE_RATE_HZ == pytest.approx(10800, abs=1)
     assert peak - before < 64 * 2**20, f"grew by {(peak - before) / 2**20:.0f} MB"
+    # Resuming near the end seeks there instead of decoding three hours first (0.2 s here;
+    # decoding from the start to throw it away took 4 s).
+    started = time.monotonic()
+    tail = list(AudioDecoder(info, start_s=10790.0))
+    assert tail[0].start_s == 10790.0
+    assert sum(c.duration_s for c in tail) == pytest.approx(10, abs=0.1)
+    assert time.monotonic() - started < 1.5
 
 
 def test_leaving_the_loop_early_stops_ffmpeg(parts: dict[str, Path], tmp_path: Path) -> None:

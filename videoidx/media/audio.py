@@ -12,8 +12,9 @@ output timeline has the container's start time subtracted, but a raw PCM pipe ca
 timestamps: an audio stream that starts 2 s after the pictures would come out with its first
 sample at "0". So the filter ``aresample=async=1:first_pts=0`` pads (or trims) the audio to start
 exactly at output time 0 and fills gaps inside it with silence (so a dropped packet does not
-shift everything after it), and ``atrim`` then drops what lies before the first frame (and before
-``start_s``): sample k of the pipe is at absolute ``start_s + k / 16000``.
+shift everything after it); the input is first seeked (``-ss``) to the first frame plus
+``start_s``, which drops what lies before: sample k of the pipe is at absolute
+``start_s + k / 16000``.
 
 **No audio stream**: nothing is yielded and nothing is raised. **Damaged audio**: ffmpeg's
 decoder errors are counted; when it cannot decode the stream at all, or reports errors, an
@@ -129,12 +130,17 @@ class AudioDecoder:
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
 
     def command(self, stream: int, first_frame_s: float) -> list[str]:
-        """The ffmpeg command line (without the program) for ``stream``."""
-        first = round((first_frame_s + self.start_s) * SAMPLE_RATE_HZ)
-        trim = f"atrim=start_sample={first}"
+        """The ffmpeg command line (without the program) for ``stream``.
+
+        ``start_s`` > 0 seeks the input (``-ss`` before ``-i`` counts on the same timeline as
+        the first frame's time, and is sample-exact for audio), so resuming late in a long
+        file does not decode everything before; the padding then starts at the seek point.
+        """
+        seek_s = first_frame_s + self.start_s
+        seek = ["-ss", f"{seek_s:.6f}"] if seek_s > 0 else []
+        trim = "atrim=start_sample=0"
         if self.end_s is not None:
-            last = max(first, round((first_frame_s + self.end_s) * SAMPLE_RATE_HZ))
-            trim += f":end_sample={last}"
+            trim += f":end_sample={max(0, round((self.end_s - self.start_s) * SAMPLE_RATE_HZ))}"
         graph = f"aresample={SAMPLE_RATE_HZ}:async=1:first_pts=0,{trim},asetpts=PTS-STARTPTS"
         return [
             "-hide_banner",
@@ -142,6 +148,7 @@ class AudioDecoder:
             "-nostats",
             "-loglevel",
             "error",
+            *seek,
             "-i",
             self.info.path,
             "-map",
