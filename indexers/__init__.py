@@ -17,6 +17,11 @@ group, the entry point's name being the indexer's name and its value the class::
 It is then available everywhere a name is taken (``--indexer echo``, the page's indexer list,
 ``videoidx.resolve_settings({"indexer": "echo"})``). A plugin that fails to load is skipped with a
 warning, and one cannot replace a built-in name. In-process code may call :func:`register`.
+
+Speech transcribers have their own registry in :mod:`indexers.transcribers` (the ``transcriber``
+setting); the names the core needs (:class:`Transcriber`, :class:`Transcript`,
+:func:`open_transcriber`, :func:`create_transcriber`, ``TRANSCRIBERS``) are re-exported here, so
+the core imports them from ``indexers`` like the indexers' and never names a speech adapter.
 """
 
 from __future__ import annotations
@@ -71,11 +76,18 @@ def _load_plugins() -> None:
 __all__ = [
     "PLUGIN_GROUP",
     "REGISTRY",
+    "TRANSCRIBERS",
     "Indexer",
     "ProviderOption",
+    "Transcriber",
+    "Transcript",
     "create_indexer",
+    "create_transcriber",
     "indexer_class",
+    "open_transcriber",
     "register",
+    "register_transcriber",
+    "transcriber_class",
 ]
 
 
@@ -95,5 +107,16 @@ except ImportError:  # pragma: no cover - httpx or Pillow missing
     pass
 else:
     register(GlmIndexer.name, GlmIndexer)
+
+# Speech transcribers: their own registry (its built-ins guarded the same way).
+from indexers.transcribers import (  # noqa: E402 - after the indexers, as their registry
+    TRANSCRIBERS,
+    Transcriber,
+    Transcript,
+    create_transcriber,
+    open_transcriber,
+    register_transcriber,
+    transcriber_class,
+)
 
 _load_plugins()

