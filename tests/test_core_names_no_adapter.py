@@ -26,17 +26,25 @@ from pathlib import Path
 import pytest
 
 from indexers import REGISTRY, TRANSCRIBERS
+from indexers.text import TEXT_READERS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = [ROOT / "videoidx", ROOT / "ui"]
-ALLOWED_IMPORTS = {"indexers", "indexers.base"}
+# indexers.text is the on-screen text readers' own composition root (their registry), as
+# indexers is the indexers'; the core may ask it what reads text, never name an engine.
+ALLOWED_IMPORTS = {"indexers", "indexers.base", "indexers.text", "indexers.text.base"}
+REGISTRY_PACKAGES = {"text"}
+"""Packages under ``indexers/`` that hold another kind of adapter, not an indexer."""
 
 
 def adapter_names() -> set[str]:
-    """Every registered name (indexers and transcribers) and every adapter package under
-    ``indexers/``."""
+    """Every registered name (indexers, transcribers and text readers) and every adapter
+    package under ``indexers/``."""
     packages = {p.parent.name for p in (ROOT / "indexers").glob("*/__init__.py")}
-    return {n.lower() for n in [*REGISTRY, *TRANSCRIBERS]} | {p.lower() for p in packages}
+    return (
+        {n.lower() for n in [*REGISTRY, *TRANSCRIBERS, *TEXT_READERS]}
+        | {p.lower() for p in packages - REGISTRY_PACKAGES}
+    )
 
 
 def display_names() -> set[str]:

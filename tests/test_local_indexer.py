@@ -17,9 +17,9 @@ from PIL import Image
 from indexers import REGISTRY, create_indexer
 from indexers.local import LocalIndexer
 from indexers.local.decode import decode_frames
-from indexers.local.ocr import parse_tsv
 from indexers.local.spans import hysteresis_levels, merge_short_runs, runs
 from indexers.local.visual import PALETTE, colour_names
+from indexers.text.tesseract import parse_tsv
 from tests.clip_frames import frames_at, video_info
 from videoidx.errors import ConfigError
 from videoidx.media.synth import COLOURS_RGB, Segment, make_video
@@ -213,7 +213,7 @@ def test_cache_identity(indexer: LocalIndexer) -> None:
     changed = LocalIndexer(Settings().replace(local_still_below=0.01))
     assert changed.cache_identity() != indexer.cache_identity()
     no_ocr = LocalIndexer(Settings().replace(local_ocr=False))
-    assert no_ocr.tesseract is None and no_ocr.cache_identity().endswith("|ocr=off")
+    assert no_ocr.text_reader is None and no_ocr.cache_identity().endswith("|ocr=off")
 
 
 def test_invalid_thresholds_are_config_errors() -> None:

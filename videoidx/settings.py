@@ -111,7 +111,11 @@ class ProviderSettings:
     local_loud_db: float = 15.0
     """Offline indexer: how far (dB) above the clip's median level a sound counts as loud."""
     local_ocr: bool = True
-    """Offline indexer: read on-screen text with tesseract when that binary is installed."""
+    """Offline indexer: put the on-screen text read by ``ocr_engine`` into its events."""
+    ocr_engine: str = "auto"
+    """What reads on-screen text: ``auto`` (the first engine installed: RapidOCR from
+    ``pip install 'videoidx[ocr]'``, else the ``tesseract`` binary), an engine's name
+    (``rapidocr``, ``tesseract``) or ``off``. ``videoidx config`` shows what it gives here."""
 
 
 TRANSCRIBER_OFF = ("none", "off", "")

@@ -2,8 +2,8 @@
 
 See :mod:`indexers.local.indexer` for what it measures. Modules: ``decode`` (ffmpeg reads the
 clip's range), ``visual`` and ``audio`` (pure numpy measures), ``spans`` (series to spans),
-``measure`` (per-clip measurements), ``ocr`` (optional tesseract), ``timeline`` (events, summary,
-raw record).
+``measure`` (per-clip measurements), ``timeline`` (events, summary, raw record). On-screen
+text comes from the shared text readers in :mod:`indexers.text`.
 """
 
 from __future__ import annotations

@@ -10,8 +10,11 @@ its audio once, and reports what was measured:
   sampled frames, with hysteresis and a 1 s minimum span so they do not flicker;
 * **audio** (``"silence"``, ``"loud sound"``): at least 1 s below ``local_silence_db``, and sounds
   ``local_loud_db`` above the clip's median level;
-* **on-screen text** (``"on-screen text"``): only when the ``tesseract`` binary is installed, read
-  from up to six of the sampled JPEG frames; the text is also attached to its shot event.
+* **on-screen text** (``"on-screen text"``): read from the sampled JPEG frames by the text reader
+  the ``ocr_engine`` setting chooses (:mod:`indexers.text`; RapidOCR from
+  ``pip install 'videoidx[ocr]'`` by default), one event per block of lines shown together; the
+  text is also attached to the shot events it overlaps. When no engine can run, the first clip
+  says so once (a warning naming what to install) and the timeline has no text.
 
 It never claims to understand the scene: it returns **no characters** (it recognises nobody) and
 **no causal links**. The only relation it could measure is co-occurrence in time (a loud sound
@@ -26,18 +29,18 @@ import threading
 from dataclasses import replace
 
 from indexers.base import Indexer
-from indexers.local import decode, measure, ocr, timeline, visual
-from indexers.local.measure import AudioMeasure, ShotMeasure, TextSighting
+from indexers.local import decode, measure, timeline, visual
+from indexers.local.measure import AudioMeasure
+from indexers.text import TextReader, open_text_reader, text_reader_status
 from videoidx.errors import ConfigError, FFmpegError
 from videoidx.settings import Settings
-from videoidx.types import ClipAnalysis, ClipInput, Usage
+from videoidx.types import ClipAnalysis, ClipInput, ScreenText, Usage
 
 log = logging.getLogger(__name__)
 
 ALGORITHM_VERSION = "1"
 """Bump when a measure or a constant below changes, so cached clips are analysed again."""
 ANALYSIS_LONG_SIDE_PX = 128
-OCR_MAX_FRAMES = 6
 
 
 class LocalIndexer(Indexer):
@@ -65,7 +68,13 @@ class LocalIndexer(Indexer):
         if p.local_loud_db <= 0:
             raise ConfigError("local_loud_db must be > 0 (dB above the clip's median level)")
         self.fps = p.local_sample_fps
-        self.tesseract = ocr.find_tesseract() if p.local_ocr else None
+        # Resolved now (cheap, silent) because the cache identity depends on it; said once, at
+        # the first clip, so building an indexer to check or price a run says nothing.
+        self.text_status = text_reader_status(self.settings) if p.local_ocr else None
+        self.text_reader: TextReader | None = (
+            open_text_reader(self.settings) if self.text_status and self.text_status.on else None
+        )
+        self._text_warned = threading.Event()
 
     @property
     def model_id(self) -> str:
@@ -77,7 +86,7 @@ class LocalIndexer(Indexer):
 
     def cache_identity(self) -> str:
         p = self.settings.provider
-        ocr_id = self.tesseract.version if self.tesseract else "off"
+        ocr_id = self.text_reader.cache_identity() if self.text_reader else "off"
         return (
             f"{self.name}|{self.model_id}|fps={p.local_sample_fps:g}|px={ANALYSIS_LONG_SIDE_PX}"
             f"|still={p.local_still_below:g}|high={p.local_high_motion_above:g}"
@@ -114,10 +123,10 @@ class LocalIndexer(Indexer):
                 replace(s, audio_mean_db=audio.mean_db_between(spec.start_s, s.start_s, s.end_s))
                 for s in shots
             ]
-        texts = self._read_text(clip, shots)
+        texts = self._read_text(clip, cancel)
         shots = [
             replace(
-                s, texts=tuple(t.text for t in texts if t.text and s.start_s <= t.time_s < s.end_s)
+                s, texts=tuple(t.text for t in texts if timeline.shown_in(t, s.start_s, s.end_s))
             )
             for s in shots
         ]
@@ -172,14 +181,15 @@ class LocalIndexer(Indexer):
         )
         return audio, ""
 
-    def _read_text(self, clip: ClipInput, shots: list[ShotMeasure]) -> list[TextSighting]:
-        if self.tesseract is None:
+    def _read_text(self, clip: ClipInput, cancel: threading.Event | None) -> list[ScreenText]:
+        if self.text_reader is None:
+            status = self.text_status
+            if status is not None and status.warning and not self._text_warned.is_set():
+                self._text_warned.set()
+                log.warning("%s", status.warning)
             return []
-        chosen = measure.choose_ocr_frames(clip.frames, shots, OCR_MAX_FRAMES)
-        out = []
-        for frame in chosen:
-            if not clip.clip.start_s <= frame.time_s <= clip.clip.end_s:
-                continue
-            read = ocr.read_text(self.tesseract, frame.jpeg)
-            out.append(TextSighting(frame.time_s, read.text, read.confidence))
-        return out
+        return self.text_reader.read_clip(clip, cancel=cancel)
+
+    def close(self) -> None:
+        if self.text_reader is not None:
+            self.text_reader.close()

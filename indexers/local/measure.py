@@ -22,7 +22,7 @@ from indexers.local.spans import (
     runs,
 )
 from indexers.local.visual import PictureStats, picture_stats
-from videoidx.types import ClipSpec, Frame
+from videoidx.types import ClipSpec
 
 MOTION_LABELS = ("still", "moving", "high motion")
 MOTION_MIN_SPAN_S = 1.0
@@ -69,13 +69,6 @@ class AudioMeasure:
         if len(part) == 0:
             return None
         return max(float(10 * np.log10(np.mean(10 ** (part / 10)))), audio_m.FLOOR_DB)
-
-
-@dataclass(frozen=True)
-class TextSighting:
-    time_s: float
-    text: str
-    confidence: float
 
 
 def shot_bounds(clip: ClipSpec, cut_times_s: Sequence[float]) -> list[tuple[float, float, bool]]:
@@ -169,24 +162,3 @@ def measure_audio(
     silences = audio_m.silence_spans(levels, clip.start_s, clip.end_s, silence_db)
     louds, median = audio_m.loud_spans(levels, clip.start_s, clip.end_s, loud_db)
     return AudioMeasure(levels_db=levels, median_db=median, silences=silences, louds=louds)
-
-
-def choose_ocr_frames(
-    frames: Sequence[Frame], shots: Sequence[ShotMeasure], limit: int
-) -> list[Frame]:
-    """Up to ``limit`` frames: one near the middle of each (longest first) shot, then spread."""
-    if not frames or limit <= 0:
-        return []
-    ordered = sorted(frames, key=lambda f: f.time_s)
-    chosen: dict[float, Frame] = {}
-    for shot in sorted(shots, key=lambda s: s.start_s - s.end_s):
-        inside = [f for f in ordered if shot.start_s <= f.time_s < shot.end_s]
-        if inside and len(chosen) < limit:
-            mid = (shot.start_s + shot.end_s) / 2
-            best = min(inside, key=lambda f: abs(f.time_s - mid))
-            chosen[best.time_s] = best
-    for k in np.linspace(0, len(ordered) - 1, min(limit, len(ordered))).round().astype(int):
-        if len(chosen) >= limit:
-            break
-        chosen.setdefault(ordered[int(k)].time_s, ordered[int(k)])
-    return sorted(chosen.values(), key=lambda f: f.time_s)

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from indexers.local.measure import AudioMeasure, MotionSpan, ShotMeasure, TextSighting
-from indexers.local.ocr import similar
-from videoidx.types import ClipSpec, Event
+from indexers.local.measure import AudioMeasure, MotionSpan, ShotMeasure
+from videoidx.types import ClipSpec, Event, ScreenText
 
 MAX_TEXT_CHARS = 500
 
@@ -27,7 +26,8 @@ class Measurements:
     shots: list[ShotMeasure]
     motion: list[MotionSpan]
     audio: AudioMeasure | None
-    texts: list[TextSighting]
+    texts: list[ScreenText]
+    """On-screen text spans from the text reader (:mod:`indexers.text`)."""
     audio_note: str = ""
     """Why there is no audio measure (no audio stream, or it could not be decoded)."""
 
@@ -115,36 +115,35 @@ def _audio_events(audio: AudioMeasure, silence_db: float) -> list[Event]:
     return out
 
 
-def _text_events(texts: Sequence[TextSighting], clip_end_s: float) -> list[Event]:
-    """One event per run of frames showing the same text, from first read to the next change."""
-    out: list[Event] = []
-    group: list[TextSighting] = []
+def shown_in(text: ScreenText, start_s: float, end_s: float) -> bool:
+    """Whether ``text`` is on screen at some moment of ``[start_s, end_s)``."""
+    if text.end_s <= text.start_s:
+        return start_s <= text.start_s < end_s
+    return text.start_s < end_s and text.end_s > start_s
 
-    def close(end_s: float) -> None:
-        if not group:
-            return
-        text = max((g.text for g in group), key=len)[:MAX_TEXT_CHARS]
-        conf = sum(g.confidence for g in group) / len(group)
+
+def _text_events(texts: Sequence[ScreenText]) -> list[Event]:
+    """One event per block of lines shown together (same start and end), lines top to bottom."""
+    blocks: dict[tuple[float, float], list[ScreenText]] = {}
+    for t in texts:
+        blocks.setdefault((t.start_s, t.end_s), []).append(t)
+    out: list[Event] = []
+    for (start_s, end_s), lines in blocks.items():
+        lines.sort(key=lambda t: (t.box_px[1], t.box_px[0]) if t.box_px else (0.0, 0.0))
+        text = "\n".join(t.text for t in lines)[:MAX_TEXT_CHARS]
+        confs = [t.confidence for t in lines if t.confidence is not None]
         quoted = text.replace("\n", " / ")
         out.append(
             Event(
                 key="",
-                start_s=_r(group[0].time_s),
-                end_s=_r(max(end_s, group[0].time_s)),
+                start_s=_r(start_s),
+                end_s=_r(end_s),
                 label="on-screen text",
-                description=f'text read by OCR in {len(group)} frame(s): "{quoted}"',
+                description=f'text read by OCR, {len(lines)} line(s): "{quoted}"',
                 on_screen_text=text,
-                confidence=round(conf, 2),
+                confidence=round(sum(confs) / len(confs), 2) if confs else None,
             )
         )
-        group.clear()
-
-    for sighting in texts:
-        if group and (not sighting.text or not similar(group[-1].text, sighting.text)):
-            close(sighting.time_s)
-        if sighting.text:
-            group.append(sighting)
-    close(clip_end_s)
     return out
 
 
@@ -154,7 +153,7 @@ def build_events(m: Measurements, silence_db: float) -> list[Event]:
     events += [_motion_event(s) for s in m.motion]
     if m.audio is not None:
         events += _audio_events(m.audio, silence_db)
-    events += _text_events(m.texts, m.clip.end_s)
+    events += _text_events(m.texts)
     lo, hi = _r(m.clip.start_s), _r(m.clip.end_s)
     clamped = [
         replace(e, start_s=min(max(e.start_s, lo), hi), end_s=min(max(e.end_s, lo), hi))
@@ -190,7 +189,7 @@ def summarize(m: Measurements) -> str:
     colours = [s.picture.colours[0].name for s in m.shots if s.picture and s.picture.colours]
     if colours:
         parts.append("colours " + ", ".join(dict.fromkeys(colours)))
-    if any(t.text for t in m.texts):
+    if m.texts:
         parts.append("on-screen text")
     return ", ".join(parts)
 
@@ -234,7 +233,14 @@ def raw_record(m: Measurements, header: dict[str, Any], frame_times_s: Sequence[
         },
         "audio_note": m.audio_note,
         "ocr": [
-            {"time_s": _r(t.time_s), "text": t.text, "confidence": t.confidence} for t in m.texts
+            {
+                "start_s": _r(t.start_s),
+                "end_s": _r(t.end_s),
+                "text": t.text,
+                "confidence": t.confidence,
+                "box_px": list(t.box_px) if t.box_px else None,
+            }
+            for t in m.texts
         ],
     }
     return json.dumps(record, separators=(",", ":"))

@@ -1,4 +1,5 @@
-"""``videoidx config``: print the resolved settings and where API keys would come from."""
+"""``videoidx config``: print the resolved settings, where API keys would come from, and whether
+on-screen text will be read (and by which engine, or why not)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import os
 from typing import Any
 
-from videoidx.settings import default_config_path, resolve_settings
+from videoidx.settings import Settings, default_config_path, resolve_settings
 
 # Environment variables the known providers read their keys from; shown set/unset, never the value.
 KEY_VARIABLES = ("ZAI_API_KEY", "OPENROUTER_API_KEY", "SILICONFLOW_API_KEY", "OPENAI_API_KEY")
@@ -16,6 +17,20 @@ KEY_VARIABLES = ("ZAI_API_KEY", "OPENROUTER_API_KEY", "SILICONFLOW_API_KEY", "OP
 def mask(value: str) -> str:
     """Show that a secret is set without showing it."""
     return "set (" + "*" * 4 + value[-2:] + ")" if len(value) > 8 else "set"
+
+
+def ocr_state(settings: Settings) -> dict[str, Any]:
+    """What ``ocr_engine`` gives on this machine: on with which engine, or off and why."""
+    from indexers.text import text_reader_status
+
+    status = text_reader_status(settings)
+    return {
+        "on": status.on,
+        "engine": status.engine or None,
+        "version": status.version or None,
+        "reason": status.reason or None,
+        "describe": status.describe(),
+    }
 
 
 def register(subparsers: Any) -> None:
@@ -34,10 +49,16 @@ def run(args: argparse.Namespace) -> int:
         for name in KEY_VARIABLES
     }
     path = default_config_path()
+    ocr = ocr_state(settings)
     if args.json:
         print(
             json.dumps(
-                {"config_file": str(path) if path else None, "settings": flat, "api_keys": keys},
+                {
+                    "config_file": str(path) if path else None,
+                    "settings": flat,
+                    "api_keys": keys,
+                    "on_screen_text": ocr,
+                },
                 indent=2,
             )
         )
@@ -49,4 +70,5 @@ def run(args: argparse.Namespace) -> int:
     print("api keys:")
     for name, state in keys.items():
         print(f"  {name:<{width}}  {state}")
+    print(f"on-screen text: {ocr['describe']}")
     return 0
