@@ -41,10 +41,9 @@ def adapter_names() -> set[str]:
     """Every registered name (indexers, transcribers and text readers) and every adapter
     package under ``indexers/``."""
     packages = {p.parent.name for p in (ROOT / "indexers").glob("*/__init__.py")}
-    return (
-        {n.lower() for n in [*REGISTRY, *TRANSCRIBERS, *TEXT_READERS]}
-        | {p.lower() for p in packages - REGISTRY_PACKAGES}
-    )
+    return {n.lower() for n in [*REGISTRY, *TRANSCRIBERS, *TEXT_READERS]} | {
+        p.lower() for p in packages - REGISTRY_PACKAGES
+    }
 
 
 def display_names() -> set[str]:
