@@ -118,9 +118,12 @@ def test_second_ctrl_c_exits_at_once_and_leaves_no_worker(tmp_path: Path) -> Non
     assert child.stdout.readline().strip() == "cancel seen"  # the first only asked to stop
     child.send_signal(signal.SIGINT)
     signalled_at = time.monotonic()
-    _, err = child.communicate(timeout=30)
+    # Wait for the process itself first: its spawned children inherit its stdout and stderr, so
+    # the pipes' end says when the last of them is gone, which is checked separately below.
+    returncode = child.wait(timeout=30)
     assert time.monotonic() - signalled_at < 2.0
-    assert child.returncode == 130, err
+    _, err = child.communicate(timeout=30)
+    assert returncode == 130, err
     assert "stopping" in err and "stopped at once" in err
     deadline = time.monotonic() + 5
     while Path(f"/proc/{worker_pid}").exists() and time.monotonic() < deadline:
