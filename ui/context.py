@@ -42,20 +42,11 @@ class PageContext:
     # -- library -------------------------------------------------------------------------------
 
     def costs_by_video(self) -> dict[str, float]:
-        rows = self.store.sql(
-            "SELECT video_id, coalesce(sum(cost_usd), 0) FROM index_runs GROUP BY video_id"
-        )
-        return {r[0]: float(r[1]) for r in rows}
+        return self.store.cost_by_video()
 
     def library_fingerprint(self) -> str:
         """Changes whenever a video, clip, run or character is added, finished or removed."""
-        row = self.store.sql(
-            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM clips), "
-            "(SELECT count(*) FROM index_runs), "
-            "(SELECT count(*) FROM index_runs WHERE finished_at IS NOT NULL), "
-            "(SELECT count(*) FROM characters)"
-        )[0]
-        return ":".join(str(n) for n in row)
+        return self.store.library_fingerprint()
 
     def live_status(self) -> dict[str, str]:
         """video_id -> "indexing" or "queued" for videos with an active job."""

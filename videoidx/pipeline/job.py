@@ -270,12 +270,7 @@ class VideoJob:
     def previous_run_status(self) -> str | None:
         """How the video's run before this one ended, or None when this is its first."""
         assert self.info is not None
-        rows = self.store.sql(
-            "SELECT status FROM index_runs WHERE video_id = ? AND run_id <> ? "
-            "ORDER BY started_at DESC LIMIT 1",
-            [self.info.video_id, self._run_id],
-        )
-        return str(rows[0][0]) if rows else None
+        return self.store.previous_run_status(self.info.video_id, self._run_id)
 
     def finish(self) -> VideoResult:
         """Close the run with its final status and return the result."""

@@ -15,6 +15,7 @@ import duckdb
 from videoidx.store.records import (
     ClipCharacter,
     EventBrief,
+    IndexSize,
     RunSummary,
     StoredAppearance,
     StoredCharacter,
@@ -82,7 +83,12 @@ class StoreReads:
             return cur.execute(sql, params or []).fetchall()
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a read query on a private cursor (for notebooks and ad-hoc checks)."""
+        """Run any read query on a private cursor: the escape hatch for notebooks, tests and
+        ad-hoc checks only.
+
+        Code of the package, the page, the indexers and the benchmarks reads through the named
+        methods of this class instead (a test fails on ``.sql(`` outside ``videoidx/store/``),
+        so the store's schema stays this package's business and a query has one owner."""
         return self._rows(query, params)
 
     def list_videos(self) -> list[VideoSummary]:
@@ -266,6 +272,45 @@ class StoreReads:
             "SELECT frame, time_s, score FROM shots WHERE video_id = ? ORDER BY time_s", [video_id]
         )
         return [ShotCut(int(r[0]), float(r[1]), float(r[2] or 0.0)) for r in rows]
+
+    def previous_run_status(self, video_id: str, run_id: str) -> str | None:
+        """How the video's latest run other than ``run_id`` ended (or ``running``); None when
+        ``run_id`` is its first."""
+        rows = self._rows(
+            "SELECT status FROM index_runs WHERE video_id = ? AND run_id <> ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            [video_id, run_id],
+        )
+        return str(rows[0][0]) if rows else None
+
+    def cost_by_video(self) -> dict[str, float]:
+        """video_id -> what all its runs cost (USD), for every video that has a run."""
+        rows = self._rows(
+            "SELECT video_id, coalesce(sum(cost_usd), 0) FROM index_runs GROUP BY video_id"
+        )
+        return {r[0]: float(r[1]) for r in rows}
+
+    def library_fingerprint(self) -> str:
+        """Changes whenever a video, clip, run or character is added, finished or removed."""
+        row = self._rows(
+            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM clips), "
+            "(SELECT count(*) FROM index_runs), "
+            "(SELECT count(*) FROM index_runs WHERE finished_at IS NOT NULL), "
+            "(SELECT count(*) FROM characters)"
+        )[0]
+        return ":".join(str(n) for n in row)
+
+    def term_document_frequencies(self) -> dict[str, int]:
+        """Search term -> how many events hold it (the BM25 index's ``df``)."""
+        return {str(t): int(df) for t, df in self._rows("SELECT term, df FROM terms")}
+
+    def index_size(self) -> IndexSize:
+        """How large the timeline and its search index are."""
+        events, docs, postings = self._rows(
+            "SELECT (SELECT count(*) FROM events), (SELECT n_docs FROM search_stats), "
+            "(SELECT count(*) FROM postings)"
+        )[0]
+        return IndexSize(events=int(events), search_docs=int(docs or 0), postings=int(postings))
 
     def thumbnail(self, event_id: str) -> bytes | None:
         rows = self._rows("SELECT jpeg FROM thumbnails WHERE event_id = ?", [event_id])

@@ -28,6 +28,16 @@ class VideoSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexSize:
+    """One row of :meth:`Store.index_size`: the timeline's and its search index's size."""
+
+    events: int
+    search_docs: int
+    """Events the BM25 index counts (equal to ``events`` when the index is consistent)."""
+    postings: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoredClip:
     """A clip row; ``event_count`` lets a cached clip be reported without reading its events."""
 
