@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import videoidx
-from ui.jobs import Job, JobQueue
+from ui.jobs import Job, JobQueue, JobStatus
 from ui.player import PlayerFiles
 from ui.render import Bar, ChainStep, CharacterCard, JobView, clock, md_text, span
 from ui.safety import public_text
@@ -48,12 +49,14 @@ class PageContext:
         """Changes whenever a video, clip, run or character is added, finished or removed."""
         return self.store.library_fingerprint()
 
-    def live_status(self) -> dict[str, str]:
+    def live_status(self) -> dict[str, Literal["indexing", "queued"]]:
         """video_id -> "indexing" or "queued" for videos with an active job."""
-        out: dict[str, str] = {}
+        out: dict[str, Literal["indexing", "queued"]] = {}
         for job in self.jobs.snapshot():
             if job.active and job.progress is not None and job.progress.video_id:
-                out[job.progress.video_id] = "indexing" if job.status == "running" else "queued"
+                out[job.progress.video_id] = (
+                    "indexing" if job.status == JobStatus.RUNNING else "queued"
+                )
         return out
 
     def video_choices(self) -> list[tuple[str, str]]:
@@ -236,7 +239,9 @@ def _job_view(job: Job) -> JobView:
         title=job.title,
         status=job.status,
         stage=p.stage if p else "waiting",
-        fraction=1.0 if r is not None and job.status == "done" else (p.fraction if p else 0.0),
+        fraction=1.0
+        if r is not None and job.status == JobStatus.DONE
+        else (p.fraction if p else 0.0),
         clips_done=p.clips_done if p else 0,
         clips_total=p.clips_total if p else 0,
         clips_cached=p.clips_cached if p else 0,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from videoidx.types import Usage
+from videoidx.vocab import ClipStatus, RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class VideoSummary:
     clips: int
     clips_failed: int
     events: int
-    last_run_status: str | None
+    last_run_status: RunStatus | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ class StoredClip:
     clip_index: int
     start_s: float
     end_s: float
-    status: str
+    status: ClipStatus
     error: str | None
     cache_key: str
     summary: str
