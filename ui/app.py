@@ -23,6 +23,7 @@ from ui.render import CLICK_JS, md_text, span
 from ui.safety import public_text
 from ui.uploads import accept_uploads
 from videoidx import Settings, VideoIdxError
+from videoidx.vocab import AnswerMode
 
 log = logging.getLogger(__name__)
 
@@ -830,10 +831,10 @@ def _provider_label(p: videoidx.ProviderChoice) -> str:
 
 def _answer_markdown(answer: videoidx.Answer) -> str:
     badges = {
-        "generated": "Answered by the model from the indexed events",
-        "looked_again": "Answered by the model after looking at the clip again",
-        "retrieved": "Retrieved, not generated",
-        "unanswerable": "The index does not answer this",
+        AnswerMode.GENERATED: "Answered by the model from the indexed events",
+        AnswerMode.LOOKED_AGAIN: "Answered by the model after looking at the clip again",
+        AnswerMode.RETRIEVED: "Retrieved, not generated",
+        AnswerMode.UNANSWERABLE: "The index does not answer this",
     }
     badge = badges.get(answer.mode, answer.mode)
     usage = answer.usage
