@@ -19,6 +19,7 @@ import statistics
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 
 from videoidx.store import ClipWrite, Store, search
@@ -155,8 +156,8 @@ def queries(
     store: Store, lib: Library, videos: list[str]
 ) -> list[tuple[str, str, dict[str, object]]]:
     """50 queries in five classes, chosen from the stored df so each class means what it says."""
-    df = dict(store.sql("SELECT term, df FROM terms"))
-    n = store.sql("SELECT n_docs FROM search_stats")[0][0]
+    df = store.term_document_frequencies()
+    n = store.index_size().search_docs
     by_df = sorted((w for w in lib.vocab if df.get(w, 0) > 0), key=lambda w: df[w])
     rare = [w for w in by_df if df[w] <= max(n // 20000, 3)][:10]
     mid = [w for w in by_df if n // 2000 <= df[w] <= n // 100][:10]
@@ -183,7 +184,9 @@ EVENT_TEXT = (
 ILIKE_TEXT = f"{EVENT_TEXT} ILIKE ?"
 
 
-def ilike(store: Store, query: str, filters: dict[str, object]) -> int:
+def ilike(con: duckdb.DuckDBPyConnection, query: str, filters: dict[str, object]) -> int:
+    """The baseline BM25 replaces: a scan any user could write, so it is plain DuckDB on the
+    store's file (``con``), not a read of the Store."""
     terms = query.split()
     where = ["(" + " OR ".join([ILIKE_TEXT] * len(terms)) + ")"]
     params: list[object] = [f"%{t}%" for t in terms]
@@ -196,11 +199,11 @@ def ilike(store: Store, query: str, filters: dict[str, object]) -> int:
     # Ranked like the BM25 search (by the number of query terms matched), so that DuckDB
     # cannot stop early the way it can for an unranked "first 20 matches" listing.
     rank = " + ".join([f"({ILIKE_TEXT})::INT"] * len(terms))
-    rows = store.sql(
+    rows = con.execute(
         f"SELECT event_id, {rank} AS hits FROM events "
         f"WHERE {' AND '.join(where)} ORDER BY hits DESC, video_id, start_s LIMIT 20",
         [f"%{t}%" for t in terms] + params,
-    )
+    ).fetchall()
     return len(rows)
 
 
@@ -243,8 +246,8 @@ def main() -> None:
             store, lib, args.events, args.events_per_clip, args.events_per_video, args.batch_events
         )
         wall = time.perf_counter() - t0
-        n = store.sql("SELECT count(*) FROM events")[0][0]
-        postings = store.sql("SELECT count(*) FROM postings")[0][0]
+        size = store.index_size()
+        n, postings = size.events, size.postings
         print(f"library: {n:,} events in {len(videos):,} videos, {postings:,} postings")
         print(
             f"ingest (batched, {args.batch_events:,} events/transaction): "
@@ -264,12 +267,15 @@ def main() -> None:
             f"{100 * args.events_per_clip / per_clip:,.0f} events/s"
         )
         qs = queries(store, lib, videos)
+        # A second connection in this process shares the Store's database (same file, same
+        # configuration), so it sees every committed row.
+        con = duckdb.connect(str(path))
         classes: dict[str, tuple[list[float], list[float]]] = {}
         for cls, q, filters in qs:
             search(store, q, **filters)  # type: ignore[arg-type]
-            ilike(store, q, filters)
+            ilike(con, q, filters)
             bm = timed(lambda q=q, f=filters: search(store, q, **f), args.repeat)  # type: ignore[arg-type, misc]
-            il = timed(lambda q=q, f=filters: ilike(store, q, f), max(2, args.repeat // 2))  # type: ignore[misc]
+            il = timed(lambda q=q, f=filters: ilike(con, q, f), max(2, args.repeat // 2))  # type: ignore[misc]
             classes.setdefault(cls, ([], []))
             classes[cls][0].extend(bm)
             classes[cls][1].extend(il)
@@ -293,6 +299,7 @@ def main() -> None:
             f"{statistics.median(all_il) / statistics.median(all_bm):>9.1f}x"
         )
         print("(milliseconds; each query warmed once, then timed)")
+        con.close()
 
 
 if __name__ == "__main__":

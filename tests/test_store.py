@@ -334,3 +334,26 @@ def test_sigkill_mid_write_leaves_every_clip_whole_or_absent(tmp_path: Path) -> 
             )
         assert index_is_consistent(store)
         assert len(search(store, "striker", limit=1000)) == sum(c.event_count for c in clips)
+
+
+def test_named_reads_for_the_page_and_the_pipeline(tmp_path: Path) -> None:
+    """The reads that replaced ad-hoc SQL outside the store: each sees what was written."""
+    with Store.open(tmp_path / "s.duckdb") as store:
+        assert store.cost_by_video() == {}
+        before = store.library_fingerprint()
+        store.upsert_video(video_info("vid-named"))
+        first = start(store, "vid-named")
+        assert store.previous_run_status("vid-named", first) is None
+        spec = clip("vid-named", 0)
+        store.write_clip(first, spec, "k0", analysis(spec, words="kettle", n_events=3))
+        store.finish_run(first, "partial", Usage(cost_usd=0.25))
+        second = start(store, "vid-named")
+        assert store.previous_run_status("vid-named", second) == "partial"
+        assert store.previous_run_status("vid-named", first) == "running"
+        assert store.cost_by_video() == {"vid-named": pytest.approx(0.25)}
+        assert store.library_fingerprint() != before
+        size = store.index_size()
+        assert size.events == size.search_docs == 3
+        assert size.postings == count(store, "SELECT count(*) FROM postings") > 0
+        df = store.term_document_frequencies()
+        assert df["kettle"] == 3 and len(df) == count(store, "SELECT count(*) FROM terms")

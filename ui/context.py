@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import videoidx
-from ui.jobs import Job, JobQueue
+from ui.jobs import Job, JobQueue, JobStatus
 from ui.player import PlayerFiles
 from ui.render import Bar, ChainStep, CharacterCard, JobView, clock, md_text, span
 from ui.safety import public_text
@@ -42,27 +43,20 @@ class PageContext:
     # -- library -------------------------------------------------------------------------------
 
     def costs_by_video(self) -> dict[str, float]:
-        rows = self.store.sql(
-            "SELECT video_id, coalesce(sum(cost_usd), 0) FROM index_runs GROUP BY video_id"
-        )
-        return {r[0]: float(r[1]) for r in rows}
+        return self.store.cost_by_video()
 
     def library_fingerprint(self) -> str:
         """Changes whenever a video, clip, run or character is added, finished or removed."""
-        row = self.store.sql(
-            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM clips), "
-            "(SELECT count(*) FROM index_runs), "
-            "(SELECT count(*) FROM index_runs WHERE finished_at IS NOT NULL), "
-            "(SELECT count(*) FROM characters)"
-        )[0]
-        return ":".join(str(n) for n in row)
+        return self.store.library_fingerprint()
 
-    def live_status(self) -> dict[str, str]:
+    def live_status(self) -> dict[str, Literal["indexing", "queued"]]:
         """video_id -> "indexing" or "queued" for videos with an active job."""
-        out: dict[str, str] = {}
+        out: dict[str, Literal["indexing", "queued"]] = {}
         for job in self.jobs.snapshot():
             if job.active and job.progress is not None and job.progress.video_id:
-                out[job.progress.video_id] = "indexing" if job.status == "running" else "queued"
+                out[job.progress.video_id] = (
+                    "indexing" if job.status == JobStatus.RUNNING else "queued"
+                )
         return out
 
     def video_choices(self) -> list[tuple[str, str]]:
@@ -245,7 +239,9 @@ def _job_view(job: Job) -> JobView:
         title=job.title,
         status=job.status,
         stage=p.stage if p else "waiting",
-        fraction=1.0 if r is not None and job.status == "done" else (p.fraction if p else 0.0),
+        fraction=1.0
+        if r is not None and job.status == JobStatus.DONE
+        else (p.fraction if p else 0.0),
         clips_done=p.clips_done if p else 0,
         clips_total=p.clips_total if p else 0,
         clips_cached=p.clips_cached if p else 0,

@@ -22,14 +22,31 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 import videoidx
 from videoidx import Progress, Settings, Store, VideoIdxError, VideoResult
+from videoidx.vocab import RunStatus
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "running")
+
+class JobStatus(StrEnum):
+    """Where one job (one video of a page batch) stands: waiting for its batch, running, then
+    its run's final status (:data:`videoidx.vocab.FINAL_RUN_STATUSES`). The card's CSS class is
+    ``vx-status-<value>``."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = RunStatus.DONE.value
+    PARTIAL = RunStatus.PARTIAL.value
+    FAILED = RunStatus.FAILED.value
+    CANCELLED = RunStatus.CANCELLED.value
+    STOPPED = RunStatus.STOPPED.value
+
+
+ACTIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
 
 
 @dataclass
@@ -45,7 +62,7 @@ class Job:
     """An extra listener (the demo's terminal bar) besides the page."""
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     """The batch's cancel event, shared by all its jobs: the batch is one engine run."""
-    status: str = "queued"
+    status: JobStatus = JobStatus.QUEUED
     """``queued``, ``running``, then the run's status: ``done``, ``partial``, ``failed``,
     ``cancelled`` or ``stopped`` (cost cap)."""
     progress: Progress | None = None
@@ -202,13 +219,13 @@ class JobQueue:
     def _run(self, batch: _Batch) -> None:
         if batch.cancel.is_set():
             for job in batch.jobs:
-                self._set(job, status="cancelled")
+                self._set(job, status=JobStatus.CANCELLED)
             return
 
         def on_progress(p: Progress) -> None:
             job = batch.job_for(p.path)
             if job is not None:
-                status = "running" if job.status == "queued" else job.status
+                status = JobStatus.RUNNING if job.status == JobStatus.QUEUED else job.status
                 self._set(job, progress=p, title=p.title or job.title, status=status)
             if batch.progress is not None:
                 batch.progress(p)
@@ -238,14 +255,14 @@ class JobQueue:
                     self._settle(job, result)
 
     def _settle(self, job: Job, result: VideoResult) -> None:
-        self._set(job, status=result.status, result=result, error=result.error)
+        self._set(job, status=JobStatus(result.status), result=result, error=result.error)
         with self._idle:
             self._idle.notify_all()
 
     def _fail_unsettled(self, batch: _Batch, error: str) -> None:
         for job in batch.jobs:
             if job.result is None:
-                self._set(job, status="failed", error=error)
+                self._set(job, status=JobStatus.FAILED, error=error)
 
     def _set(self, job: Job, **changes: object) -> None:
         with self._lock:

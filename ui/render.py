@@ -18,6 +18,7 @@ from html import escape
 from typing import Literal
 
 import videoidx
+from ui.jobs import ACTIVE, JobStatus
 from videoidx import ShotCut, Stage, VideoSummary
 
 # Passed as ``js_on_load`` to every clickable gr.HTML: forwards the clicked item's data.
@@ -211,7 +212,7 @@ class JobView:
     """What one job's card shows; built from ``ui.jobs.Job`` by the app."""
 
     title: str
-    status: str
+    status: JobStatus
     stage: Stage | Literal["waiting"]
     """Where the video's indexing stands; ``waiting`` until its first progress event."""
     fraction: float
@@ -248,7 +249,7 @@ def jobs_html(jobs: Sequence[JobView]) -> str:
 
 def _batch_html(jobs: Sequence[JobView]) -> str:
     first = jobs[0]
-    finished = sum(1 for j in jobs if j.status not in ("queued", "running"))
+    finished = sum(1 for j in jobs if j.status not in ACTIVE)
     spent = f"${sum(j.cost_usd for j in jobs):.4f} spent"
     if first.batch_cost_cap_usd is not None:
         spent += f" of the batch's ${first.batch_cost_cap_usd:.4f} cap"
@@ -273,9 +274,9 @@ def _job_card(j: JobView) -> str:
         facts.append(f"{j.clips_cached} from cache")
     if j.clips_failed:
         facts.append(f"{j.clips_failed} failed")
-    if j.status == "running" and j.eta_s is not None:
+    if j.status == JobStatus.RUNNING and j.eta_s is not None:
         facts.append(f"ETA {clock(j.eta_s)}")
-    stage = j.stage if j.status == "running" else j.status
+    stage = j.stage if j.status == JobStatus.RUNNING else j.status
     error = f'<div class="vx-job-error">{escape(j.error)}</div>' if j.error else ""
     tag, click, open_hint = "div", "", ""
     if j.openable:

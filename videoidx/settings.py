@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from videoidx.errors import ConfigError
+from videoidx.vocab import ENGINES, SAMPLE_MODES, Engine, SampleMode
 
 ENV_PREFIX = "VIDEOIDX_"
 
@@ -55,7 +56,7 @@ class MediaSettings:
     dedupe_threshold: float = 0.02
     """Mean absolute difference (0-1) below which a sampled frame counts as a near-duplicate."""
     burn_timestamps: bool = False
-    sample_mode: str = "full"
+    sample_mode: SampleMode = "full"
     """``full`` decodes every frame (shots, shot starts, uniform fill); ``keyframes`` decodes
     codec keyframes only: several times faster, no shot detection, coarser coverage."""
     ffmpeg_path: str | None = None
@@ -170,7 +171,7 @@ class PipelineSettings:
     workers: int | None = None
     """Videos whose media work (decode, shots, sampling) runs at once in ``index_many``, each in
     its own process or Ray task; None means min(CPU count, number of videos)."""
-    engine: str = "local"
+    engine: Engine = "local"
     """Where ``index_many`` runs media work and model calls: ``local`` (processes and threads on
     this machine) or ``ray`` (tasks on a Ray cluster; needs ``pip install 'videoidx[ray]'``)."""
     ray_address: str | None = None
@@ -338,7 +339,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("frame_max_gap_s must be > 0 and frame_budget >= 1")
     if m.frame_long_side_px < 28:
         raise ConfigError("frame_long_side_px must be at least 28 (one vision-token cell)")
-    if m.sample_mode not in ("full", "keyframes"):
+    if m.sample_mode not in SAMPLE_MODES:
         raise ConfigError(f"sample_mode must be 'full' or 'keyframes', got {m.sample_mode!r}")
     if not 1 <= m.jpeg_quality <= 100:
         raise ConfigError("jpeg_quality must be between 1 and 100")
@@ -346,7 +347,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("concurrency must be at least 1")
     if s.pipeline.workers is not None and s.pipeline.workers < 1:
         raise ConfigError("workers must be at least 1 (or unset for one per CPU)")
-    if s.pipeline.engine not in ("local", "ray"):
+    if s.pipeline.engine not in ENGINES:
         raise ConfigError(f"engine must be 'local' or 'ray', got {s.pipeline.engine!r}")
     if s.pipeline.max_cost_usd is not None and s.pipeline.max_cost_usd < 0:
         raise ConfigError("max_cost_usd must not be negative")

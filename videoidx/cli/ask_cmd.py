@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print()
     for c in answer.citations:
         print(f"[{c.n}] {c.title} {clock_span(c.start_s, c.end_s)} ({c.video_id})")
-    notes = [answer.mode]
+    notes: list[str] = [answer.mode]
     if answer.model:
         u = answer.usage
         tokens = count(u.prompt_tokens + u.completion_tokens, "token")

@@ -15,6 +15,7 @@ from typing import Any
 from videoidx.cli.serve_cmd import add_serve_flags, serve_settings
 from videoidx.store import Store
 from videoidx.times import clock_span
+from videoidx.vocab import RunStatus
 from videoidx.wording import count
 
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         result = index_video(path, settings=settings, progress=TerminalBar())
         with Store.open(settings.db_path) as store:
             _print_summary(store, result, settings.db_path, args.query)
-        return 0 if result.status == "done" else 1
+        return 0 if result.status == RunStatus.DONE else 1
 
     from ui.server import serve
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from videoidx.cli.interrupt import exit_code, stop_on_signals
 from videoidx.settings import Settings, clip_length_settings, resolve_settings
+from videoidx.vocab import ENGINES, RunStatus
 from videoidx.wording import count, of_total
 
 # Exit code when the run finished but some clips or videos failed: scripts must notice.
@@ -78,7 +79,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--workers", type=int, help="videos whose media work runs at once (default: one per CPU)"
     )
-    p.add_argument("--engine", choices=("local", "ray"), help="where the work runs (default local)")
+    p.add_argument("--engine", choices=ENGINES, help="where the work runs (default local)")
     p.add_argument("--ray-address", help="Ray cluster for --engine ray: auto, ray://head:10001")
     p.add_argument("--dry-run", action="store_true", help="print the plan and cost; call nothing")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return exit_code(received[0])
-    return 0 if all(r.status == "done" for r in results) else EXIT_PARTIAL
+    return 0 if all(r.status == RunStatus.DONE for r in results) else EXIT_PARTIAL
 
 
 def _dry_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -50,6 +50,7 @@ from videoidx.pipeline.steps import VIDEO_STEPS, ModelCalls, StepWork, analyse_c
 from videoidx.settings import Settings
 from videoidx.store import Store
 from videoidx.types import ClipAnalysis
+from videoidx.vocab import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +307,8 @@ class Batch:
                 )
             )
         self._settle(
-            index, VideoResult(path=str(path), title=path.stem, status="failed", error=error)
+            index,
+            VideoResult(path=str(path), title=path.stem, status=RunStatus.FAILED, error=error),
         )
 
     def _settle(self, index: int, result: VideoResult) -> None:
@@ -363,7 +365,7 @@ class Batch:
                     video_id=first.video_id if first else "",
                     title=path.stem,
                     duration_s=first.duration_s if first else 0.0,
-                    status=first.status if first else "failed",
+                    status=first.status if first else RunStatus.FAILED,
                     error=f"same content as {self.paths[self.duplicates[index]]}: indexed once",
                 )
                 self._settle(index, result)
@@ -373,7 +375,7 @@ class Batch:
                 result = VideoResult(
                     path=str(path),
                     title=path.stem,
-                    status="cancelled" if fatal is None else "failed",
+                    status=RunStatus.CANCELLED if fatal is None else RunStatus.FAILED,
                     error="" if fatal is None else f"not started: {fatal}",
                 )
                 self._settle(index, result)

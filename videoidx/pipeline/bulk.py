@@ -44,6 +44,7 @@ from videoidx.pipeline.media_worker import (
 from videoidx.pipeline.progress import ProgressCallback
 from videoidx.settings import MediaSettings, Settings, resolve_settings
 from videoidx.store import Store
+from videoidx.vocab import Engine, RunStatus
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts"}
@@ -60,7 +61,7 @@ def index_many(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     workers: int | None = None,
-    engine: str | None = None,
+    engine: Engine | None = None,
     ray_address: str | None = None,
     on_result: ResultCallback | None = None,
 ) -> list[VideoResult]:
@@ -133,7 +134,9 @@ class Unmatched:
 
     def result(self) -> VideoResult:
         """How the batch reports it: a failed entry among the videos, in argument order."""
-        return VideoResult(path=self.item, title=self.item, status="failed", error=self.reason)
+        return VideoResult(
+            path=self.item, title=self.item, status=RunStatus.FAILED, error=self.reason
+        )
 
 
 def expand_inputs(paths_or_glob: str | Path | Sequence[str | Path]) -> list[Path | Unmatched]:

@@ -39,6 +39,7 @@ from videoidx.pipeline.progress import ProgressCallback, ProgressTracker, Stage
 from videoidx.settings import Settings
 from videoidx.store import Store
 from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Frame, ShotCut, Usage, VideoInfo
+from videoidx.vocab import ClipStatus, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,9 @@ class VideoResult:
     title: str = ""
     duration_s: float = 0.0
     run_id: str | None = None
-    status: str = "pending"
+    status: RunStatus = RunStatus.PENDING
     """``done``, ``partial`` (some clips failed or were skipped), ``failed``, ``cancelled`` or
-    ``stopped`` (the cost cap was reached)."""
+    ``stopped`` (the cost cap was reached); ``pending`` until the run ends."""
     clips_total: int = 0
     clips_analysed: int = 0
     clips_cached: int = 0
@@ -242,7 +243,7 @@ class VideoJob:
             pending.clip,
             pending.cache_key,
             analysis,
-            status="failed",
+            status=ClipStatus.FAILED,
             error=reason,
         )
         r.clips_failed += 1
@@ -267,15 +268,10 @@ class VideoJob:
         self.result.clips_total = clips_planned or self.seen
         self.tracker.update(clips_total=self.result.clips_total)
 
-    def previous_run_status(self) -> str | None:
+    def previous_run_status(self) -> RunStatus | None:
         """How the video's run before this one ended, or None when this is its first."""
         assert self.info is not None
-        rows = self.store.sql(
-            "SELECT status FROM index_runs WHERE video_id = ? AND run_id <> ? "
-            "ORDER BY started_at DESC LIMIT 1",
-            [self.info.video_id, self._run_id],
-        )
-        return str(rows[0][0]) if rows else None
+        return self.store.previous_run_status(self.info.video_id, self._run_id)
 
     def finish(self) -> VideoResult:
         """Close the run with its final status and return the result."""
@@ -287,7 +283,7 @@ class VideoJob:
 
     def abort(self) -> None:
         """Close the run as failed because the process is being interrupted."""
-        self._finish("failed", "interrupted")
+        self._finish(RunStatus.FAILED, "interrupted")
 
     def _use_cache(self, key: str) -> bool:
         """Adopt a clip finished by an earlier run; True when it needs no analysis."""
@@ -336,19 +332,19 @@ class VideoJob:
         assert self.result.run_id is not None
         return self.result.run_id
 
-    def _final_status(self) -> str:
+    def _final_status(self) -> RunStatus:
         r = self.result
         if self.limits.fatal is not None:
-            return "failed"
+            return RunStatus.FAILED
         if self.cancel.is_set():
-            return "cancelled"
+            return RunStatus.CANCELLED
         if r.clips_skipped and self.settings.pipeline.max_cost_usd is not None:
-            return "stopped"
+            return RunStatus.STOPPED
         if r.clips_failed or r.clips_skipped or r.error:
-            return "partial" if r.clips_done else "failed"
-        return "done"
+            return RunStatus.PARTIAL if r.clips_done else RunStatus.FAILED
+        return RunStatus.DONE
 
-    def _finish(self, status: str, error: str) -> None:
+    def _finish(self, status: RunStatus, error: str) -> None:
         r = self.result
         r.status = status
         if self._tmp is not None:
@@ -358,7 +354,7 @@ class VideoJob:
             self.store.finish_run(r.run_id, status=status, usage=r.usage, error=error or None)
         # A partial run is over too: its progress ends ``done``; the result says ``partial``.
         self.tracker.update(
-            stage=Stage.DONE if status == "partial" else Stage(status), message=error
+            stage=Stage.DONE if status == RunStatus.PARTIAL else Stage(status), message=error
         )
 
 

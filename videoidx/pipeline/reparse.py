@@ -49,6 +49,7 @@ from videoidx.settings import FIELDS, Settings, resolve_settings
 from videoidx.store import Store
 from videoidx.store.records import StoredReply
 from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, VideoInfo
+from videoidx.vocab import ClipStatus
 
 
 @dataclass
@@ -186,14 +187,16 @@ def _reparse_clip(
         result.clips_unreadable += 1
         result.notes.append(f"{where}: still read only in part ({analysis.incomplete})")
         return
-    if clip.status == "done" and _same_rows(store, clip.video_id, clip.clip_index, analysis):
+    if clip.status == ClipStatus.DONE and _same_rows(
+        store, clip.video_id, clip.clip_index, analysis
+    ):
         return
     analysis.usage = reply.usage  # what the reply cost when it came; reading it again is free
     analysis.model = reply.model or analysis.model
     analysis.reasoning = reply.reasoning or analysis.reasoning
     store.rewrite_clip(clip, analysis)
     result.clips_changed += 1
-    if clip.status != "done":
+    if clip.status != ClipStatus.DONE:
         result.clips_recovered += 1
 
 

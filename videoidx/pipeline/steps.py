@@ -47,6 +47,7 @@ from videoidx.pipeline.job import PendingClip, VideoJob
 from videoidx.pipeline.progress import Stage
 from videoidx.settings import Settings
 from videoidx.types import ClipAnalysis, ClipInput, Usage
+from videoidx.vocab import RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ class Consolidate:
         # Every clip came from the cache right after a finished run: the store holds exactly
         # that run's clips and its consolidation, so asking again would pay for the same answer.
         fully_cached = r.clips_cached == r.clips_done and not (r.clips_failed or r.clips_skipped)
-        return not (fully_cached and job.previous_run_status() == "done")
+        return not (fully_cached and job.previous_run_status() == RunStatus.DONE)
 
     def start(self, job: VideoJob, calls: ModelCalls) -> StepWork:
         assert job.info is not None, "a video is consolidated after its clips"

@@ -36,6 +36,7 @@ from videoidx.replyjson import answer_text
 from videoidx.settings import Settings, resolve_settings
 from videoidx.store import Store
 from videoidx.types import Usage
+from videoidx.vocab import AnswerMode
 
 NOTHING_FOUND = "The indexed videos do not answer this: nothing in the index matches the question."
 
@@ -112,7 +113,7 @@ def _ask(
         question=question,
         text="",
         citations=[],
-        mode="unanswerable",
+        mode=AnswerMode.UNANSWERABLE,
         usage=Usage(),
         evidence=list(evidence.items),
         filters="; ".join(evidence.readings),
@@ -120,7 +121,7 @@ def _ask(
     if indexer is None or not indexer.can_complete_text:
         text, cited = extractive_answer(evidence)
         answer.text, answer.citations = text, cited
-        answer.mode = "retrieved" if cited else "unanswerable"
+        answer.mode = AnswerMode.RETRIEVED if cited else AnswerMode.UNANSWERABLE
     else:
         answer.model = indexer.model_id
         think = settings.qa.qa_thinking if thinking is None else thinking
@@ -155,7 +156,7 @@ class _ModelAnswer:
         ev, answer = self.evidence, self.answer
         tried = look_again and ev.thin
         looked = tried and self.look_again()
-        if answer.mode == "looked_again":
+        if answer.mode == AnswerMode.LOOKED_AGAIN:
             return
         if not ev.items:
             if not looked:
@@ -163,7 +164,7 @@ class _ModelAnswer:
             return
         messages = build_messages(answer.question, ev.items, ev.links, ev.readings)
         checked = check_citations(self.complete(messages), ev.items)
-        _apply(answer, checked, "generated")
+        _apply(answer, checked, AnswerMode.GENERATED)
         if not checked.answered and look_again and not tried:
             self.look_again()
 
@@ -185,7 +186,7 @@ class _ModelAnswer:
         )
         self.answer.usage.add(used)
         checked = check_citations(answer_text(text), [clip])
-        _apply(self.answer, checked, "looked_again")
+        _apply(self.answer, checked, AnswerMode.LOOKED_AGAIN)
         self.answer.evidence = [*self.answer.evidence, clip]
         return True
 
@@ -195,11 +196,11 @@ class _ModelAnswer:
         return answer_text(text)
 
 
-def _apply(answer: Answer, checked: CheckedReply, mode: str) -> None:
+def _apply(answer: Answer, checked: CheckedReply, mode: AnswerMode) -> None:
     answer.text = checked.text
     answer.citations = checked.citations
     answer.dropped_citations += checked.dropped
-    answer.mode = mode if checked.answered else "unanswerable"
+    answer.mode = mode if checked.answered else AnswerMode.UNANSWERABLE
 
 
 __all__ = ["LABEL", "Answer", "Citation", "ask"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from videoidx.types import Usage
+from videoidx.vocab import AnswerMode
 
-MODES = ("generated", "retrieved", "looked_again", "unanswerable")
+MODES = tuple(AnswerMode)
+"""Every way a question can be answered (see :class:`AnswerMode`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,7 @@ class Answer:
     """Cites as ``[1]``, ``[2]`` ... matching :attr:`Citation.n`; only valid numbers remain."""
     citations: list[Citation]
     """The citations actually used, verified, in order of first use."""
-    mode: str
+    mode: AnswerMode
     """``generated`` (a model answered), ``retrieved`` (offline extractive answer),
     ``looked_again`` (the model answered from a clip's frames) or ``unanswerable``."""
     usage: Usage

@@ -9,6 +9,7 @@ works from any notebook (see ``migrations.py`` for the tables).
 from videoidx.store.records import (
     ClipCharacter,
     EventBrief,
+    IndexSize,
     RunSummary,
     StoredAppearance,
     StoredCharacter,
@@ -25,6 +26,7 @@ __all__ = [
     "ClipCharacter",
     "ClipWrite",
     "EventBrief",
+    "IndexSize",
     "RunSummary",
     "SearchHit",
     "Store",

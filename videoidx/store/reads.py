@@ -15,6 +15,7 @@ import duckdb
 from videoidx.store.records import (
     ClipCharacter,
     EventBrief,
+    IndexSize,
     RunSummary,
     StoredAppearance,
     StoredCharacter,
@@ -25,6 +26,7 @@ from videoidx.store.records import (
     VideoSummary,
 )
 from videoidx.types import ShotCut, Usage, VideoInfo
+from videoidx.vocab import ClipStatus, RunStatus
 
 _EVENT_COLUMNS = (
     "event_id, video_id, clip_index, start_s, end_s, label, description, characters, objects, "
@@ -62,7 +64,7 @@ def _clip_from_row(row: tuple[Any, ...]) -> StoredClip:
         clip_index=int(row[3]),
         start_s=float(row[4]),
         end_s=float(row[5]),
-        status=row[6],
+        status=ClipStatus(row[6]),
         error=row[7],
         cache_key=row[8],
         summary=row[9] or "",
@@ -82,16 +84,21 @@ class StoreReads:
             return cur.execute(sql, params or []).fetchall()
 
     def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a read query on a private cursor (for notebooks and ad-hoc checks)."""
+        """Run any read query on a private cursor: the escape hatch for notebooks, tests and
+        ad-hoc checks only.
+
+        Code of the package, the page, the indexers and the benchmarks reads through the named
+        methods of this class instead (a test fails on ``.sql(`` outside ``videoidx/store/``),
+        so the store's schema stays this package's business and a query has one owner."""
         return self._rows(query, params)
 
     def list_videos(self) -> list[VideoSummary]:
         rows = self._rows(
-            """
+            f"""
             SELECT v.video_id, v.title, v.path, v.duration_s,
                    (SELECT count(*) FROM clips c WHERE c.video_id = v.video_id),
                    (SELECT count(*) FROM clips c WHERE c.video_id = v.video_id
-                        AND c.status = 'failed'),
+                        AND c.status = '{ClipStatus.FAILED}'),
                    (SELECT count(*) FROM events e WHERE e.video_id = v.video_id),
                    (SELECT r.status FROM index_runs r WHERE r.video_id = v.video_id
                         ORDER BY r.started_at DESC LIMIT 1)
@@ -99,7 +106,16 @@ class StoreReads:
             """
         )
         return [
-            VideoSummary(r[0], r[1] or "", r[2] or "", float(r[3] or 0), r[4], r[5], r[6], r[7])
+            VideoSummary(
+                r[0],
+                r[1] or "",
+                r[2] or "",
+                float(r[3] or 0),
+                r[4],
+                r[5],
+                r[6],
+                RunStatus(r[7]) if r[7] else None,
+            )
             for r in rows
         ]
 
@@ -150,7 +166,8 @@ class StoreReads:
     def cached_clip(self, cache_key: str) -> StoredClip | None:
         """The done clip stored under ``cache_key``, if any (failed clips are retried)."""
         rows = self._rows(
-            f"SELECT {_CLIP_COLUMNS} FROM clips c WHERE c.cache_key = ? AND c.status = 'done' "
+            f"SELECT {_CLIP_COLUMNS} FROM clips c "
+            f"WHERE c.cache_key = ? AND c.status = '{ClipStatus.DONE}' "
             "LIMIT 1",
             [cache_key],
         )
@@ -267,18 +284,58 @@ class StoreReads:
         )
         return [ShotCut(int(r[0]), float(r[1]), float(r[2] or 0.0)) for r in rows]
 
+    def previous_run_status(self, video_id: str, run_id: str) -> RunStatus | None:
+        """How the video's latest run other than ``run_id`` ended (or ``running``); None when
+        ``run_id`` is its first."""
+        rows = self._rows(
+            "SELECT status FROM index_runs WHERE video_id = ? AND run_id <> ? "
+            "ORDER BY started_at DESC LIMIT 1",
+            [video_id, run_id],
+        )
+        return RunStatus(rows[0][0]) if rows else None
+
+    def cost_by_video(self) -> dict[str, float]:
+        """video_id -> what all its runs cost (USD), for every video that has a run."""
+        rows = self._rows(
+            "SELECT video_id, coalesce(sum(cost_usd), 0) FROM index_runs GROUP BY video_id"
+        )
+        return {r[0]: float(r[1]) for r in rows}
+
+    def library_fingerprint(self) -> str:
+        """Changes whenever a video, clip, run or character is added, finished or removed."""
+        row = self._rows(
+            "SELECT (SELECT count(*) FROM videos), (SELECT count(*) FROM clips), "
+            "(SELECT count(*) FROM index_runs), "
+            "(SELECT count(*) FROM index_runs WHERE finished_at IS NOT NULL), "
+            "(SELECT count(*) FROM characters)"
+        )[0]
+        return ":".join(str(n) for n in row)
+
+    def term_document_frequencies(self) -> dict[str, int]:
+        """Search term -> how many events hold it (the BM25 index's ``df``)."""
+        return {str(t): int(df) for t, df in self._rows("SELECT term, df FROM terms")}
+
+    def index_size(self) -> IndexSize:
+        """How large the timeline and its search index are."""
+        events, docs, postings = self._rows(
+            "SELECT (SELECT count(*) FROM events), (SELECT n_docs FROM search_stats), "
+            "(SELECT count(*) FROM postings)"
+        )[0]
+        return IndexSize(events=int(events), search_docs=int(docs or 0), postings=int(postings))
+
     def thumbnail(self, event_id: str) -> bytes | None:
         rows = self._rows("SELECT jpeg FROM thumbnails WHERE event_id = ?", [event_id])
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
 
     def run_summary(self, run_id: str) -> RunSummary | None:
         rows = self._rows(
-            """
+            f"""
             SELECT r.run_id, r.video_id, r.indexer, r.model, r.provider, r.prompt_version,
                    r.status, r.error,
-                   (SELECT count(*) FROM clips c WHERE c.run_id = r.run_id AND c.status = 'done'),
                    (SELECT count(*) FROM clips c WHERE c.run_id = r.run_id
-                        AND c.status = 'failed'),
+                        AND c.status = '{ClipStatus.DONE}'),
+                   (SELECT count(*) FROM clips c WHERE c.run_id = r.run_id
+                        AND c.status = '{ClipStatus.FAILED}'),
                    (SELECT count(*) FROM events e JOIN clips c USING (clip_id)
                         WHERE c.run_id = r.run_id),
                    r.prompt_tokens, r.completion_tokens, r.cost_usd

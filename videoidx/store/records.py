@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from videoidx.types import Usage
+from videoidx.vocab import ClipStatus, RunStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,17 @@ class VideoSummary:
     clips: int
     clips_failed: int
     events: int
-    last_run_status: str | None
+    last_run_status: RunStatus | None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSize:
+    """One row of :meth:`Store.index_size`: the timeline's and its search index's size."""
+
+    events: int
+    search_docs: int
+    """Events the BM25 index counts (equal to ``events`` when the index is consistent)."""
+    postings: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +48,7 @@ class StoredClip:
     clip_index: int
     start_s: float
     end_s: float
-    status: str
+    status: ClipStatus
     error: str | None
     cache_key: str
     summary: str

@@ -18,6 +18,7 @@ from typing import Any
 from videoidx.errors import StoreError
 from videoidx.store.tokenize import tokenize
 from videoidx.types import ClipAnalysis, ClipSpec, Frame
+from videoidx.vocab import ClipStatus
 
 THUMBNAIL_LONG_SIDE_PX = 192
 
@@ -35,7 +36,7 @@ class ClipWrite:
     clip: ClipSpec
     cache_key: str
     analysis: ClipAnalysis | None
-    status: str = "done"
+    status: ClipStatus = ClipStatus.DONE
     error: str | None = None
     frames: Sequence[Frame] = ()
 
@@ -120,14 +121,14 @@ class ClipRows:
         cid = clip_id_for(clip, item.cache_key)
         vid = clip.video_id
         where = f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s) of video {vid}"
-        events = analysis.events if item.status == "done" else []
+        events = analysis.events if item.status == ClipStatus.DONE else []
         event_ids = {e.key: f"{cid}-{e.key}" for e in events}
         names = {c.key: c.name for c in analysis.characters}
         char_ids = {c.key: f"{cid}-{c.key}" for c in analysis.characters}
         if len(event_ids) != len(events) or len(char_ids) != len(analysis.characters):
             raise StoreError(f"{where}: two events or characters share a key; not stored")
         first_doc = self.next_doc
-        for c in analysis.characters if item.status == "done" else []:
+        for c in analysis.characters if item.status == ClipStatus.DONE else []:
             self._append(
                 self.clip_characters,
                 char_ids[c.key], vid, cid, clip.index, c.key, c.name, c.description,
@@ -154,7 +155,7 @@ class ClipRows:
             self.add_tokens(doc, terms)
             if self.thumbnails_enabled and item.frames:
                 self._add_thumbnail(event_ids[e.key], vid, e.start_s, item.frames)
-        if item.status == "done":
+        if item.status == ClipStatus.DONE:
             self._add_appearances(analysis, vid, cid, char_ids, event_ids, where)
             self._add_links(analysis, vid, cid, event_ids, where, provenance)
         u = analysis.usage

@@ -45,6 +45,7 @@ from videoidx.store.reads import StoreReads
 from videoidx.store.records import CharacterGroupLike, LinkLike, StoredClip
 from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms
 from videoidx.types import ClipAnalysis, ClipSpec, Frame, ShotCut, Usage, VideoInfo
+from videoidx.vocab import ClipStatus, RunStatus
 
 CLIP_PROVENANCE = "clip"
 INTERRUPTED_ERROR = (
@@ -217,10 +218,10 @@ class Store(StoreReads):
             con.execute(
                 "INSERT INTO index_runs (run_id, video_id, indexer, model, provider, "
                 "prompt_version, settings, status, started_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 'running', current_timestamp)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
                 [
                     run_id, video_id, indexer, model, provider, prompt_version,
-                    json.dumps(dict(settings), sort_keys=True, default=str),
+                    json.dumps(dict(settings), sort_keys=True, default=str), RunStatus.RUNNING,
                 ],
             )  # fmt: skip
         with _live_runs_lock:
@@ -228,7 +229,12 @@ class Store(StoreReads):
         return run_id
 
     def finish_run(
-        self, run_id: str, status: str, usage: Usage | None = None, *, error: str | None = None
+        self,
+        run_id: str,
+        status: RunStatus,
+        usage: Usage | None = None,
+        *,
+        error: str | None = None,
     ) -> None:
         """Record a run's outcome and spend; a ``done`` run makes its clips the whole timeline."""
         with _live_runs_lock:
@@ -244,7 +250,7 @@ class Store(StoreReads):
                     u.cached_tokens, u.cost_usd, u.requests, run_id,
                 ],
             )  # fmt: skip
-            if status == "done":
+            if status == RunStatus.DONE:
                 self._remove_clips(
                     con,
                     "video_id = (SELECT video_id FROM index_runs WHERE run_id = ?) "
@@ -261,7 +267,7 @@ class Store(StoreReads):
         cache_key: str,
         analysis: ClipAnalysis | None,
         *,
-        status: str = "done",
+        status: ClipStatus = ClipStatus.DONE,
         error: str | None = None,
         frames: Sequence[Frame] = (),
     ) -> None:
@@ -275,7 +281,7 @@ class Store(StoreReads):
         with self._tx() as con:
             ids = [_clip_id(i) for i in items]
             self._remove_clips(con, "clip_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-            self._supersede(con, run_id, [i.clip for i in items if i.status == "done"])
+            self._supersede(con, run_id, [i.clip for i in items if i.status == ClipStatus.DONE])
             next_doc = con.execute("SELECT next_doc FROM search_stats").fetchall()[0][0]
             rows = ClipRows(run_id=run_id or "", next_doc=int(next_doc))
             for item in items:
@@ -412,7 +418,7 @@ class Store(StoreReads):
         stored: StoredClip,
         analysis: ClipAnalysis,
         *,
-        status: str = "done",
+        status: ClipStatus = ClipStatus.DONE,
         error: str | None = None,
     ) -> None:
         """Replace a stored clip's rows with ``analysis`` (its reply read again), in one
@@ -444,7 +450,7 @@ class Store(StoreReads):
                 keep,
             ).fetchdf()
             self._remove_clips(con, "clip_id = ?", [stored.clip_id])
-            if status == "done":
+            if status == ClipStatus.DONE:
                 self._supersede(con, stored.run_id, [spec])
             next_doc = con.execute("SELECT next_doc FROM search_stats").fetchall()[0][0]
             rows = ClipRows(run_id=stored.run_id or "", next_doc=int(next_doc))
@@ -489,8 +495,8 @@ class Store(StoreReads):
         with self._tx() as con:
             rows = con.execute(
                 "SELECT clip_id, video_id, clip_index, start_s, end_s FROM clips "
-                "WHERE cache_key = ? AND status = 'done'",
-                [cache_key],
+                "WHERE cache_key = ? AND status = ?",
+                [cache_key, ClipStatus.DONE],
             ).fetchall()
             for clip_id, video_id, index, start_s, end_s in rows:
                 con.execute("UPDATE clips SET run_id = ? WHERE clip_id = ?", [run_id, clip_id])
@@ -645,6 +651,14 @@ class Store(StoreReads):
         if len(videos) != 1 or not videos[0].get("video_id"):
             raise StoreError("an import needs exactly one video row with a video_id")
         video_id = str(videos[0]["video_id"])
+        # Reads hand statuses back as vocabulary members: refuse a file that holds others.
+        for table, vocab in (("clips", ClipStatus), ("index_runs", RunStatus)):
+            for row in tables.get(table) or []:
+                if row.get("status") not in set(vocab):
+                    raise StoreError(
+                        f"{table} row with status {row.get('status')!r} in the import; expected "
+                        f"one of {', '.join(vocab)}: the file was not written by videoidx export"
+                    )
         with self._tx() as con:
             self._delete_video_rows(con, video_id)
             next_doc = con.execute("SELECT next_doc FROM search_stats").fetchall()[0][0]
@@ -729,10 +743,10 @@ def _close_abandoned_runs(con: duckdb.DuckDBPyConnection, path: str) -> None:
         live = sorted(_live_runs)
     try:
         con.execute(
-            "UPDATE index_runs SET status = 'interrupted', finished_at = current_timestamp, "
+            "UPDATE index_runs SET status = ?, finished_at = current_timestamp, "
             "error = coalesce(error, ?) "
-            "WHERE status = 'running' AND NOT list_contains(?::VARCHAR[], run_id)",
-            [INTERRUPTED_ERROR, live],
+            "WHERE status = ? AND NOT list_contains(?::VARCHAR[], run_id)",
+            [RunStatus.INTERRUPTED, INTERRUPTED_ERROR, RunStatus.RUNNING, live],
         )
     except duckdb.Error as exc:
         # A full disk may refuse even this; the store is still readable, and the next

@@ -1,0 +1,161 @@
+"""The Timeline tab: the player, the selected moment, search with filters, the timeline bars and
+the event list of the video on show."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from ui import render
+from ui.context import error_text
+from ui.render import CLICK_JS, md_text
+from ui.tabs.common import SCOPE_LIBRARY, Updates, query_row, row_index, table
+from videoidx import VideoIdxError
+
+if TYPE_CHECKING:
+    from ui.app import Page
+
+EVENT_COLUMNS = ["Time", "Label", "What happens", "Who"]
+
+
+class TimelineTab:
+    """The player and what is shown beside and under it; a click on a row, bar or shot goes
+    through the page's :meth:`~ui.app.Page.open_at`."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.ctx = page.ctx
+
+    def build(self) -> None:
+        self.video_dd = gr.Dropdown([], label="Video", elem_id="video-select")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.player = gr.Video(
+                    interactive=False, elem_id="player", label="Player", autoplay=False
+                )
+                self.player_note = gr.Markdown(elem_id="player-note")
+                with gr.Row():
+                    self.thumb = gr.Image(
+                        label="Keyframe",
+                        interactive=False,
+                        height=120,
+                        scale=1,
+                        elem_id="thumb",
+                        visible=False,
+                    )
+                    self.selected_md = gr.Markdown(elem_id="selected")
+            with gr.Column(scale=2):
+                self.search_tb, self.search_btn, self.scope_rd = query_row(
+                    "Search", "what happens, who, what is on screen…", "search", scope_label="In"
+                )
+                with gr.Accordion("Filters", open=False), gr.Row():
+                    self.from_tb = gr.Textbox(label="From", placeholder="0:00")
+                    self.to_tb = gr.Textbox(label="To", placeholder="end")
+                    self.char_dd = gr.Dropdown([], label="Character", allow_custom_value=True)
+                    self.label_dd = gr.Dropdown([], label="Label", allow_custom_value=True)
+                self.search_info = gr.Markdown(elem_id="search-info")
+                self.results = gr.Dataframe(
+                    table([], ["Time", "Label", "What happens"]),
+                    interactive=False,
+                    elem_id="search-results",
+                    wrap=True,
+                    max_height=420,
+                )
+        with gr.Row():
+            gr.Markdown("### Timeline")
+            self.colour_rd = gr.Radio(
+                ["label", "character"], value="label", label="Colour by", elem_id="colour-by"
+            )
+        self.timeline_html = gr.HTML(elem_id="timeline-viz", js_on_load=CLICK_JS)
+        self.events_table = gr.Dataframe(
+            headers=EVENT_COLUMNS,
+            interactive=False,
+            elem_id="event-list",
+            wrap=True,
+            max_height=480,
+            column_widths=["14%", "14%", "56%", "16%"],
+        )
+
+    def wire(self) -> None:
+        """The events that stay on this tab; picking a video or clicking a row opens a moment
+        and is wired by the page."""
+        page = self.page
+        self.colour_rd.change(
+            self.on_recolour, [page.current_video, self.colour_rd], [self.timeline_html]
+        )
+        search_inputs = [
+            self.search_tb, self.scope_rd, self.from_tb, self.to_tb, self.char_dd,
+            self.label_dd, page.current_video, page.rows_state,
+        ]  # fmt: skip
+        search_outputs = [self.results, self.search_info, page.rows_state]
+        self.search_btn.click(self.on_search, search_inputs, search_outputs)
+        self.search_tb.submit(self.on_search, search_inputs, search_outputs)
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def on_video_pick(
+        self, video_id: str, current: str, last_pos: float, colour_by: str, rows: dict
+    ) -> Updates:
+        return self.page.open_at(video_id, 0.0, "", current, last_pos, colour_by, rows, tab=None)
+
+    def on_recolour(self, video_id: str, colour_by: str) -> str:
+        return self.timeline_view(video_id, colour_by, "")
+
+    def on_search(
+        self,
+        query: str,
+        scope: str,
+        start_text: str,
+        end_text: str,
+        character: str | None,
+        label: str | None,
+        current: str,
+        rows: dict,
+    ) -> tuple[Any, str, dict]:
+        whole = scope == SCOPE_LIBRARY or not current
+        try:
+            hits = self.ctx.search(
+                query or "",
+                video_id=None if whole else current,
+                start_text=start_text,
+                end_text=end_text,
+                character=character,
+                label=label,
+            )
+        except VideoIdxError as exc:
+            return gr.update(), error_text(exc), rows
+        table_rows = self.ctx.hit_rows(hits, show_video=whole)
+        columns = ["Time", *(["Video"] if whole else []), "Label", "What happens"]
+        where = "the whole library" if whole else "this video"
+        if not (query or "").strip():
+            info = "Type what you are looking for."
+        elif not hits:
+            info = (
+                f"No match for **{md_text(query)}** in {where}. "
+                "Try other words or widen the filters."
+            )
+        else:
+            plural = "es" if len(hits) != 1 else ""
+            info = (
+                f"{len(hits)} match{plural} for **{md_text(query)}** in {where}; click one to jump."
+            )
+        new_rows = {**rows, "hits": row_index(table_rows, hits)}
+        widths = ["16%", "22%", "14%", "48%"] if whole else ["16%", "16%", "68%"]
+        return gr.update(value=table(table_rows, columns), column_widths=widths), info, new_rows
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def timeline_view(self, video_id: str, colour_by: str, selected_id: str) -> str:
+        """The timeline bars and shots of ``video_id``, ``selected_id`` highlighted."""
+        info = self.ctx.video(video_id)
+        if info is None:
+            return render.empty_state("No video selected", "Pick one above.")
+        return render.timeline_html(
+            video_id,
+            info.duration_s,
+            self.ctx.bars(self.ctx.events(video_id)),
+            self.ctx.store.shots(video_id),
+            colour_by=colour_by,
+            selected_id=selected_id,
+        )
