@@ -133,3 +133,14 @@ def test_dry_run_expands_arguments_as_a_run_does(batch_dir: Path, tmp_path: Path
     assert [p["error"] is None for p in plans] == [True, False, True, False]
     assert plans[0]["clips"] and plans[2]["clips"]
     assert "no video files in the folder" in plans[1]["error"]
+
+
+def test_dry_run_takes_a_folder_and_a_glob_as_a_run_does(batch_dir: Path, tmp_path: Path) -> None:
+    """A folder of videos and a glob that matches are planned, file by file, exactly as the
+    real run expands them (the dry run used to reject both)."""
+    for argument in (str(batch_dir), str(batch_dir / "*.mp4")):
+        dry = run_cli("--dry-run", "--json", argument, db=tmp_path / "dry.duckdb")
+        assert dry.returncode == 0, dry.stderr
+        plans = json.loads(dry.stdout)
+        assert [Path(p["path"]) for p in plans] == expand_videos(argument)
+        assert len(plans) == 3 and all(p["clips"] and p["error"] is None for p in plans)

@@ -28,8 +28,15 @@ KERNEL = "videoidx-test"
 
 
 def run_notebook(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, media: Path, env: dict[str, str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    media: Path,
+    env: dict[str, str],
+    *,
+    cwd: Path | None = None,
 ) -> Any:
+    """Run the notebook in ``cwd`` (a fresh folder by default), writing its outputs there unless
+    ``env`` says otherwise (an empty ``VIDEOIDX_NB_OUT`` leaves the notebook's default)."""
     jupyter = tmp_path / "jupyter"
     spec = jupyter / "kernels" / KERNEL
     spec.mkdir(parents=True)
@@ -47,13 +54,14 @@ def run_notebook(
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     work = tmp_path / "work"
     work.mkdir()
+    monkeypatch.setenv("VIDEOIDX_NB_OUT", str(work))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
-        nb, timeout=300, kernel_name=KERNEL, resources={"metadata": {"path": str(work)}}
+        nb, timeout=300, kernel_name=KERNEL, resources={"metadata": {"path": str(cwd or work)}}
     )
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     return nb
@@ -119,3 +127,52 @@ def test_notebook_runs_against_the_fake_provider(
         labels = [row[0] for row in store.sql("SELECT label FROM events")]
     assert sent == clips >= 2  # every clip analysed by the provider, once
     assert any("screen" in label for label in labels), labels  # the fake's answers were stored
+
+
+def repository_files() -> dict[str, tuple[int, int]]:
+    """Every file of the checkout with its modification time and size; bytecode aside (Python
+    writes it for whoever imports the package, the test included)."""
+    return {
+        str(p.relative_to(ROOT)): (p.stat().st_mtime_ns, p.stat().st_size)
+        for p in ROOT.rglob("*")
+        if p.is_file() and ".git" not in p.parts and "__pycache__" not in p.parts
+    }
+
+
+def widget_views(nb: Any) -> int:
+    return sum(
+        "application/vnd.jupyter.widget-view+json" in out.get("data", {})
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
+
+
+@pytest.mark.slow
+def test_notebook_run_from_notebooks_writes_nothing_into_the_repository(
+    small_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opened as the README says (from the checkout, in notebooks/), with no VIDEOIDX_NB_*
+    output settings: the store and the exports go to the temporary folder, and the progress
+    bars are widgets (tqdm.auto with ipywidgets), not text with an "IProgress not found"."""
+    pytest.importorskip("ipywidgets")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # the kernel's tempfile.gettempdir()
+    monkeypatch.delenv("VIDEOIDX_NB_DB", raising=False)
+    before = repository_files()
+    nb = run_notebook(
+        tmp_path,
+        monkeypatch,
+        small_videos[0].parent,
+        {"VIDEOIDX_NB_OUT": "", "PYTHONDONTWRITEBYTECODE": "1"},
+        cwd=ROOT / "notebooks",
+    )
+    after = repository_files()
+    assert {k: v for k, v in after.items() if before.get(k) != v} == {}
+    out = temp / "videoidx-notebook"
+    text = outputs_text(nb)
+    assert f"outputs go to {out}" in text
+    assert (out / "bulk_demo.duckdb").is_file()
+    assert {p.suffix for p in (out / "exports").iterdir()} == {".json", ".vtt"}
+    assert "IProgress not found" not in text
+    assert widget_views(nb) >= 3  # the batch's bar and one per video

@@ -142,8 +142,9 @@ class GlmIndexer(Indexer):
         if self.profile.key_required:
             raise MissingKeyError(
                 f"provider {self.profile.name!r} needs an API key: set the environment "
-                f"variable {var} (export {var}=...), or name another variable with "
-                "--api-key-env / VIDEOIDX_API_KEY_ENV"
+                f"variable {var} (export {var}=...), or name the variable that holds it "
+                "with the api_key_env setting (export VIDEOIDX_API_KEY_ENV=NAME, or "
+                "api_key_env in the config file)"
             )
         return None
 

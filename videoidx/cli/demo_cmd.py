@@ -9,6 +9,7 @@ stops after printing (for scripts and tests).
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         result = index_video(path, settings=settings, progress=TerminalBar())
         with Store.open(settings.db_path) as store:
             _print_summary(store, result, settings.db_path, args.query)
+            print(next_hints(result.video_id, args.db, serving=False))
         return 0 if result.status == RunStatus.DONE else 1
 
     from ui.server import serve
@@ -58,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\n{path.name}: {done.status}: {done.error}")
         else:
             _print_summary(server.ctx.store, done.result, settings.db_path, args.query)
+            print(next_hints(done.result.video_id, args.db, serving=True))
         print(f"\nthe page is at {server.url} (Ctrl-C stops)", flush=True)
         server.blocks.block_thread()
     finally:
@@ -76,13 +79,31 @@ def _print_summary(store: Store, result: Any, db_path: str, query: str) -> None:
     for e in store.events(result.video_id):
         print(f"  {clock_span(e.start_s, e.end_s)}  {e.label:<14} {e.description[:90]}")
     hits = search(store, query, video_ids=[result.video_id], limit=5)
+    if not hits:
+        print(f"\nno hits for {query!r}")
+        return
     print(f"\nsearch {query!r}:")
     for h in hits:
         print(f"  {h.score:6.3f}  {clock_span(h.start_s, h.end_s)}  {h.label}")
-    print(
-        "\nnext: videoidx serve | videoidx search QUERY | videoidx export "
-        f"{result.video_id} --format vtt{_model_hint()}"
-    )
+
+
+def next_hints(video_id: str, db: str | None, *, serving: bool) -> str:
+    """The commands to try next, with the ``--db`` the user passed (without it they would open
+    another library). While the demo serves, its process holds the DuckDB file, so another
+    ``videoidx`` cannot open it: say to stop the demo first."""
+    db_flag = f" --db {shlex.quote(db)}" if db else ""
+    hints = [
+        f"videoidx serve{db_flag}",
+        f"videoidx search QUERY{db_flag}",
+        f"videoidx export {video_id} --format vtt{db_flag}",
+    ]
+    model = _model_hint()
+    if model:
+        hints.append(model + db_flag)
+    lead = "next:"
+    if serving:
+        lead = "next (the running demo holds the library: stop it with Ctrl-C first, then):"
+    return "\n" + "\n  ".join([lead, *hints])
 
 
 def _model_hint() -> str:
@@ -94,4 +115,4 @@ def _model_hint() -> str:
         return ""
     hosted = [p.name for p in provider_choices(indexer=model.name) if p.estimated_by_default]
     provider = f" --provider {hosted[0]}" if hosted else ""
-    return f" | videoidx index FILE --indexer {model.name}{provider}"
+    return f"videoidx index FILE --indexer {model.name}{provider}"

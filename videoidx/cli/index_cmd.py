@@ -141,19 +141,24 @@ def run(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
     from videoidx.catalog import default_estimates
-    from videoidx.pipeline.dryrun import format_plans, plan_inputs
+    from videoidx.pipeline.dryrun import format_plans, plan_inputs, run_choice
 
+    run = run_choice(settings)
     plans = plan_inputs(args.files, settings, default_estimates(settings))
     if args.json:
-        print(json.dumps([_plan_json(p) for p in plans], indent=2))
+        print(json.dumps([_plan_json(p, run) for p in plans], indent=2))
     else:
-        print(format_plans(plans))
+        print(format_plans(plans, run))
     return 0 if all(p.info is not None for p in plans) else EXIT_PARTIAL
 
 
-def _plan_json(plan: Any) -> dict[str, Any]:
+def _plan_json(plan: Any, run: Any) -> dict[str, Any]:
+    """One plan as JSON: ``indexer`` is what the run would use, ``free`` whether it costs
+    nothing, and each estimate says with ``this_run`` whether the run would call it."""
     return {
         "path": plan.path,
+        "indexer": run.indexer,
+        "free": not run.priced,
         "error": plan.error or None,
         "video_id": plan.info.video_id if plan.info else None,
         "duration_s": plan.info.duration_s if plan.info else None,
@@ -167,5 +172,5 @@ def _plan_json(plan: Any) -> dict[str, Any]:
             }
             for c in plan.clips
         ],
-        "estimates": [dataclasses.asdict(e) for e in plan.estimates],
+        "estimates": [{**dataclasses.asdict(e), "this_run": run.uses(e)} for e in plan.estimates],
     }

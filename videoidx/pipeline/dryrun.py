@@ -5,6 +5,10 @@ on hours of video; real runs snap clips to shot cuts, which changes the count on
 then counts the frames each clip would send and asks each provider profile's indexer what that
 costs. Nothing is decoded beyond the probe and no model is called. A provider is priced by the
 registered indexer that offers it (the configured indexer first), so a dry run knows no adapter.
+
+The table says first which indexer the run would use and what it costs; when that indexer is
+free (it declares ``priced = False``), the provider prices are shown only as "if you used ...":
+pricing a paid model without saying the run would not call it reads as the run's cost.
 """
 
 from __future__ import annotations
@@ -15,14 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexers import create_indexer
-from videoidx.catalog import provider_choices
+from videoidx.catalog import indexer_choice, provider_choices
 from videoidx.errors import ConfigError, VideoIdxError
 from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.sample import output_size_px
 from videoidx.pipeline.bulk import Unmatched, expand_inputs, videos_of
 from videoidx.settings import Settings
+from videoidx.times import clock
 from videoidx.types import ClipSpec, VideoInfo
+from videoidx.wording import count
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,39 @@ class ProviderEstimate:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    indexer: str = ""
+    """The registered indexer that offers the provider (and priced it)."""
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """What a real run with these settings would use, as a dry run reports it."""
+
+    indexer: str
+    display_name: str
+    priced: bool
+    needs_network: bool
+    provider: str = ""
+    """The provider the run would call; empty when the indexer offers none."""
+
+    def uses(self, estimate: ProviderEstimate) -> bool:
+        """True when ``estimate`` prices what the run would call."""
+        return bool(self.provider) and (estimate.indexer, estimate.provider) == (
+            self.indexer,
+            self.provider,
+        )
+
+
+def run_choice(settings: Settings) -> RunChoice:
+    """The indexer (and provider) a real run with ``settings`` would use, from the registry."""
+    chosen = indexer_choice(settings.provider.indexer)
+    return RunChoice(
+        indexer=chosen.name,
+        display_name=chosen.display_name,
+        priced=chosen.priced,
+        needs_network=chosen.needs_network,
+        provider=settings.provider.provider if chosen.offers_providers else "",
+    )
 
 
 @dataclass
@@ -100,7 +139,7 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
                 completion += usage.completion_tokens
                 cost += usage.cost_usd
             plan.estimates.append(
-                ProviderEstimate(name, indexer.model_id, prompt, completion, cost)
+                ProviderEstimate(name, indexer.model_id, prompt, completion, cost, offered_by)
             )
         finally:
             indexer.close()
@@ -117,10 +156,13 @@ def indexer_offering(provider: str, settings: Settings) -> str:
     return settings.provider.indexer if settings.provider.indexer in offering else offering[0]
 
 
-def format_plans(plans: Sequence[VideoPlan]) -> str:
-    """A human-readable table of the plans, one block per video and a total per provider."""
-    lines: list[str] = []
-    totals: dict[str, float] = {}
+def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> str:
+    """A human-readable table of the plans, one block per video and a total per provider.
+
+    With ``run`` (what a real run would use), the table opens with that indexer and its cost,
+    and every price of something the run would not call reads "if you used ..."."""
+    lines: list[str] = [] if run is None else [_run_line(run)]
+    totals: dict[tuple[str, str], float] = {}
     hours = 0.0
     for plan in plans:
         if plan.info is None:
@@ -130,18 +172,64 @@ def format_plans(plans: Sequence[VideoPlan]) -> str:
         w, h = plan.clips[0].frame_size_px if plan.clips else (0, 0)
         hours += plan.info.duration_s / 3600
         lines.append(
-            f"{plan.info.title}: {plan.info.duration_s:.1f} s, {len(plan.clips)} clips, "
-            f"{frames} frames at {w}x{h}"
+            f"{plan.info.title}: {clock(plan.info.duration_s)}, {count(len(plan.clips), 'clip')}, "
+            f"{count(frames, 'frame')} at {w}x{h}"
         )
-        for est in plan.estimates:
-            totals[est.provider] = totals.get(est.provider, 0.0) + est.cost_usd
-            lines.append(
-                f"  {est.provider:<12} {est.model:<18} ~{est.prompt_tokens:>9,} in "
-                f"~{est.completion_tokens:>7,} out  ${est.cost_usd:.4f}"
-            )
+        for label, group in _by_label(plan.estimates, run):
+            lines.append(f"  {label}:")
+            for est in group:
+                key = (label, est.provider)
+                totals[key] = totals.get(key, 0.0) + est.cost_usd
+                lines.append(
+                    f"    {est.provider:<12} {est.model:<18} ~{est.prompt_tokens:>9,} in "
+                    f"~{est.completion_tokens:>7,} out  ${est.cost_usd:.4f}"
+                )
+    if run is not None and not run.priced:
+        lines.append(f"total for this run: $0 ({run.display_name} is free)")
     if totals:
         lines.append("total:")
-        for provider, cost in totals.items():
+        shown = ""
+        for (label, provider), cost in totals.items():
+            if label != shown:
+                lines.append(f"  {label}:")
+                shown = label
             per_hour = f" (${cost / hours:.3f} per hour of video)" if hours > 0 else ""
-            lines.append(f"  {provider:<12} ${cost:.4f}{per_hour}")
+            lines.append(f"    {provider:<12} ${cost:.4f}{per_hour}")
     return "\n".join(lines)
+
+
+def _run_line(run: RunChoice) -> str:
+    """The first line of a dry run: what the real run would use and whether it costs money."""
+    if not run.priced:
+        where = "sends nothing off this machine" if not run.needs_network else "calls a service"
+        return f"this run would use the {run.display_name} indexer ({run.indexer}): free, {where}"
+    if not run.provider:  # a priced indexer without providers: the dry run prices providers
+        return (
+            f"this run would use the {run.display_name} indexer ({run.indexer}): it costs "
+            "money, and a dry run has no estimate for it"
+        )
+    return (
+        f"this run would use the {run.display_name} indexer ({run.indexer}) via {run.provider}: "
+        'priced under "this run" (estimates; real runs snap clips to shot cuts)'
+    )
+
+
+def _by_label(
+    estimates: Sequence[ProviderEstimate], run: RunChoice | None
+) -> list[tuple[str, list[ProviderEstimate]]]:
+    """The estimates grouped under "this run" or "if you used <indexer> (--indexer name)"."""
+    groups: dict[str, list[ProviderEstimate]] = {}
+    for est in estimates:
+        if run is None:
+            label = "estimates"
+        elif run.uses(est):
+            label = "this run"
+        elif est.indexer == run.indexer:
+            label = "if you used another provider instead (--provider NAME)"
+        else:
+            offered = indexer_choice(est.indexer) if est.indexer else None
+            name = offered.display_name if offered else est.provider
+            flag = f" (--indexer {offered.name} --provider NAME)" if offered else ""
+            label = f"if you used {name} instead{flag}"
+        groups.setdefault(label, []).append(est)
+    return list(groups.items())

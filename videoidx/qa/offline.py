@@ -32,7 +32,11 @@ def extractive_answer(evidence: Evidence) -> tuple[str, list[Citation]]:
     window_only = all(evidence.kinds[c.n] == "window" for c in primary)
     if window_only:
         top = sorted(primary, key=lambda c: (c.video_id, c.start_s))[:TOP_WINDOW]
-        intro = "the events in that time span, in order:"
+        # Say which span: "right after shot 0:03-0:05" tells the reader the anchor was found,
+        # and that the list is what follows it, not a match for the question's words.
+        used = [r for r in evidence.readings if "not used" not in r]
+        span = f" ({'; '.join(used)})" if used else ""
+        intro = f"the events in that time span{span}, in order:"
     else:
         top = primary[:TOP_MATCHES]
         intro = "the best-matching moments are"

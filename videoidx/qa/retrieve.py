@@ -27,6 +27,7 @@ from videoidx.qa.records import Citation
 from videoidx.qa.timeexpr import TimeFilter, clock
 from videoidx.store import Store, StoredEvent, StoredLink, search
 from videoidx.store.tokenize import tokenize
+from videoidx.times import clock_span
 
 NEIGHBOUR_S = 120.0
 """How far (seconds) to look for the events just before and after a hit."""
@@ -153,7 +154,7 @@ class _Gatherer:
         base = Window(self.scope, tf.start_s, tf.end_s)
         for phrase, side in ((tf.after, "after"), (tf.before, "before")):
             if phrase:
-                base = self._anchor(base, phrase, side)
+                base = self._anchor(base, phrase, side, adjacent=tf.adjacent)
         if tf.last_s is None:
             return [base]
         ids = base.video_ids if base.video_ids is not None else tuple(self._videos)
@@ -166,8 +167,10 @@ class _Gatherer:
             out.append(Window((vid,), start_s, base.end_s))
         return out
 
-    def _anchor(self, base: Window, phrase: str, side: str) -> Window:
-        """Narrow ``base`` to the video and time of the event best matching ``phrase``."""
+    def _anchor(self, base: Window, phrase: str, side: str, *, adjacent: bool = False) -> Window:
+        """Narrow ``base`` to the video and time of the event best matching ``phrase``: from
+        its start on (``after``) or up to its end (``before``); ``adjacent`` ("right after")
+        leaves the anchor out, from its end on or up to its start."""
         terms = content_terms(phrase)
         hits = (
             search(
@@ -192,11 +195,17 @@ class _Gatherer:
                 "anchor", hit.score,
             )
         )  # fmt: skip
-        self.readings.append(f"{side} {hit.label or phrase} at {clock(hit.start_s)}")
+        if adjacent:
+            where = clock_span(hit.start_s, hit.end_s)
+            self.readings.append(f"right {side} {hit.label or phrase} {where}")
+        else:
+            self.readings.append(f"{side} {hit.label or phrase} at {clock(hit.start_s)}")
         if side == "after":
-            start_s = hit.start_s if base.start_s is None else max(base.start_s, hit.start_s)
+            edge_s = hit.end_s if adjacent else hit.start_s
+            start_s = edge_s if base.start_s is None else max(base.start_s, edge_s)
             return Window((hit.video_id,), start_s, base.end_s)
-        end_s = hit.end_s if base.end_s is None else min(base.end_s, hit.end_s)
+        edge_s = hit.start_s if adjacent else hit.end_s
+        end_s = edge_s if base.end_s is None else min(base.end_s, edge_s)
         return Window((hit.video_id,), base.start_s, end_s)
 
     # -- sources -----------------------------------------------------------------------------

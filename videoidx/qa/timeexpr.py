@@ -10,7 +10,11 @@ It understands clock times (``5:00``, ``1:02:03``, ``1:30.5``) and durations (``
 * ``after 2:00``, ``before 1:30``, ``since 0:45``, ``until 3:00``
 * ``at 4:10``, ``around 4:10`` (a window of ``AROUND_S`` either side)
 * ``after the explosion``, ``before she leaves``: an anchor phrase, which the retrieval step
-  looks up in the store to find the anchor event's time.
+  looks up in the store to find the anchor event's time; ``right after``, ``just before``,
+  ``immediately after``, ``next after`` (and ``what comes after``) ask for what is next to the
+  anchor, so the window leaves the anchor itself out (``TimeFilter.adjacent``). The adverb is
+  part of the expression, never a word to search for: "right" left in ``rest`` matched nothing
+  and turned a plain "what happens right after X?" into "nothing matches".
 
 Everything matched is cut out of the question, so ``rest`` holds the words left to search for.
 """
@@ -54,11 +58,18 @@ _LAST = re.compile(
 )
 _START = re.compile(r"\b(?:at|in|near)\s+the\s+(?:very\s+)?(?:start|beginning)\b", re.IGNORECASE)
 _END = re.compile(r"\b(?:at|in|near)\s+the\s+(?:very\s+)?end\b", re.IGNORECASE)
-_AFTER_TIME = re.compile(rf"\b(?:after|since|from)\s+(?P<t>{_TIME})", re.IGNORECASE)
-_BEFORE_TIME = re.compile(rf"\b(?:before|until|till|by)\s+(?P<t>{_TIME})", re.IGNORECASE)
+# "what comes right after", "happens just before": how close to the anchor, and the verb that
+# only asks for what follows; cut with the expression, as they name nothing to search for.
+_CLOSE = (
+    r"(?:(?:comes?|came)\s+)?"
+    r"(?P<close>(?:right|just|immediately|directly|straight|shortly|soon|next)\s+)?"
+)
+_AFTER_TIME = re.compile(rf"\b{_CLOSE}(?:after|since|from)\s+(?P<t>{_TIME})", re.IGNORECASE)
+_BEFORE_TIME = re.compile(rf"\b{_CLOSE}(?:before|until|till|by)\s+(?P<t>{_TIME})", re.IGNORECASE)
 _AT_TIME = re.compile(rf"\b(?:at|around|near|about)\s+(?P<t>{_TIME})", re.IGNORECASE)
 _ANCHOR = re.compile(
-    r"\b(?P<kind>after|before)\s+(?P<phrase>[^?.!,;]+?)\s*(?=$|[?.!,;]|\band\b|\bbut\b)",
+    rf"\b{_CLOSE}(?P<kind>after|before)\s+(?P<phrase>[^?.!,;]+?)\s*"
+    r"(?=$|[?.!,;]|\band\b|\bbut\b)",
     re.IGNORECASE,
 )
 
@@ -77,6 +88,9 @@ class TimeFilter:
     """An anchor phrase (``the explosion``): keep events from the anchor event on."""
     before: str = ""
     """An anchor phrase (``she leaves``): keep events up to the anchor event."""
+    adjacent: bool = False
+    """The anchor came with ``right``, ``just``, ``immediately``...: keep what starts from the
+    anchor event's end (``after``) or ends by its start (``before``), the anchor left out."""
     rest: str = ""
     """The question with the time expressions cut out."""
     readings: tuple[str, ...] = ()
@@ -183,5 +197,7 @@ def parse_time_filter(question: str) -> TimeFilter:
             tf = replace(tf, after=tf.after or phrase)
         else:
             tf = replace(tf, before=tf.before or phrase)
+        if m["close"]:
+            tf = replace(tf, adjacent=True)
         cut(m)
     return replace(tf, rest=" ".join(text.split()), readings=tuple(readings))
