@@ -109,11 +109,13 @@ def run_search(args: argparse.Namespace) -> int:
             print(json.dumps(asdict(hit), ensure_ascii=False))
         return 0
     if not hits:
-        print("no matching events", file=sys.stderr)
+        print("no matching events, speech or on-screen text", file=sys.stderr)
     for hit in hits:
+        # Speech and on-screen text hits carry their words in the label, with no description.
+        what = f"{hit.label}: {hit.description}" if hit.description else f'"{hit.label}"'
         print(
             f"{hit.score:7.3f}  {hit.title[:24]:<24}  {clock_span(hit.start_s, hit.end_s)}  "
-            f"{hit.label}: {hit.description}"
+            f"{hit.kind:<11}  {what}"
         )
     return 0
 

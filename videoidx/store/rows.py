@@ -193,8 +193,9 @@ class ClipRows:
             doc = self.next_doc
             self.next_doc += 1
             words = [
-                {"start_s": w.start_s, "end_s": w.end_s, "text": w.text, "probability": w.probability}
+                {"start_s": w.start_s, "end_s": w.end_s, "text": w.text, "probability": p}
                 for w in seg.words
+                for p in [w.probability]
             ]
             self._append(
                 self.speech,

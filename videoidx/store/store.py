@@ -749,9 +749,7 @@ def _with_senses(
     if not speech and not texts:
         return analysis
     segments = [
-        SpeechSegment(
-            r[0], r[1], r[2] or "", words_from_json(r[3]), r[4] or "", r[5], r[6] or ""
-        )
+        SpeechSegment(r[0], r[1], r[2] or "", words_from_json(r[3]), r[4] or "", r[5], r[6] or "")
         for r in speech
     ]
     spans = [
