@@ -97,3 +97,16 @@ def test_what_is_said_and_shown_is_found_at_its_time_and_not_transcribed_twice(
     assert transcriptions == []  # a re-run transcribes nothing again
     with Store.open(db) as store:
         assert len([h for h in search(store, "country") if h.kind == "speech"]) == len(spoken)
+
+
+def test_an_answer_cites_the_moment_it_was_said(talk: Path, tmp_path: Path) -> None:
+    import videoidx
+
+    db = tmp_path / "talk.duckdb"
+    settings = offline(db)
+    index_video(talk, settings=settings)
+    answer = videoidx.ask("what did he say about the country?", settings=settings)
+    said = [c for c in answer.citations if c.label == "said"]
+    assert said, answer
+    assert "country" in said[0].description.lower()
+    assert SPEECH_AT_S - 0.5 <= said[0].start_s < said[0].end_s <= SPEECH_AT_S + 11.5
