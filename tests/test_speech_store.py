@@ -71,3 +71,17 @@ def test_speech_and_screen_text_are_stored_with_the_clip_and_ranked_with_events(
         assert search(store, "country") == []
         assert count(store, "SELECT count(*) FROM screen_text") == 0
         assert _index_matches_docs(store)
+
+
+def test_the_page_shows_a_speech_hit_with_the_words_said(tmp_path: Path) -> None:
+    from ui.context import _hit_cells
+
+    with Store.open(tmp_path / "s.duckdb") as store:
+        store.upsert_video(video_info("vid-a"))
+        store.write_clip(start(store, "vid-a"), ClipSpec("vid-a", 0, 10.0, 20.0), "k1", _analysis())
+        (said,) = search(store, "country")
+        (shown,) = search(store, "inaugural")
+        (event,) = search(store, "lectern")
+    assert _hit_cells(said) == ["said", "\u201cask what you can do for your country\u201d"]
+    assert _hit_cells(shown) == ["on screen", "\u201cInaugural Address\u201d"]
+    assert _hit_cells(event) == ["talking", "a man at a lectern"]
