@@ -110,3 +110,44 @@ def test_an_answer_cites_the_moment_it_was_said(talk: Path, tmp_path: Path) -> N
     assert said, answer
     assert "country" in said[0].description.lower()
     assert SPEECH_AT_S - 0.5 <= said[0].start_s < said[0].end_s <= SPEECH_AT_S + 11.5
+
+
+def test_the_vision_model_gets_the_transcript_as_quoted_data(talk: Path, tmp_path: Path) -> None:
+    from indexers.glm import GlmIndexer
+    from indexers.glm.prompt import PROMPT_VERSION
+    from tests.fake.server import user_items
+    from tests.fake_provider import FakeProvider
+
+    with FakeProvider("zai") as server:
+        settings = resolve_settings(
+            {
+                "db_path": str(tmp_path / "glm.duckdb"),
+                "indexer": "glm",
+                "provider": "zai",
+                "base_url": server.base_url,
+                "model": server.model,
+                "max_retries": 0,
+                "dedupe_threshold": 0,
+            },
+            env={},
+            config_path=os.devnull,
+        )
+        indexer = GlmIndexer(settings, env={"ZAI_API_KEY": "fake-key-0123456789"})
+        result = index_video(talk, settings=settings, indexer=indexer)
+        assert result.status == "done", result
+        texts = [
+            item["text"]
+            for r in server.requests
+            if r.images
+            for item in user_items(r.body)
+            if item.get("type") == "text"
+        ]
+    assert PROMPT_VERSION == "glm-index-2"
+    speech = [t for t in texts if '<data label="speech">' in t]
+    assert speech, texts
+    block = speech[0].split('<data label="speech">', 1)[1].split("</data>", 1)[0]
+    assert "country" in block.lower()  # the words are inside the quoted block, with times
+    first_line = block.strip().splitlines()[0]
+    start_s = float(first_line.split("-", 1)[0])
+    assert SPEECH_AT_S - 0.5 <= start_s <= SPEECH_AT_S + 11.0  # absolute seconds
+    assert any('<data label="on screen text">' in t and "Budget" in t for t in texts)
