@@ -15,6 +15,7 @@ import pytest
 
 from indexers.transcribers.local import LocalTranscriber
 from tests.slides import Slide, make_slides_video
+from videoidx.cli import main
 from videoidx.media.ffmpeg_bin import run_ffmpeg
 from videoidx.pipeline.run import index_video
 from videoidx.settings import Settings, resolve_settings
@@ -97,6 +98,18 @@ def test_what_is_said_and_shown_is_found_at_its_time_and_not_transcribed_twice(
     assert transcriptions == []  # a re-run transcribes nothing again
     with Store.open(db) as store:
         assert len([h for h in search(store, "country") if h.kind == "speech"]) == len(spoken)
+
+    srt = tmp_path / "talk.srt"
+    args = ["export", first.video_id, "--format", "srt", "--speech", "--db", str(db)]
+    assert main([*args, "--out", str(srt)]) == 0
+    cues = srt.read_text().split("\n\n")
+    assert "country" in srt.read_text().lower() and "lectern" not in srt.read_text()
+    first_cue = cues[0].splitlines()
+    assert first_cue[0] == "1"
+    hh, mm, ss = first_cue[1].split(" --> ")[0].replace(",", ".").split(":")
+    cue_start_s = int(hh) * 3600 + int(mm) * 60 + float(ss)
+    assert SPEECH_AT_S - 0.5 <= cue_start_s <= SPEECH_AT_S + 1.0, first_cue  # the words' time
+    assert "fellow americans" in first_cue[2].lower()
 
 
 def test_an_answer_cites_the_moment_it_was_said(talk: Path, tmp_path: Path) -> None:

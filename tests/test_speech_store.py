@@ -85,3 +85,28 @@ def test_the_page_shows_a_speech_hit_with_the_words_said(tmp_path: Path) -> None
     assert _hit_cells(said) == ["said", "\u201cask what you can do for your country\u201d"]
     assert _hit_cells(shown) == ["on screen", "\u201cInaugural Address\u201d"]
     assert _hit_cells(event) == ["talking", "a man at a lectern"]
+
+
+def test_speech_goes_out_as_subtitles_json_and_parquet_and_comes_back(tmp_path: Path) -> None:
+    import duckdb
+
+    from videoidx.store.export import export_json, export_parquet, import_json, to_srt, to_webvtt
+
+    with Store.open(tmp_path / "a.duckdb") as store:
+        store.upsert_video(video_info("vid-a"))
+        store.write_clip(start(store, "vid-a"), ClipSpec("vid-a", 0, 10.0, 20.0), "k1", _analysis())
+        srt = to_srt(store, "vid-a", speech=True)
+        assert srt == "1\n00:00:11,000 --> 00:00:14,500\nask what you can do for your country\n"
+        assert "00:00:11.000 --> 00:00:14.500\nask what" in to_webvtt(store, "vid-a", speech=True)
+        assert "lectern" in to_srt(store, "vid-a")  # without --speech: the events, as before
+        export_json(store, "vid-a", tmp_path / "a.json")
+        export_parquet(store, "vid-a", tmp_path / "pq")
+    rows = duckdb.sql(f"SELECT text FROM read_parquet('{tmp_path / 'pq' / 'speech.parquet'}')")
+    assert rows.fetchall() == [("ask what you can do for your country",)]
+    with Store.open(tmp_path / "b.duckdb") as other:
+        assert import_json(other, tmp_path / "a.json") == "vid-a"
+        (said,) = search(other, "country")
+        (shown,) = search(other, "inaugural")
+        assert (said.kind, said.start_s, shown.kind) == ("speech", 11.0, "screen_text")
+        assert '"country"' in other.sql("SELECT words FROM speech")[0][0]
+        assert _index_matches_docs(other)

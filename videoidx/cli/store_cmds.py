@@ -73,6 +73,11 @@ def register(subparsers: Any) -> None:
         help="output file (default: stdout); for parquet a folder, one file per table "
         "(default: ./VIDEO_ID-parquet)",
     )
+    p.add_argument(
+        "--speech",
+        action="store_true",
+        help="with --format srt or vtt: subtitles of what was said, instead of the events",
+    )
     p.add_argument("--db", help="store file (default: the db_path setting)")
     p.set_defaults(func=run_export)
 
@@ -139,9 +144,9 @@ def run_export(args: argparse.Namespace) -> int:
                 + "\n"
             )
         elif args.format == "vtt":
-            text = exports.to_webvtt(store, args.video_id)
+            text = exports.to_webvtt(store, args.video_id, speech=args.speech)
         elif args.format == "srt":
-            text = exports.to_srt(store, args.video_id)
+            text = exports.to_srt(store, args.video_id, speech=args.speech)
         else:
             text = exports.to_chapters(store, args.video_id)
     if args.out:

@@ -44,6 +44,7 @@ from videoidx.store import migrations
 from videoidx.store.reads import StoreReads
 from videoidx.store.records import CharacterGroupLike, LinkLike, StoredClip
 from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms, words_from_json
+from videoidx.store.tokenize import tokenize
 from videoidx.types import (
     ClipAnalysis,
     ClipSpec,
@@ -688,16 +689,32 @@ class Store(StoreReads):
                 span.setdefault(str(e.get("clip_id")), []).append(rows.next_doc)
                 rows.add_tokens(rows.next_doc, terms)
                 rows.next_doc += 1
+            senses: dict[str, list[dict[str, Any]]] = {}
+            for table in ("speech", "screen_text"):
+                senses[table] = []
+                for r in sorted(
+                    (dict(x) for x in tables.get(table, [])),
+                    key=lambda x: (str(x.get("clip_id")), x.get("start_s") or 0.0),
+                ):
+                    if r.get("video_id") != video_id:
+                        raise StoreError(f"a {table} row belongs to another video")
+                    terms = tokenize(r.get("text") or "")
+                    r["doc"], r["doc_len"] = rows.next_doc, len(terms)
+                    span.setdefault(str(r.get("clip_id")), []).append(rows.next_doc)
+                    rows.add_tokens(rows.next_doc, terms)
+                    rows.next_doc += 1
+                    senses[table].append(r)
             clips = [
                 {**c, "doc_min": min(span[c["clip_id"]]), "doc_max": max(span[c["clip_id"]])}
                 if c.get("clip_id") in span
                 else dict(c)
                 for c in tables.get("clips", [])
             ]
-            ordered = {**tables, "clips": clips, "events": events}
+            ordered = {**tables, **senses, "clips": clips, "events": events}
             for table in (
                 "videos", "index_runs", "clips", "events", "clip_characters", "characters",
                 "event_characters", "appearances", "causal_links", "shots", "thumbnails",
+                "speech", "screen_text",
             ):  # fmt: skip
                 data = ordered.get(table) or []
                 if data:
