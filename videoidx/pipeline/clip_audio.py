@@ -66,6 +66,13 @@ class ClipAudio:
             self.error = f"speech not read from part of the audio: {exc}"
         return None
 
+    def finish(self) -> None:
+        """After the last clip: read what is left of the track (little), so an error ffmpeg
+        reports at its end is known (:attr:`error`)."""
+        self._held = []
+        while not self._ended:
+            self._next()
+
     def close(self) -> None:
         """Stop the decoder's ffmpeg (leaving early, or at the end)."""
         self._ended = True

@@ -128,6 +128,9 @@ def scan_messages(
                 break
             audio = sound.take(clip.start_s, clip.end_s) if sound is not None else None
             yield ClipReady(job, clip, tuple(frames), scan.cuts_in(clip), audio)
+        else:
+            if sound is not None:
+                sound.finish()
     except MediaError as exc:
         error = damaged_media(exc)
     except Exception as exc:
