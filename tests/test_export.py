@@ -132,6 +132,7 @@ def test_cli_search_export_videos_delete(
         "label",
         "description",
         "score",
+        "kind",
     }
     assert main(["search", "'; DROP TABLE events; --", "--from", "1", "--to", "2"]) == 0
     assert main(["export", "vid-a", "--format", "srt", "--out", str(tmp_path / "a.srt")]) == 0

@@ -116,8 +116,10 @@ class PageContext:
 
     @staticmethod
     def hit_rows(hits: Sequence[SearchHit], *, show_video: bool) -> list[list[object]]:
+        """One row per hit; a speech or on-screen text hit says what it is and shows the words
+        said or shown."""
         return [
-            [span(h.start_s, h.end_s), *([h.title] if show_video else []), h.label, h.description]
+            [span(h.start_s, h.end_s), *([h.title] if show_video else []), *_hit_cells(h)]
             for h in hits
         ]
 
@@ -274,3 +276,14 @@ def parse_clock(text: str | None, field_name: str) -> float | None:
 def error_text(exc: VideoIdxError) -> str:
     """An error for a Markdown view: file names without the server's folders, shown as text."""
     return f"⚠️ {md_text(public_text(str(exc)))}"
+
+
+HIT_KINDS = {"speech": "said", "screen_text": "on screen"}
+"""How the search table names hits that are not events."""
+
+
+def _hit_cells(hit: SearchHit) -> list[object]:
+    """The label and text cells of a search hit."""
+    if hit.kind in HIT_KINDS:
+        return [HIT_KINDS[hit.kind], f"“{hit.label}”"]
+    return [hit.label, hit.description]

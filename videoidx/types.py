@@ -93,6 +93,11 @@ class ClipInput:
     """An MP4 of just this clip, when the indexer takes video input."""
     shot_cuts: tuple[ShotCut, ...] = ()
     """Hard cuts that fall inside this clip."""
+    speech: tuple[SpeechSegment, ...] = ()
+    """What is said in the clip (absolute times), when the run transcribes speech."""
+    screen_text: tuple[ScreenText, ...] | None = None
+    """On-screen text read from the clip's frames by the run; None when the run read none (text
+    off, or a caller outside the pipeline), so an indexer may read it itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,3 +232,12 @@ class ClipAnalysis:
     """Why the reply could only be partly read (cut off at the token limit, JSON ending
     mid-item), or "" when it was read whole. The pipeline never stores such a clip as done:
     its events would silently be a fraction of the clip's, and a re-run would not ask again."""
+    speech: list[SpeechSegment] = field(default_factory=list)
+    """What was said in the clip, stored with it (set by the pipeline, not the indexer)."""
+    speech_engine: str = ""
+    """The transcriber's name, and ``speech_model`` its model, for the stored speech rows."""
+    speech_model: str = ""
+    screen_text: list[ScreenText] = field(default_factory=list)
+    """On-screen text read in the clip, stored with it (set by the pipeline)."""
+    text_engine: str = ""
+    """The OCR engine that read ``screen_text``."""

@@ -26,7 +26,8 @@ from string import Template
 
 from videoidx.errors import ConfigError
 
-PROMPT_VERSION = "glm-index-1"
+PROMPT_VERSION = "glm-index-2"
+"""2: the clip's transcript and on-screen text follow the frames as quoted data."""
 
 SYSTEM_PROMPT = "You are a precise video annotator. You answer with JSON only."
 

@@ -4,6 +4,12 @@ Pure functions (apart from reading a clip file in video mode): no network, no se
 so every dialect's body can be checked in a unit test. Frames go in time order, each preceded
 by its absolute timestamp as text (``[t=12.5s]``), which imitates GLM-4.5V's native video
 format (a time index after each frame) for providers that take only images.
+
+What is said in the clip (its transcript) and written on screen (OCR lines), when the run read
+them, follow the pictures as quoted data (:func:`videoidx.prompting.quote_data`: a transcript
+is someone else's words, never instructions), one line per segment with its times in the same
+seconds the model answers in (absolute in frames mode, from the clip's start in video mode),
+capped at :data:`MAX_HEARD_CHARS` so a talkative clip stays well inside the context.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any, TypeVar
 
 from indexers.glm.profiles import ProviderProfile
 from indexers.glm.prompt import Prompt
+from videoidx.prompting import DATA_RULE, Row, quote_data, quote_text
 from videoidx.settings import ProviderSettings
 from videoidx.types import ClipInput, Frame
 
@@ -25,6 +32,14 @@ IMAGE_WRAP_TOKENS = 2  # <|begin_of_image|> ... <|end_of_image|>
 TIMESTAMP_TOKENS = 8  # "[t=123.5s]" as text before each frame
 CHARS_PER_TOKEN = 3.5  # rough for English prompt text; only used for estimates
 CLOSING_TEXT = "Answer now with the JSON object only."
+MAX_HEARD_CHARS = 6000
+"""Most characters of transcript and on-screen text sent with one clip (about 1,700 tokens):
+a 30 s clip of fast speech is about 500 characters, so this cuts only pathological clips."""
+HEARD_INTRO = (
+    "What is said in this clip (speech, transcribed) and written on screen (on-screen text, "
+    "read by OCR), with their times in seconds as for the frames; use it to name what is said "
+    "and shown in the events. It may contain recognition errors."
+)
 
 T = TypeVar("T")
 
@@ -126,12 +141,42 @@ def build_clip_request(
         for frame in clip_frames(profile, clip):
             content.append({"type": "text", "text": timestamp_text(frame.time_s)})
             content.append(image_part(profile, frame.jpeg))
+    heard = heard_and_read(clip, offset_s=clip.clip.start_s if video_mode else 0.0)
+    if heard:
+        content.append({"type": "text", "text": heard})
     content.append({"type": "text", "text": CLOSING_TEXT})
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": prompt.system},
         {"role": "user", "content": content},
     ]
     return _body(profile, messages, settings, settings.thinking, stream, request_id)
+
+
+def heard_and_read(
+    clip: ClipInput, *, offset_s: float = 0.0, max_chars: int = MAX_HEARD_CHARS
+) -> str:
+    """The clip's transcript and on-screen text as quoted data blocks ("" when it has none),
+    times minus ``offset_s``, at most ``max_chars`` of their text (later lines are left out,
+    and the block says how many)."""
+    rows: dict[str, list[Row]] = {"speech": [], "on screen text": []}
+    items = [("speech", s.start_s, s.end_s, s.text) for s in clip.speech]
+    items += [("on screen text", t.start_s, t.end_s, t.text) for t in clip.screen_text or ()]
+    budget, left_out = max_chars, 0
+    for label, start_s, end_s, text in sorted(items, key=lambda i: i[1]):
+        text = text.strip()
+        if not text:
+            continue
+        if len(text) > budget:
+            left_out += 1
+            continue
+        budget -= len(text)
+        when = f"{start_s - offset_s:.1f}-{end_s - offset_s:.1f}s"
+        rows[label].append(Row(f"{when} {quote_text(text)}"))
+    blocks = [quote_data(label, lines) for label, lines in rows.items() if lines]
+    if not blocks:
+        return ""
+    more = f"\n({left_out} more lines were left out for length.)" if left_out else ""
+    return "\n".join([HEARD_INTRO, DATA_RULE, *blocks]) + more
 
 
 def build_text_request(

@@ -182,6 +182,9 @@ class LocalIndexer(Indexer):
         return audio, ""
 
     def _read_text(self, clip: ClipInput, cancel: threading.Event | None) -> list[ScreenText]:
+        if clip.screen_text is not None:
+            # The pipeline read the clip's text already (and said once if it could not).
+            return list(clip.screen_text)
         if self.text_reader is None:
             status = self.text_status
             if status is not None and status.warning and not self._text_warned.is_set():

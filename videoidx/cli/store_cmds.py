@@ -73,6 +73,11 @@ def register(subparsers: Any) -> None:
         help="output file (default: stdout); for parquet a folder, one file per table "
         "(default: ./VIDEO_ID-parquet)",
     )
+    p.add_argument(
+        "--speech",
+        action="store_true",
+        help="with --format srt or vtt: subtitles of what was said, instead of the events",
+    )
     p.add_argument("--db", help="store file (default: the db_path setting)")
     p.set_defaults(func=run_export)
 
@@ -109,11 +114,13 @@ def run_search(args: argparse.Namespace) -> int:
             print(json.dumps(asdict(hit), ensure_ascii=False))
         return 0
     if not hits:
-        print("no matching events", file=sys.stderr)
+        print("no matching events, speech or on-screen text", file=sys.stderr)
     for hit in hits:
+        # Speech and on-screen text hits carry their words in the label, with no description.
+        what = f"{hit.label}: {hit.description}" if hit.description else f'"{hit.label}"'
         print(
             f"{hit.score:7.3f}  {hit.title[:24]:<24}  {clock_span(hit.start_s, hit.end_s)}  "
-            f"{hit.label}: {hit.description}"
+            f"{hit.kind:<11}  {what}"
         )
     return 0
 
@@ -137,9 +144,9 @@ def run_export(args: argparse.Namespace) -> int:
                 + "\n"
             )
         elif args.format == "vtt":
-            text = exports.to_webvtt(store, args.video_id)
+            text = exports.to_webvtt(store, args.video_id, speech=args.speech)
         elif args.format == "srt":
-            text = exports.to_srt(store, args.video_id)
+            text = exports.to_srt(store, args.video_id, speech=args.speech)
         else:
             text = exports.to_chapters(store, args.video_id)
     if args.out:

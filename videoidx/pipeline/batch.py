@@ -46,6 +46,7 @@ from videoidx.pipeline.consolidate import TextModel, text_model_of
 from videoidx.pipeline.job import PendingClip, RunLimits, VideoJob, VideoResult
 from videoidx.pipeline.media_worker import ClipReady, MediaMessage, Probed, ProbeFailed
 from videoidx.pipeline.progress import Progress, ProgressCallback, Stage
+from videoidx.pipeline.senses import ClipSenses, open_senses
 from videoidx.pipeline.steps import VIDEO_STEPS, ModelCalls, StepWork, analyse_clip
 from videoidx.settings import Settings
 from videoidx.store import Store
@@ -76,7 +77,9 @@ def run_batch(
     model calls elsewhere). Returns one result per path, in order.
 
     ``store`` and ``indexer`` are opened from ``settings`` when not given and closed again at
-    the end; the indexer's readiness (a key, a model) is checked before anything is read.
+    the end; the indexer's readiness (a key, a model) is checked before anything is read. The
+    speech and on-screen text engines (``pipeline.senses``) are opened once for the batch; one
+    that cannot run here is said once and left out.
     """
     own_store = store is None
     store = store or Store.open(settings.db_path)
@@ -85,17 +88,22 @@ def run_batch(
         indexer = indexer or create_indexer(settings)
         try:
             indexer.check_ready()
-            batch = Batch(
-                list(paths),
-                settings,
-                store,
-                indexer,
-                LocalCalls(),
-                progress,
-                cancel or threading.Event(),
-                on_result=on_result,
-            )
-            return batch.run(start(batch))
+            senses = open_senses(settings)
+            try:
+                batch = Batch(
+                    list(paths),
+                    settings,
+                    store,
+                    indexer,
+                    LocalCalls(),
+                    progress,
+                    cancel or threading.Event(),
+                    on_result=on_result,
+                    senses=senses,
+                )
+                return batch.run(start(batch))
+            finally:
+                senses.close()
         finally:
             if own_indexer:
                 indexer.close()
@@ -126,7 +134,15 @@ class LocalCalls:
     """Model calls in this process, on the batch's threads."""
 
     def analyse(self, job: VideoJob, pending: PendingClip) -> ClipAnalysis:
-        return analyse_clip(job.indexer, job.settings, pending.clip_input, job.clip_dir, job.cancel)
+        return analyse_clip(
+            job.indexer,
+            job.settings,
+            pending.clip_input,
+            job.clip_dir,
+            job.cancel,
+            senses=job.senses,
+            audio=pending.audio,
+        )
 
     def text_model(self, indexer: Indexer) -> TextModel | None:
         return text_model_of(indexer)
@@ -159,6 +175,15 @@ class Batch:
     cancel: threading.Event = field(default_factory=threading.Event)
     limits: RunLimits = field(default_factory=RunLimits)
     on_result: ResultCallback | None = None
+    senses: ClipSenses = field(default_factory=ClipSenses)
+    """Speech and on-screen text engines of the batch (none by default)."""
+
+    def no_senses(self, why: str) -> None:
+        """Read no speech or on-screen text in this batch (an engine that cannot carry them)."""
+        if self.senses.transcriber is None and self.senses.reader is None:
+            return
+        log.warning("%s", why)
+        self.senses = ClipSenses(notes=[*self.senses.notes, why])
 
     def __post_init__(self) -> None:
         self.limit = self.settings.pipeline.concurrency
@@ -255,7 +280,7 @@ class Batch:
             slot = self.slots.get(message.job)
             if slot is None:
                 return  # a duplicate, or a video whose run could not start
-            pending = slot.job.offer(message.clip, message.frames, message.shot_cuts)
+            pending = slot.job.offer(message.clip, message.frames, message.shot_cuts, message.audio)
             if pending is not None:
                 fut = self.pool.submit(self._analyse, slot.job, pending)
                 self.clip_calls[fut] = (message.job, pending)
@@ -263,7 +288,9 @@ class Batch:
         else:
             slot = self.slots.get(message.job)
             if slot is not None:
-                slot.job.end_media(message.cuts, message.clips_planned, message.error)
+                slot.job.end_media(
+                    message.cuts, message.clips_planned, message.error, message.audio_error
+                )
                 slot.media_done = True
                 self._advance(message.job)
 
@@ -283,6 +310,7 @@ class Batch:
             self.progress,
             self.cancel,
             self.limits,
+            self.senses,
         )
         try:
             job.begin(info)

@@ -118,11 +118,13 @@ def _start_engine(batch: Batch) -> MediaSource:
 
         ray_engine.connect(p.ray_address)
         batch.calls = ray_engine.RayCalls(batch.settings, batch.indexer)
+        batch.no_senses("speech and on-screen text are not read with engine = 'ray' yet")
         return ray_engine.RaySource(paths, media, p.workers or ray_engine.cluster_cpus(len(paths)))
     workers = p.workers or min(os.cpu_count() or 1, len(paths))
+    audio = batch.senses.wants_audio
     if workers > 1:
-        return ProcessSource(paths, media, workers)
-    return InProcessSource(paths, media, batch.cancel)
+        return ProcessSource(paths, media, workers, with_audio=audio)
+    return InProcessSource(paths, media, batch.cancel, with_audio=audio)
 
 
 @dataclass(frozen=True)
@@ -205,17 +207,27 @@ class InProcessSource:
         cancel: threading.Event,
         *,
         raise_probe_errors: bool = False,
+        with_audio: bool = False,
     ) -> None:
-        self._messages = self._all(paths, media, cancel, raise_probe_errors)
+        self._messages = self._all(paths, media, cancel, raise_probe_errors, with_audio)
         self._exhausted = False
 
     @staticmethod
     def _all(
-        paths: Sequence[Path], media: MediaSettings, cancel: threading.Event, raise_probe: bool
+        paths: Sequence[Path],
+        media: MediaSettings,
+        cancel: threading.Event,
+        raise_probe: bool,
+        with_audio: bool,
     ) -> Generator[MediaMessage, None, None]:
         for job, path in enumerate(paths):
             yield from scan_messages(
-                job, str(path), media, cancel.is_set, raise_probe_errors=raise_probe
+                job,
+                str(path),
+                media,
+                cancel.is_set,
+                raise_probe_errors=raise_probe,
+                with_audio=with_audio,
             )
 
     @property
@@ -240,7 +252,14 @@ class ProcessSource:
     that video is reported with the reason, the others go on in the remaining workers.
     """
 
-    def __init__(self, paths: Sequence[Path], media: MediaSettings, workers: int) -> None:
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        media: MediaSettings,
+        workers: int,
+        *,
+        with_audio: bool = False,
+    ) -> None:
         # spawn, not fork: the parent holds threads (HTTP clients, the UI) and a DuckDB handle.
         ctx = multiprocessing.get_context("spawn")
         self._jobs: multiprocessing.Queue[tuple[int, str] | None] = ctx.Queue()
@@ -258,7 +277,7 @@ class ProcessSource:
         self._procs = [
             ctx.Process(
                 target=process_worker,
-                args=(w, self._jobs, self._out, self._stop, media),
+                args=(w, self._jobs, self._out, self._stop, media, with_audio),
                 name=f"videoidx-media-{w}",
                 daemon=True,
             )

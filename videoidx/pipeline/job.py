@@ -24,6 +24,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from indexers import Indexer
 from videoidx.errors import (
     AuthError,
@@ -36,6 +38,7 @@ from videoidx.errors import (
 from videoidx.media.plan import plan_clips
 from videoidx.pipeline.cache import clip_cache_key
 from videoidx.pipeline.progress import ProgressCallback, ProgressTracker, Stage
+from videoidx.pipeline.senses import ClipSenses
 from videoidx.settings import Settings
 from videoidx.store import Store
 from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Frame, ShotCut, Usage, VideoInfo
@@ -68,6 +71,9 @@ class VideoResult:
     usage: Usage = field(default_factory=Usage)
     error: str = ""
     clip_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run could not read but did not fail for: speech or on-screen text engines that
+    are unavailable, audio that could not be decoded (the pictures were indexed)."""
 
     @property
     def clips_done(self) -> int:
@@ -91,6 +97,8 @@ class PendingClip:
     clip: ClipSpec
     cache_key: str
     clip_input: ClipInput
+    audio: np.ndarray | None = None
+    """The clip's sound for the transcriber (16 kHz mono from the clip's start), if any."""
 
 
 class VideoJob:
@@ -113,14 +121,16 @@ class VideoJob:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
         limits: RunLimits | None = None,
+        senses: ClipSenses | None = None,
     ) -> None:
         self.path = path
+        self.senses = senses or ClipSenses()
         self.settings = settings
         self.store = store
         self.indexer = indexer
         self.cancel = cancel or threading.Event()
         self.limits = limits or RunLimits()
-        self.result = VideoResult(path=str(path), title=path.stem)
+        self.result = VideoResult(path=str(path), title=path.stem, notes=list(self.senses.notes))
         self.progress = progress
         self.tracker = ProgressTracker("", path.stem, progress, str(path))
         self.info: VideoInfo | None = None
@@ -149,12 +159,19 @@ class VideoJob:
             settings=self.settings.flat(),
         )
         self._identity = self.indexer.cache_identity()
+        senses = self.senses.cache_identity()
+        if senses:  # speech and text are stored with the clip: their engines are in its key
+            self._identity += f"|{senses}"
         if self.indexer.takes_video_url and self.settings.provider.send_video:
             self._tmp = tempfile.TemporaryDirectory(prefix=f"videoidx-{info.video_id}-")
         self.tracker.update(stage=Stage.ANALYZE, clips_total=r.clips_total)
 
     def offer(
-        self, clip: ClipSpec, frames: Sequence[Frame], shot_cuts: Sequence[ShotCut]
+        self,
+        clip: ClipSpec,
+        frames: Sequence[Frame],
+        shot_cuts: Sequence[ShotCut],
+        audio: np.ndarray | None = None,
     ) -> PendingClip | None:
         """A sampled clip: None when the cache has it or it must be skipped, else the clip to
         hand to the indexer."""
@@ -171,7 +188,7 @@ class VideoJob:
         clip_input = ClipInput(
             video=self.info, clip=clip, frames=tuple(frames), shot_cuts=tuple(shot_cuts)
         )
-        return PendingClip(clip, key, clip_input)
+        return PendingClip(clip, key, clip_input, audio)
 
     @property
     def clip_dir(self) -> Path | None:
@@ -258,9 +275,15 @@ class VideoJob:
             cost_usd=u.cost_usd,
         )
 
-    def end_media(self, cuts: Sequence[ShotCut], clips_planned: int, error: str = "") -> None:
-        """Sampling is over: store the shot cuts and the final clip count."""
+    def end_media(
+        self, cuts: Sequence[ShotCut], clips_planned: int, error: str = "", audio_error: str = ""
+    ) -> None:
+        """Sampling is over: store the shot cuts and the final clip count; note (once) why the
+        audio could not be read, if so."""
         assert self.info is not None, "begin() first"
+        if audio_error:
+            self.result.notes.append(audio_error)
+            log.warning("%s: %s", self.path.name, audio_error)
         if error and not self.result.error:
             self.result.error = error
             log.warning("%s: %s", self.path.name, error)

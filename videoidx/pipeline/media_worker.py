@@ -2,9 +2,11 @@
 
 :func:`scan_messages` probes one video and samples its clips (one decode pass, ``media.scan``),
 yielding plain picklable messages: :class:`Probed`, then one :class:`ClipReady` per clip (frames
-are JPEG bytes, cheap to ship), then :class:`MediaEnded`; or only :class:`ProbeFailed` when the
-file cannot be read. It touches no store and calls no model, so the same generator runs in the
-writer's own thread, in a worker process (:func:`process_worker`) or in a Ray task.
+are JPEG bytes, cheap to ship; with ``with_audio``, also the clip's 16 kHz audio, sliced from one
+streamed decode of the video's sound, ``pipeline.clip_audio``), then :class:`MediaEnded`; or
+only :class:`ProbeFailed` when the file cannot be read. It touches no store and calls no model,
+so the same generator runs in the writer's own thread, in a worker process
+(:func:`process_worker`) or in a Ray task.
 
 This module imports only the media layer, so a spawned worker process starts quickly.
 """
@@ -15,14 +17,17 @@ import multiprocessing
 import queue
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
+
+import numpy as np
 
 from videoidx.errors import DamagedFramesError, MediaError, VideoIdxError
 from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
+from videoidx.pipeline.clip_audio import ClipAudio
 from videoidx.pipeline.lifeline import die_with_parent
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
@@ -44,6 +49,8 @@ class ClipReady:
     clip: ClipSpec
     frames: tuple[Frame, ...]
     shot_cuts: tuple[ShotCut, ...]
+    audio: np.ndarray | None = field(default=None, compare=False)
+    """The clip's sound (16 kHz mono float32 from its start), when asked for and present."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class MediaEnded:
     cuts: tuple[ShotCut, ...]
     clips_planned: int
     error: str = ""
+    audio_error: str = ""
+    """Why some or all of the audio could not be read (the pictures were read as usual)."""
 
 
 @dataclass(frozen=True)
@@ -92,9 +101,11 @@ def scan_messages(
     should_stop: Callable[[], bool] = lambda: False,
     *,
     raise_probe_errors: bool = False,
+    with_audio: bool = False,
 ) -> Iterator[MediaMessage]:
     """Probe ``path`` and yield its clips as messages; never raises for a bad file, unless
-    ``raise_probe_errors`` asks for the probe's own error (one video, read in this process)."""
+    ``raise_probe_errors`` asks for the probe's own error (one video, read in this process).
+    ``with_audio`` adds each clip's audio (for speech)."""
     try:
         info = probe(path, ffmpeg_path=ffmpeg_exe(media))
     except VideoIdxError as exc:
@@ -109,17 +120,26 @@ def scan_messages(
         return
     yield Probed(job, info)
     scan = Scan(info, media)
+    sound = ClipAudio(info, ffmpeg_exe(media)) if with_audio and info.has_audio else None
     error = ""
     try:
         for clip, frames in scan:
             if should_stop():
                 break
-            yield ClipReady(job, clip, tuple(frames), scan.cuts_in(clip))
+            audio = sound.take(clip.start_s, clip.end_s) if sound is not None else None
+            yield ClipReady(job, clip, tuple(frames), scan.cuts_in(clip), audio)
+        else:
+            if sound is not None:
+                sound.finish()
     except MediaError as exc:
         error = damaged_media(exc)
     except Exception as exc:
         error = unexpected(exc)
-    yield MediaEnded(job, tuple(scan.cuts), len(scan.clips), error)
+    finally:
+        if sound is not None:
+            sound.close()
+    audio_error = sound.error if sound is not None else ""
+    yield MediaEnded(job, tuple(scan.cuts), len(scan.clips), error, audio_error)
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,7 @@ def process_worker(
     out: multiprocessing.Queue[Any],
     stop: ProcessEvent,
     media: MediaSettings,
+    with_audio: bool = False,
 ) -> None:
     """A worker process: take ``(job, path)`` from ``jobs`` until None, put messages on ``out``.
 
@@ -171,7 +192,7 @@ def process_worker(
             job, path = task
             if not put(Started(worker, job)):
                 return False
-            for message in scan_messages(job, path, media, stop.is_set):
+            for message in scan_messages(job, path, media, stop.is_set, with_audio=with_audio):
                 if not put(message):
                     return False
         return False

@@ -45,7 +45,11 @@ def index_video(
         [Path(path)],
         settings,
         lambda batch: InProcessSource(
-            batch.paths, settings.media, batch.cancel, raise_probe_errors=True
+            batch.paths,
+            settings.media,
+            batch.cancel,
+            raise_probe_errors=True,
+            with_audio=batch.senses.wants_audio,
         ),
         store=store,
         indexer=indexer,

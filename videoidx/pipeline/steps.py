@@ -32,6 +32,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from indexers import Indexer
 from videoidx.errors import CancelledError, VideoIdxError
 from videoidx.media.cut import cut_clip
@@ -45,6 +47,7 @@ from videoidx.pipeline.consolidate import (
 )
 from videoidx.pipeline.job import PendingClip, VideoJob
 from videoidx.pipeline.progress import Stage
+from videoidx.pipeline.senses import ClipSenses
 from videoidx.settings import Settings
 from videoidx.types import ClipAnalysis, ClipInput, Usage
 from videoidx.vocab import RunStatus
@@ -63,12 +66,38 @@ def analyse_clip(
     clip_input: ClipInput,
     tmp: Path | None,
     cancel: threading.Event | None = None,
+    *,
+    senses: ClipSenses | None = None,
+    audio: np.ndarray | None = None,
 ) -> ClipAnalysis:
-    """Call the indexer on one clip, first cutting the clip's MP4 into ``tmp`` when it takes one.
+    """Transcribe the clip's ``audio`` and read its on-screen text (``senses``, when given),
+    then call the indexer on the clip with both, first cutting the clip's MP4 into ``tmp``
+    when it takes one. The analysis carries the speech and text, to be stored with the clip.
 
     Touches no store, so it runs on any thread, process or Ray worker. Setting ``cancel`` stops
     the indexer's request in flight (CancelledError).
     """
+    if senses is None:
+        return _analyse(indexer, settings, clip_input, tmp, cancel)
+    clip_input = senses.sense(clip_input, audio, cancel)
+    analysis = _analyse(indexer, settings, clip_input, tmp, cancel)
+    if senses.transcriber is not None:
+        analysis.speech = list(clip_input.speech)
+        analysis.speech_engine = senses.transcriber.name
+        analysis.speech_model = senses.transcriber.model_id
+    if senses.reader is not None:
+        analysis.screen_text = list(clip_input.screen_text or ())
+        analysis.text_engine = senses.reader.name
+    return analysis
+
+
+def _analyse(
+    indexer: Indexer,
+    settings: Settings,
+    clip_input: ClipInput,
+    tmp: Path | None,
+    cancel: threading.Event | None,
+) -> ClipAnalysis:
     if indexer.takes_video_url and settings.provider.send_video:
         work = Path(tempfile.mkdtemp(prefix="videoidx-clip-")) if tmp is None else tmp
         out = work / f"{clip_input.video.video_id}_{clip_input.clip.index:05d}.mp4"

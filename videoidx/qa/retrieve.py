@@ -1,5 +1,8 @@
 """Evidence for a question: the stored events a good answer would cite, numbered in time order.
 
+Speech and on-screen text are evidence too: they come from the same search as events, and are
+cited the same way (video, start, end), labelled ``said`` or ``shown on screen``.
+
 Steps, each bounded so a long library stays fast:
 
 1. time expressions become windows (``timeexpr``); an anchor (``after the explosion``) is found by
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 
 from videoidx.qa.records import Citation
 from videoidx.qa.timeexpr import TimeFilter, clock
-from videoidx.store import Store, StoredEvent, StoredLink, search
+from videoidx.store import SearchHit, Store, StoredEvent, StoredLink, search
 from videoidx.store.tokenize import tokenize
 from videoidx.times import clock_span
 
@@ -113,6 +116,18 @@ def content_terms(text: str) -> list[str]:
     return list(seen)
 
 
+HIT_LABELS = {"speech": "said", "screen_text": "shown on screen"}
+"""How a speech or on-screen text hit reads as evidence: the label says what it is, the words
+are its description (quoted as data in a model's prompt like every event's text)."""
+
+
+def _from_hit(h: SearchHit, kind: str) -> _Candidate:
+    label, description = h.label, h.description
+    if h.kind in HIT_LABELS:
+        label, description = HIT_LABELS[h.kind], h.label
+    return _Candidate(h.event_id, h.video_id, h.start_s, h.end_s, label, description, kind, h.score)
+
+
 def _from_event(e: StoredEvent, kind: str, score: float = 0.0) -> _Candidate:
     return _Candidate(e.id, e.video_id, e.start_s, e.end_s, e.label, e.description, kind, score)
 
@@ -189,12 +204,7 @@ class _Gatherer:
             self.unresolved.append(phrase)
             return base
         hit = hits[0]
-        self.add(
-            _Candidate(
-                hit.event_id, hit.video_id, hit.start_s, hit.end_s, hit.label, hit.description,
-                "anchor", hit.score,
-            )
-        )  # fmt: skip
+        self.add(_from_hit(hit, "anchor"))
         if adjacent:
             where = clock_span(hit.start_s, hit.end_s)
             self.readings.append(f"right {side} {hit.label or phrase} {where}")
@@ -234,12 +244,7 @@ class _Gatherer:
             for h in found:
                 if not w.holds(h.video_id, h.start_s, h.end_s):
                     continue  # the store's filter keeps events touching the window's edges
-                self.add(
-                    _Candidate(
-                        h.event_id, h.video_id, h.start_s, h.end_s, h.label, h.description,
-                        kind, h.score,
-                    )
-                )  # fmt: skip
+                self.add(_from_hit(h, kind))
 
     def characters(self, question: str, windows: list[Window]) -> None:
         """Events where a character named in the question appears, earliest first."""

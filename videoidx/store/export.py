@@ -38,6 +38,8 @@ _TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("causal_links", "causal_links", ()),
     ("shots", "shots", ()),
     ("thumbnails", "thumbnails", ()),
+    ("speech", "speech", ("doc", "doc_len")),
+    ("screen_text", "screen_text", ("doc", "doc_len")),
 )
 _ORDER = {
     "index_runs": "started_at, run_id",
@@ -50,6 +52,8 @@ _ORDER = {
     "causal_links": "cause_event_id, effect_event_id, relation",
     "shots": "time_s",
     "thumbnails": "event_id",
+    "speech": "start_s, speech_id",
+    "screen_text": "start_s, text_id",
 }
 
 
@@ -139,30 +143,42 @@ def _cue_text(label: str, description: str, *, vtt: bool) -> str:
     return text
 
 
-def _cues(store: Store, video_id: str) -> list[tuple[float, float, str, str]]:
+def _cues(store: Store, video_id: str, speech: bool = False) -> list[tuple[float, float, str, str]]:
     if store.video(video_id) is None:
         raise StoreError(
             f"video {video_id} is not in store {store.path}; `videoidx videos` lists them"
         )
+    if speech:
+        # Subtitles: what was said, in time order, each segment one cue of its own words.
+        rows = store.iter_table(
+            "SELECT start_s, end_s, text FROM speech WHERE video_id = ? "
+            "ORDER BY start_s, speech_id",
+            [video_id],
+        )
+        return [
+            (r["start_s"], max(r["end_s"], r["start_s"] + MIN_CUE_S), "", r["text"] or "")
+            for r in rows
+        ]
     return [
         (e.start_s, max(e.end_s, e.start_s + MIN_CUE_S), e.label, e.description)
         for e in store.events(video_id)
     ]
 
 
-def to_webvtt(store: Store, video_id: str) -> str:
-    """Every event as a WebVTT cue."""
+def to_webvtt(store: Store, video_id: str, *, speech: bool = False) -> str:
+    """Every event (or with ``speech``, every spoken segment: subtitles) as a WebVTT cue."""
     blocks = ["WEBVTT"]
-    for i, (start, end, label, description) in enumerate(_cues(store, video_id), 1):
+    for i, (start, end, label, description) in enumerate(_cues(store, video_id, speech), 1):
         text = _cue_text(label, description, vtt=True)
         blocks.append(f"{i}\n{_clock(start, '.')} --> {_clock(end, '.')}\n{text}")
     return "\n\n".join(blocks) + "\n"
 
 
-def to_srt(store: Store, video_id: str) -> str:
-    """Every event as a numbered SRT cue."""
+def to_srt(store: Store, video_id: str, *, speech: bool = False) -> str:
+    """Every event (or with ``speech``, every spoken segment: subtitles) as a numbered SRT
+    cue."""
     blocks = []
-    for i, (start, end, label, description) in enumerate(_cues(store, video_id), 1):
+    for i, (start, end, label, description) in enumerate(_cues(store, video_id, speech), 1):
         text = _cue_text(label, description, vtt=False)
         blocks.append(f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{text}")
     return "\n\n".join(blocks) + ("\n" if blocks else "")

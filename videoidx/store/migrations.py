@@ -22,6 +22,14 @@ The schema (version 1), one row per thing, times in absolute seconds:
 ``qa_log``            questions, answers, citations and usage
 ``terms``, ``postings``, ``search_stats``   the incremental BM25 index (see ``search.py``)
 ``timeline``          a view: events with video titles and character names, for ad-hoc SQL
+
+Version 2 (speech and on-screen text, stored with their clip and searchable like events):
+
+``speech``            one row per spoken segment: absolute ``start_s``/``end_s``, text, ``words``
+                      (JSON list of ``{start_s, end_s, text, probability}``), language,
+                      confidence, engine, model, speaker; ``doc``/``doc_len`` as for events
+``screen_text``       one row per span of on-screen text: times, text, confidence, box, engine
+``search_docs``       a view: every searchable row (event, speech, screen_text) with its ``kind``
 """
 
 from __future__ import annotations
@@ -118,7 +126,35 @@ def _m001_initial(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial]
+def _m002_speech_and_screen_text(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE speech (
+            speech_id VARCHAR PRIMARY KEY, doc BIGINT NOT NULL, video_id VARCHAR NOT NULL,
+            clip_id VARCHAR, clip_index INTEGER, start_s DOUBLE, end_s DOUBLE, text VARCHAR,
+            words VARCHAR, language VARCHAR, confidence DOUBLE, engine VARCHAR, model VARCHAR,
+            speaker VARCHAR, doc_len INTEGER
+        );
+        CREATE TABLE screen_text (
+            text_id VARCHAR PRIMARY KEY, doc BIGINT NOT NULL, video_id VARCHAR NOT NULL,
+            clip_id VARCHAR, clip_index INTEGER, start_s DOUBLE, end_s DOUBLE, text VARCHAR,
+            confidence DOUBLE, box_x1 DOUBLE, box_y1 DOUBLE, box_x2 DOUBLE, box_y2 DOUBLE,
+            engine VARCHAR, doc_len INTEGER
+        );
+        CREATE VIEW search_docs AS
+            SELECT doc, 'event' AS kind, event_id AS item_id, video_id, clip_id, start_s, end_s,
+                   label, description FROM events
+            UNION ALL
+            SELECT doc, 'speech', speech_id, video_id, clip_id, start_s, end_s, text, ''
+            FROM speech
+            UNION ALL
+            SELECT doc, 'screen_text', text_id, video_id, clip_id, start_s, end_s, text, ''
+            FROM screen_text;
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [_m001_initial, _m002_speech_and_screen_text]
 """Append new migrations here; never edit or reorder one that has shipped."""
 
 LATEST_VERSION = len(MIGRATIONS)

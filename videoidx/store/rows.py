@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from videoidx.errors import StoreError
 from videoidx.store.tokenize import tokenize
-from videoidx.types import ClipAnalysis, ClipSpec, Frame
+from videoidx.types import ClipAnalysis, ClipSpec, Frame, Word
 from videoidx.vocab import ClipStatus
 
 THUMBNAIL_LONG_SIDE_PX = 192
@@ -94,6 +95,18 @@ class ClipRows:
             "event_id", "video_id", "time_s", "width_px", "height_px", "jpeg"
         )
     )
+    speech: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "speech_id", "doc", "video_id", "clip_id", "clip_index", "start_s", "end_s", "text",
+            "words", "language", "confidence", "engine", "model", "speaker", "doc_len",
+        )
+    )  # fmt: skip
+    screen_text: dict[str, list[Any]] = field(
+        default_factory=lambda: _columns(
+            "text_id", "doc", "video_id", "clip_id", "clip_index", "start_s", "end_s", "text",
+            "confidence", "box_x1", "box_y1", "box_x2", "box_y2", "engine", "doc_len",
+        )
+    )  # fmt: skip
     # The search index input: one entry per token occurrence.
     token_docs: list[int] = field(default_factory=list)
     token_terms: list[str] = field(default_factory=list)
@@ -156,6 +169,7 @@ class ClipRows:
             if self.thumbnails_enabled and item.frames:
                 self._add_thumbnail(event_ids[e.key], vid, e.start_s, item.frames)
         if item.status == ClipStatus.DONE:
+            self._add_speech_and_text(analysis, vid, cid, clip.index)
             self._add_appearances(analysis, vid, cid, char_ids, event_ids, where)
             self._add_links(analysis, vid, cid, event_ids, where, provenance)
         u = analysis.usage
@@ -170,6 +184,38 @@ class ClipRows:
             self.next_doc - 1 if has_docs else None,
             dt.datetime.now(dt.UTC).replace(tzinfo=None),
         )  # fmt: skip
+
+    def _add_speech_and_text(
+        self, analysis: ClipAnalysis, vid: str, cid: str, clip_index: int
+    ) -> None:
+        """The clip's speech segments and on-screen text spans, each its own search document."""
+        for n, seg in enumerate(analysis.speech):
+            terms = tokenize(seg.text)
+            doc = self.next_doc
+            self.next_doc += 1
+            words = [
+                {"start_s": w.start_s, "end_s": w.end_s, "text": w.text, "probability": p}
+                for w in seg.words
+                for p in [w.probability]
+            ]
+            self._append(
+                self.speech,
+                f"{cid}-s{n + 1}", doc, vid, cid, clip_index, seg.start_s, seg.end_s, seg.text,
+                json.dumps(words), seg.language, seg.confidence, analysis.speech_engine,
+                analysis.speech_model, seg.speaker, len(terms),
+            )  # fmt: skip
+            self.add_tokens(doc, terms)
+        for n, span in enumerate(analysis.screen_text):
+            terms = tokenize(span.text)
+            doc = self.next_doc
+            self.next_doc += 1
+            box = span.box_px or (None, None, None, None)
+            self._append(
+                self.screen_text,
+                f"{cid}-t{n + 1}", doc, vid, cid, clip_index, span.start_s, span.end_s, span.text,
+                span.confidence, *box, analysis.text_engine, len(terms),
+            )  # fmt: skip
+            self.add_tokens(doc, terms)
 
     def _add_appearances(
         self,
@@ -223,6 +269,16 @@ class ClipRows:
     def _append(table: dict[str, list[Any]], *values: Any) -> None:
         for column, value in zip(table.values(), values, strict=True):
             column.append(value)
+
+
+def words_from_json(raw: str | None) -> tuple[Word, ...]:
+    """The ``words`` column of a speech row back as :class:`~videoidx.types.Word` s."""
+    if not raw:
+        return ()
+    return tuple(
+        Word(float(w["start_s"]), float(w["end_s"]), str(w["text"]), w.get("probability"))
+        for w in json.loads(raw)
+    )
 
 
 def event_terms(

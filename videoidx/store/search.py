@@ -17,8 +17,14 @@ summed over the query's distinct terms. Access path: DuckDB reads rare terms thr
 index on ``postings.term_id`` (a few ms) and scans for terms in many events, which is cheaper
 than thousands of index lookups (raising ``index_scan_max_count`` made common terms 10x slower).
 
-An empty query (or one with no letters or digits) lists the filtered events in time order with
-score 0; a query whose terms are all unknown returns nothing.
+Speech segments and on-screen text spans are documents too (schema version 2): they take doc
+numbers from the same counter, in the same transaction as their clip, and the view
+``search_docs`` puts every document in one shape, so one ranking covers all three. Every hit
+says what it is (:attr:`SearchHit.kind`: ``event``, ``speech`` or ``screen_text``); the
+``character`` and ``label`` filters are about events, so they keep only events.
+
+An empty query (or one with no letters or digits) lists the filtered documents in time order
+with score 0; a query whose terms are all unknown returns nothing.
 """
 
 from __future__ import annotations
@@ -38,9 +44,16 @@ B = 0.75
 MAX_LIMIT = 1000
 
 
+KINDS = ("event", "speech", "screen_text")
+"""What a hit can be: a timeline event, a spoken segment, a span of on-screen text."""
+
+
 @dataclass(frozen=True, slots=True)
 class SearchHit:
-    """One matching event; ``score`` is its BM25 score (0 for a filter-only listing)."""
+    """One match; ``score`` is its BM25 score (0 for a filter-only listing).
+
+    ``kind`` says what it is (:data:`KINDS`). For ``speech`` and ``screen_text`` hits
+    ``event_id`` is the speech or text row's id and ``label`` the words said or shown."""
 
     event_id: str
     video_id: str
@@ -50,6 +63,7 @@ class SearchHit:
     label: str
     description: str
     score: float
+    kind: str = "event"
 
 
 def _filters(
@@ -59,7 +73,7 @@ def _filters(
     character: str | None,
     label: str | None,
 ) -> tuple[list[str], list[Any]]:
-    """SQL conditions on ``events e`` and their parameters."""
+    """SQL conditions on ``search_docs e`` and their parameters."""
     where: list[str] = []
     params: list[Any] = []
     if video_ids is not None:
@@ -74,7 +88,7 @@ def _filters(
     if character:
         # By a clip character's name, a merged character's name, or a merged character's id.
         where.append(
-            "e.event_id IN (SELECT ec.event_id FROM event_characters ec "
+            "e.kind = 'event' AND e.item_id IN (SELECT ec.event_id FROM event_characters ec "
             "JOIN clip_characters cc USING (clip_character_id) "
             "LEFT JOIN characters ch ON ch.character_id = cc.character_id "
             "WHERE lower(cc.name) = lower(?) OR lower(ch.name) = lower(?) "
@@ -82,7 +96,7 @@ def _filters(
         )
         params += [character, character, character]
     if label:
-        where.append("lower(e.label) = lower(?)")
+        where.append("e.kind = 'event' AND lower(e.label) = lower(?)")
         params.append(label)
     return where, params
 
@@ -98,7 +112,8 @@ def search(
     label: str | None = None,
     limit: int = 20,
 ) -> list[SearchHit]:
-    """Events matching ``query`` and the filters, best first (see the module docstring).
+    """Events, speech and on-screen text matching ``query`` and the filters, best first (see
+    the module docstring).
 
     ``video_ids=None`` searches the whole library; a list restricts it to those videos.
     ``start_s``/``end_s`` keep events that overlap that time range.
@@ -123,7 +138,8 @@ def search(
         sql, sql_params = _bm25_sql(found, int(n_docs), avgdl, where)
         rows = cur.execute(sql, sql_params + params + [limit]).fetchall()
     return [
-        SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", r[7]) for r in rows
+        SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", r[7], r[8])
+        for r in rows
     ]
 
 
@@ -147,7 +163,9 @@ def _bm25_sql(
     )
     doc_filter = ""
     if where:
-        doc_filter = "WHERE p.doc IN (SELECT e.doc FROM events e WHERE " + " AND ".join(where) + ")"
+        doc_filter = (
+            "WHERE p.doc IN (SELECT e.doc FROM search_docs e WHERE " + " AND ".join(where) + ")"
+        )
     if len(found) == 1:
         scored = f"SELECT p.doc, {weight} AS score FROM p {doc_filter}"
     else:
@@ -155,10 +173,10 @@ def _bm25_sql(
     sql = f"""
         WITH p AS ({postings}),
         s AS ({scored} ORDER BY score DESC, p.doc LIMIT ?)
-        SELECT e.event_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description,
-               s.score
-        FROM s JOIN events e USING (doc) LEFT JOIN videos v USING (video_id)
-        ORDER BY s.score DESC, e.start_s, e.event_id
+        SELECT e.item_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description,
+               s.score, e.kind
+        FROM s JOIN search_docs e USING (doc) LEFT JOIN videos v USING (video_id)
+        ORDER BY s.score DESC, e.start_s, e.item_id
     """
     return sql, params
 
@@ -173,12 +191,13 @@ def _marks(values: Sequence[Any]) -> str:
 
 def _listing(cur: Any, where: list[str], params: list[Any], limit: int) -> list[SearchHit]:
     sql = (
-        "SELECT e.event_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description "
-        "FROM events e LEFT JOIN videos v USING (video_id) "
+        "SELECT e.item_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description, "
+        "e.kind FROM search_docs e LEFT JOIN videos v USING (video_id) "
         + ("WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY e.video_id, e.start_s, e.event_id LIMIT ?"
+        + " ORDER BY e.video_id, e.start_s, e.item_id LIMIT ?"
     )
     rows = cur.execute(sql, [*params, limit]).fetchall()
     return [
-        SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", 0.0) for r in rows
+        SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", 0.0, r[7])
+        for r in rows
     ]

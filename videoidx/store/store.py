@@ -43,8 +43,18 @@ from videoidx.errors import StoreError
 from videoidx.store import migrations
 from videoidx.store.reads import StoreReads
 from videoidx.store.records import CharacterGroupLike, LinkLike, StoredClip
-from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms
-from videoidx.types import ClipAnalysis, ClipSpec, Frame, ShotCut, Usage, VideoInfo
+from videoidx.store.rows import ClipRows, ClipWrite, clip_id_for, event_terms, words_from_json
+from videoidx.store.tokenize import tokenize
+from videoidx.types import (
+    ClipAnalysis,
+    ClipSpec,
+    Frame,
+    ScreenText,
+    ShotCut,
+    SpeechSegment,
+    Usage,
+    VideoInfo,
+)
 from videoidx.vocab import ClipStatus, RunStatus
 
 CLIP_PROVENANCE = "clip"
@@ -298,6 +308,8 @@ class Store(StoreReads):
         self._insert(con, "appearances", rows.appearances)
         self._insert(con, "causal_links", rows.links)
         self._insert(con, "thumbnails", rows.thumbnails)
+        self._insert(con, "speech", rows.speech)
+        self._insert(con, "screen_text", rows.screen_text)
         self._index_tokens(con, rows)
 
     def _index_tokens(self, con: duckdb.DuckDBPyConnection, rows: ClipRows) -> None:
@@ -377,6 +389,10 @@ class Store(StoreReads):
             return 0
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _gone AS SELECT event_id, doc, doc_len FROM events "
+            "WHERE clip_id IN (SELECT clip_id FROM _gone_clips) UNION ALL "
+            "SELECT speech_id, doc, doc_len FROM speech "
+            "WHERE clip_id IN (SELECT clip_id FROM _gone_clips) UNION ALL "
+            "SELECT text_id, doc, doc_len FROM screen_text "
             "WHERE clip_id IN (SELECT clip_id FROM _gone_clips)"
         )
         self._remove_docs(con)
@@ -388,7 +404,10 @@ class Store(StoreReads):
             ("causal_links", "effect_event_id"),
         ):
             con.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT event_id FROM _gone)")
-        for table in ("events", "clip_characters", "appearances", "causal_links", "clips"):
+        for table in (
+            "events", "speech", "screen_text", "clip_characters", "appearances", "causal_links",
+            "clips",
+        ):  # fmt: skip
             con.execute(f"DELETE FROM {table} WHERE clip_id IN (SELECT clip_id FROM _gone_clips)")
         con.execute("DROP TABLE _gone")
         return count
@@ -449,6 +468,8 @@ class Store(StoreReads):
                 "effect_event_id IN (SELECT event_id FROM events WHERE clip_id = $clip_id))",
                 keep,
             ).fetchdf()
+            # Speech and on-screen text do not come from the reply: carried over as they are.
+            analysis = _with_senses(con, stored.clip_id, analysis)
             self._remove_clips(con, "clip_id = ?", [stored.clip_id])
             if status == ClipStatus.DONE:
                 self._supersede(con, stored.run_id, [spec])
@@ -633,13 +654,16 @@ class Store(StoreReads):
         # Events without a clip row (only possible through imports) leave the index too.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _gone AS "
-            "SELECT event_id, doc, doc_len FROM events WHERE video_id = ?",
-            [video_id],
+            "SELECT event_id, doc, doc_len FROM events WHERE video_id = ? UNION ALL "
+            "SELECT speech_id, doc, doc_len FROM speech WHERE video_id = ? UNION ALL "
+            "SELECT text_id, doc, doc_len FROM screen_text WHERE video_id = ?",
+            [video_id] * 3,
         )
         self._remove_docs(con)
         for table in (
             "characters", "shots", "index_runs", "videos", "causal_links", "events",
-            "clip_characters", "event_characters", "appearances", "thumbnails",
+            "clip_characters", "event_characters", "appearances", "thumbnails", "speech",
+            "screen_text",
         ):  # fmt: skip
             con.execute(f"DELETE FROM {table} WHERE video_id = ?", [video_id])
         return removed
@@ -679,16 +703,32 @@ class Store(StoreReads):
                 span.setdefault(str(e.get("clip_id")), []).append(rows.next_doc)
                 rows.add_tokens(rows.next_doc, terms)
                 rows.next_doc += 1
+            senses: dict[str, list[dict[str, Any]]] = {}
+            for table in ("speech", "screen_text"):
+                senses[table] = []
+                for r in sorted(
+                    (dict(x) for x in tables.get(table, [])),
+                    key=lambda x: (str(x.get("clip_id")), x.get("start_s") or 0.0),
+                ):
+                    if r.get("video_id") != video_id:
+                        raise StoreError(f"a {table} row belongs to another video")
+                    terms = tokenize(r.get("text") or "")
+                    r["doc"], r["doc_len"] = rows.next_doc, len(terms)
+                    span.setdefault(str(r.get("clip_id")), []).append(rows.next_doc)
+                    rows.add_tokens(rows.next_doc, terms)
+                    rows.next_doc += 1
+                    senses[table].append(r)
             clips = [
                 {**c, "doc_min": min(span[c["clip_id"]]), "doc_max": max(span[c["clip_id"]])}
                 if c.get("clip_id") in span
                 else dict(c)
                 for c in tables.get("clips", [])
             ]
-            ordered = {**tables, "clips": clips, "events": events}
+            ordered = {**tables, **senses, "clips": clips, "events": events}
             for table in (
                 "videos", "index_runs", "clips", "events", "clip_characters", "characters",
                 "event_characters", "appearances", "causal_links", "shots", "thumbnails",
+                "speech", "screen_text",
             ):  # fmt: skip
                 data = ordered.get(table) or []
                 if data:
@@ -719,6 +759,42 @@ class Store(StoreReads):
                 ],
             )  # fmt: skip
         return qa_id
+
+
+def _with_senses(
+    con: duckdb.DuckDBPyConnection, clip_id: str, analysis: ClipAnalysis
+) -> ClipAnalysis:
+    """``analysis`` with the clip's stored speech and on-screen text (when it carries none)."""
+    if analysis.speech or analysis.screen_text:
+        return analysis
+    speech = con.execute(
+        "SELECT start_s, end_s, text, words, language, confidence, speaker, engine, model "
+        "FROM speech WHERE clip_id = ? ORDER BY start_s, speech_id",
+        [clip_id],
+    ).fetchall()
+    texts = con.execute(
+        "SELECT start_s, end_s, text, confidence, box_x1, box_y1, box_x2, box_y2, engine "
+        "FROM screen_text WHERE clip_id = ? ORDER BY start_s, text_id",
+        [clip_id],
+    ).fetchall()
+    if not speech and not texts:
+        return analysis
+    segments = [
+        SpeechSegment(r[0], r[1], r[2] or "", words_from_json(r[3]), r[4] or "", r[5], r[6] or "")
+        for r in speech
+    ]
+    spans = [
+        ScreenText(r[0], r[1], r[2] or "", r[3], None if r[4] is None else (r[4], r[5], r[6], r[7]))
+        for r in texts
+    ]
+    return dataclasses.replace(
+        analysis,
+        speech=segments,
+        speech_engine=speech[0][7] if speech else "",
+        speech_model=speech[0][8] if speech else "",
+        screen_text=spans,
+        text_engine=texts[0][8] if texts else "",
+    )
 
 
 def _jsonable(value: Any) -> Any:
