@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from indexers import Transcriber, open_transcriber
 from indexers.text import TextReader, open_text_reader, text_reader_status
-from indexers.transcribers import Transcriber, open_transcriber
 from videoidx.settings import Settings
 from videoidx.types import ClipInput, ScreenText
 
