@@ -28,7 +28,7 @@ from videoidx.media.decode import DecodeReport, FrameBatch, frame_index, iter_fr
 from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.plan import plan_clips
 from videoidx.media.sample import Candidate, choose_frames, finish_clip, grid_frames, output_size_px
-from videoidx.media.shots import DEFAULT_RATIO, MIN_SHOT_S, ShotDetector
+from videoidx.media.shots import MIN_SHOT_S, ShotDetector
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
 
@@ -91,12 +91,14 @@ class Scan:
             report=damage,
         ):
             new_cuts = (
-                detector.push_batch(batch.indices, batch.times_s, batch.small) if detector else []
+                detector.push_batch(batch.indices, batch.times_s, batch.analysis)
+                if detector
+                else []
             )
             for k, idx in enumerate(batch.indices.tolist()):
                 if idx in wanted:
                     store[idx] = Candidate(
-                        idx, float(batch.times_s[k]), batch.small[k], batch.rgb(k)
+                        idx, float(batch.times_s[k]), batch.thumb(k), batch.rgb(k)
                     )
                 elif detector:
                     ring.append(_LazyCandidate(batch, k))
@@ -180,7 +182,7 @@ class _LazyCandidate:
 
     def materialise(self) -> Candidate:
         b = self.batch
-        return Candidate(self.index, float(b.times_s[self.k]), b.small[self.k], b.rgb(self.k))
+        return Candidate(self.index, float(b.times_s[self.k]), b.thumb(self.k), b.rgb(self.k))
 
 
 def _prune(store: dict[int, Candidate], before_s: float) -> None:
@@ -263,10 +265,9 @@ def detect_shots(
     settings: MediaSettings | None = None,
     *,
     threshold: float | None = None,
-    ratio: float = DEFAULT_RATIO,
     min_shot_s: float = MIN_SHOT_S,
 ) -> list[ShotCut]:
-    """Hard cuts of the video at ``path``, in one decode pass (64x36 thumbnails).
+    """Hard cuts of the video at ``path``, in one decode pass (64x36 analysis pictures).
 
     ``threshold`` defaults to the settings' ``shot_threshold``; ffmpeg is the settings' (see
     ``ffmpeg_exe``), like everything else when ``settings`` is None. Frames are decoded at the
@@ -281,11 +282,10 @@ def detect_shots(
     detector = ShotDetector(
         info.fps_nominal,
         threshold=m.shot_threshold if threshold is None else threshold,
-        ratio=ratio,
         min_shot_s=min_shot_s,
     )
     width, height = output_size_px(info.width_px, info.height_px, m.frame_long_side_px)
     for batch in iter_frames(info, width, height, ffmpeg_path=exe):
-        detector.push_batch(batch.indices, batch.times_s, batch.small)
+        detector.push_batch(batch.indices, batch.times_s, batch.analysis)
     detector.finish()
     return list(detector.cuts)
