@@ -22,6 +22,11 @@ from pathlib import Path
 
 from videoidx.media.ffmpeg_bin import run_ffmpeg
 
+GRAIN = -100
+"""``Shot.look`` of a fine black-and-white grain (a cellular automaton), mean grey."""
+FLAT = -101
+"""``Shot.look`` of a flat mid-grey picture: the grain's average colour without its texture."""
+
 # pseudocolor palettes (ffmpeg presets) and texture scales, cycled by a shot's ``look``.
 _PALETTES = ("turbo", "magma", "viridis", "cool", "heat", "plasma", "cividis", "fiery")
 _SCALES = (5.0, 9.0, 3.5, 7.0, 12.0)
@@ -125,7 +130,12 @@ def _shot_source(shot: Shot, w: int, h: int, fps: int, seed_base: int) -> str:
     x = f"{'t*' + str(abs(px)) if px >= 0 else str(big_w - w) + '-t*' + str(abs(px))}"
     y = f"{'t*' + str(abs(py)) if py >= 0 else str(big_h - h) + '-t*' + str(abs(py))}"
     crop = f"crop={w}:{h}:x='{x}':y='{y}'"
-    if shot.look < 0:
+    if shot.look == GRAIN:
+        src = f"cellauto=s={big_w}x{big_h}:r={fps}:rule=30:scroll=1,trim=duration={d},{crop}"
+        src += ",format=yuv444p"
+    elif shot.look == FLAT:
+        src = f"color=c=0x7f7f7f:s={w}x{h}:r={fps}:d={d},format=yuv444p"
+    elif shot.look < 0:
         src = (
             f"testsrc2=s={big_w}x{big_h}:r={fps}:d={d},{crop},"
             f"hue=h={(-shot.look * 67) % 360},format=yuv444p"
@@ -286,6 +296,13 @@ def shot_cases() -> list[ShotCase]:
     )
     add(
         ShotCase(
+            "texture_cuts",
+            _cut_track([Shot(GRAIN, 2.0), Shot(FLAT, 2.0), Shot(GRAIN, 2.0, (-20.0, 0.0))]),
+            note="fine grain to a flat picture of its average colour and back (grass to sky)",
+        )
+    )
+    add(
+        ShotCase(
             "dark_cuts",
             _cut_track(_shots([1, 2, 3, 6], [2.0, 2.0, 2.0, 2.0], brightness=0.3)),
             note="night shots: cuts between dark pictures",
@@ -412,7 +429,7 @@ def shot_cases() -> list[ShotCase]:
     add(
         ShotCase(
             "webm_vp9",
-            _cut_track(_shots([2, 4, 6], [2.0, 2.0, 2.0]), [Join("dissolve", 0.5), CUT]),
+            _cut_track(_shots([2, 4, 6], [2.0, 2.0, 2.0]), [Join("dissolve", 0.48), CUT]),
             effects="fade=t=in:st=0:d=0.6:color=black",
             codec="libvpx-vp9",
             note="VP9 in WebM, with a fade-in and a dissolve",
@@ -421,4 +438,14 @@ def shot_cases() -> list[ShotCase]:
     return cases
 
 
-__all__ = ["CUT", "Join", "Shot", "ShotCase", "make_shot_case", "shot_cases", "track_cuts_s"]
+__all__ = [
+    "CUT",
+    "FLAT",
+    "GRAIN",
+    "Join",
+    "Shot",
+    "ShotCase",
+    "make_shot_case",
+    "shot_cases",
+    "track_cuts_s",
+]
