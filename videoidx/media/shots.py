@@ -49,8 +49,8 @@ DEFAULT_THRESHOLD = 0.025
 """Smallest ``colour`` change (0-1) of a cut; the isolation test does the rest. The texture and
 per-cell floors scale with it, so one setting makes the detector more or less sensitive."""
 TEXTURE_FACTOR = 1.4
-CELL_FACTOR = 2.0
-REGION_THRESHOLD = 0.12
+CELL_FACTOR = 3.2
+REGION_THRESHOLD = 0.14
 """Smallest share of grid cells that must cut together (an inset of a sixth of the frame)."""
 RATIO = 3.0
 ISOLATION = 3
@@ -75,6 +75,15 @@ def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a[:3] - b[:3]).mean() / 255.0)
 
 
+def _cell_means(x: np.ndarray) -> np.ndarray:
+    """Means of ``x`` (N x H x W) over the grid of cells: N x CELLS_Y x CELLS_X."""
+    n, h, w = x.shape
+    ch, cw = h // CELLS_Y, w // CELLS_X
+    rows = x[:, : ch * CELLS_Y, : cw * CELLS_X].reshape(n, CELLS_Y, ch, cw * CELLS_X).sum(axis=2)
+    out: np.ndarray = rows.reshape(n, CELLS_Y, CELLS_X, cw).sum(axis=3) / (ch * cw)
+    return out
+
+
 def _isolated(series: np.ndarray, floor: float, pos: np.ndarray) -> np.ndarray:
     """Which of the frames at ``pos`` make a lone peak of ``series`` reaching ``floor``."""
     r = ISOLATION
@@ -87,6 +96,44 @@ def _isolated(series: np.ndarray, floor: float, pos: np.ndarray) -> np.ndarray:
     near = (before >= bar).sum(axis=1) + (after >= bar).sum(axis=1)
     out: np.ndarray = (centre >= floor) & peak & (near <= 1)
     return out
+
+
+class _Pictures:
+    """The analysis pictures of the frames in the buffer, kept as the callers' batches (no copy)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.starts: list[int] = []  # buffer position of each chunk's first frame
+        self.length = 0
+
+    def __len__(self) -> int:
+        return self.length
+
+    def append(self, pics: np.ndarray) -> None:
+        self.chunks.append(pics)
+        self.starts.append(self.length)
+        self.length += len(pics)
+
+    def __getitem__(self, p: int) -> np.ndarray:
+        for start, chunk in zip(reversed(self.starts), reversed(self.chunks), strict=True):
+            if p >= start:
+                return chunk[p - start]
+        raise IndexError(p)
+
+    def last(self) -> np.ndarray | None:
+        return self.chunks[-1][-1] if self.chunks else None
+
+    def drop(self, count: int) -> None:
+        """Forget the first ``count`` frames (whole chunks only; positions shift by ``count``)."""
+        while len(self.chunks) > 1 and self.starts[1] <= count:
+            self.chunks.pop(0)
+            self.starts.pop(0)
+        first = self.starts[0]
+        if first < count:  # part of the first chunk goes: keep a view of the rest
+            self.chunks[0] = self.chunks[0][count - first :]
+        self.starts = [start - count if start > count else 0 for start in self.starts]
+        self.starts[0] = 0
+        self.length -= count
 
 
 class ShotDetector:
@@ -116,7 +163,8 @@ class ShotDetector:
         self._history = max(self.window, self.flash + 1, ISOLATION) + 2
         self._idx = np.zeros(0, dtype=np.int64)
         self._t = np.zeros(0, dtype=np.float64)
-        self._pics = np.zeros((0, 4, 1, 1), dtype=np.float32)
+        self._pics = _Pictures()
+        self._luma = np.zeros(0)
         self._colour = np.zeros(0)
         self._texture = np.zeros(0)
         self._cells = np.zeros((0, CELLS_X * CELLS_Y))
@@ -134,27 +182,31 @@ class ShotDetector:
         pics = np.asarray(analysis, dtype=np.float32)
         if not len(pics):
             return []
-        first = len(self._pics) == 0
-        prev = pics[:1] if first else self._pics[-1:]
-        both = np.concatenate([prev, pics])
-        diff = np.abs(both[1:] - both[:-1])
-        colour = diff[:, :3].mean(axis=(1, 2, 3)) / 255.0
-        n, _, h, w = diff.shape
-        ch, cw = h // CELLS_Y, w // CELLS_X
-        per_pixel = diff[:, :3, : ch * CELLS_Y, : cw * CELLS_X].mean(axis=1) / 255.0
-        cells = per_pixel.reshape(n, CELLS_Y, ch, CELLS_X, cw).mean(axis=(2, 4)).reshape(n, -1)
+        prev = self._pics.last()
+        # Changes into every new frame: from the previous batch's last frame (or none, for the
+        # very first frame), then within the batch.
+        diff = np.empty_like(pics)
+        diff[0] = 0.0 if prev is None else np.abs(pics[0] - prev)
+        np.subtract(pics[1:], pics[:-1], out=diff[1:])
+        np.abs(diff[1:], out=diff[1:])
+        per_pixel = diff[:, 0] + diff[:, 1]
+        per_pixel += diff[:, 2]
+        per_pixel *= 1.0 / (3 * 255.0)
+        colour = per_pixel.mean(axis=(1, 2))
+        cells = _cell_means(per_pixel).reshape(len(pics), -1)
         # Texture per cell, not per pixel: a moving fine texture changes every pixel's contrast
         # from frame to frame, but not how much texture each cell holds.
-        grain = both[:, 3, : ch * CELLS_Y, : cw * CELLS_X].reshape(n + 1, CELLS_Y, ch, CELLS_X, cw)
-        grain = grain.mean(axis=(2, 4))
-        texture = np.abs(grain[1:] - grain[:-1]).mean(axis=(1, 2)) / 255.0
+        grain = _cell_means(pics[:, 3])
+        before = grain[:1] if prev is None else _cell_means(prev[None, 3])
+        texture = np.abs(np.diff(grain, axis=0, prepend=before)).mean(axis=(1, 2)) / 255.0
         self._idx = np.concatenate([self._idx, np.fromiter(indices, dtype=np.int64)])
         self._t = np.concatenate([self._t, np.fromiter(times_s, dtype=np.float64)])
-        self._pics = pics.copy() if first else np.concatenate([self._pics, pics])
+        self._pics.append(pics)
+        self._luma = np.concatenate([self._luma, pics[:, 0].mean(axis=(1, 2))])
         self._colour = np.concatenate([self._colour, colour])
         self._texture = np.concatenate([self._texture, texture])
         self._cells = np.concatenate([self._cells, cells])
-        self._region = np.concatenate([self._region, np.zeros(n)])
+        self._region = np.concatenate([self._region, np.zeros(len(pics))])
         return self._decide(final=False)
 
     def finish(self) -> list[ShotCut]:
@@ -172,18 +224,28 @@ class ShotDetector:
             return
         w = self.window
         cells = self._cells
-        pad = np.full((w, cells.shape[1]), np.nan)
-        padded = np.concatenate([pad, cells, pad])
-        # Window [p-w, p+w] of each frame without p-1, p and p+1 (the cut and its seam).
-        wins = sliding_window_view(padded, 2 * w + 1, axis=0)[start:stop]  # (m, cells, 2w+1)
-        keep = np.ones(2 * w + 1, dtype=bool)
-        keep[w - 1 : w + 2] = False
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(wins[:, :, keep], axis=2)
-        median = np.where(np.isnan(median), _MEDIAN_FLOOR, np.maximum(median, _MEDIAN_FLOOR))
         now = cells[start:stop]
-        spikes = (now >= self.cell_threshold) & (now >= RATIO * median)
-        self._region[start:stop] = spikes.mean(axis=1)
+        # Only frames with a cell above the floor can have a spike; the rest share 0.
+        rows = np.flatnonzero(now.max(axis=1) >= self.cell_threshold)
+        region = np.zeros(len(now))
+        if len(rows):
+            keep = np.ones(2 * w + 1, dtype=bool)
+            keep[w - 1 : w + 2] = False  # the window [p-w, p+w] without the cut and its seam
+            pad = np.full((w, cells.shape[1]), np.nan)
+            padded = np.concatenate([pad, cells, pad])
+            wins = sliding_window_view(padded, 2 * w + 1, axis=0)[start + rows][:, :, keep]
+            edge = (start + rows < w) | (start + rows + w >= len(cells))
+            median = np.empty((len(rows), cells.shape[1]))
+            if (~edge).any():
+                median[~edge] = np.median(wins[~edge], axis=2)
+            if edge.any():
+                with np.errstate(all="ignore"):
+                    median[edge] = np.nanmedian(wins[edge], axis=2)
+            median = np.where(np.isnan(median), _MEDIAN_FLOOR, np.maximum(median, _MEDIAN_FLOOR))
+            picked = now[rows]
+            spikes = (picked >= self.cell_threshold) & (picked >= RATIO * median)
+            region[rows] = spikes.mean(axis=1)
+        self._region[start:stop] = region
         self._region_done = stop
 
     def _decide(self, *, final: bool) -> list[ShotCut]:
@@ -198,13 +260,21 @@ class ShotDetector:
                 | _isolated(self._texture, self.texture_threshold, pos)
                 | _isolated(self._region, self.region_threshold, pos)
             )
-            black = self._pics[pos, 0].mean(axis=(1, 2)) < BLACK_Y
+            black = self._luma[pos] < BLACK_Y
             still = self._colour[pos] < STILL
-            for k, p in enumerate(pos.tolist()):
-                cut = self._judge(p, bool(candidate[k]), bool(black[k]), bool(still[k]))
+            # Only candidates and frames in or just after black need a look; the rest reset
+            # the black hold (they are not black).
+            after_black = np.concatenate([[self._hold_start >= 0], black[:-1]])
+            look = candidate | black | after_black
+            for k in np.flatnonzero(look).tolist():
+                if k > 0 and not look[k - 1]:
+                    self._hold_start = -1  # frame k-1 was skipped: it was not black
+                cut = self._judge(int(pos[k]), bool(candidate[k]), bool(black[k]), bool(still[k]))
                 if cut is not None:
                     out.append(cut)
                     self.cuts.append(cut)
+            if not black[-1]:
+                self._hold_start = -1
             self._next = stop
         self._trim()
         return out
@@ -268,8 +338,9 @@ class ShotDetector:
         drop = min(self._next, self._region_done) - self._history - self.window
         if drop <= 0:
             return
-        for name in ("_idx", "_t", "_pics", "_colour", "_texture", "_cells", "_region"):
+        for name in ("_idx", "_t", "_luma", "_colour", "_texture", "_cells", "_region"):
             setattr(self, name, getattr(self, name)[drop:])
+        self._pics.drop(drop)
         self._next -= drop
         self._region_done -= drop
 
