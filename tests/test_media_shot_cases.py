@@ -129,3 +129,30 @@ def test_case_fails_a_detector_without_the_test_it_needs(
         abs(f - t) <= 1 for f, t in zip(found, truth, strict=True)
     )
     assert not matched, f"{name} passes a detector with {broken}: it tests nothing there"
+
+
+def test_skipping_the_loop_filter_changes_neither_cuts_nor_what_is_seen(case_dir: Path) -> None:
+    # The scan decodes without H.264 deblocking (media.scan.SKIP_LOOP_FILTER): the cuts must be
+    # the same and the sampling-size pictures within what nobody can see at that size.
+    import numpy as np
+
+    from videoidx.media.decode import iter_frames
+    from videoidx.media.probe import probe
+
+    info = probe(_video(CASES["hard_cuts"], case_dir))
+    results = []
+    for skip in (False, True):
+        detector = ShotDetector(info.fps_nominal)
+        pictures = {}
+        for batch in iter_frames(info, 448, 252, skip_loop_filter=skip):
+            detector.push_batch(batch.indices, batch.times_s, batch.analysis)
+            for k, index in enumerate(batch.indices.tolist()):
+                if index % 25 == 0:
+                    pictures[index] = batch.rgb(k).astype(np.float64)
+        detector.finish()
+        results.append(([c.frame for c in detector.cuts], pictures))
+    (cuts, filtered), (cuts_skipped, skipped) = results
+    assert cuts == cuts_skipped == CASES["hard_cuts"].cut_frames()
+    for index, picture in filtered.items():
+        mse = float(((picture - skipped[index]) ** 2).mean())
+        assert mse == 0 or 10 * np.log10(255**2 / mse) > 32, index
