@@ -1,12 +1,12 @@
 """One decode pass for shot detection, clip planning and frame sampling together.
 
-``scan_video`` decodes the file once at the sampling size (``media.decode``). Every frame's 64x36
-thumbnail goes to the :class:`~videoidx.media.shots.ShotDetector`; only frames that may be sampled
-are kept: the fill grid and keyframes (known before decoding) and shot starts (kept from a short
-ring buffer when the detector, a few frames later, decides that a frame starts a shot). Because the
-clip plan is greedy (``media.plan``), a clip is final once the decode has passed its decision
-window; the scanner then samples it, yields it and forgets its frames. Memory stays bounded by
-about one clip's worth of kept frames, whatever the video's length.
+``scan_video`` decodes the file once at the sampling size (``media.decode``). Every frame's
+analysis planes go to the :class:`~videoidx.media.shots.ShotDetector`; only frames that may be
+sampled are kept: the fill grid and keyframes (known before decoding) and shot starts (kept from
+a short ring buffer when the detector, a few frames later, decides that a frame starts a shot).
+Because the clip plan is greedy (``media.plan``), a clip is final once the decode has passed its
+decision window; the scanner then samples it, yields it and forgets its frames. Memory stays
+bounded by about one clip's worth of kept frames, whatever the video's length.
 
 Iterate a :class:`Scan` for ``(clip, frames)`` pairs; once exhausted, ``scan.cuts`` and
 ``scan.clips`` hold the complete cut list and plan. The public entry points that decode
