@@ -295,7 +295,10 @@ def detect_shots(
         min_shot_s=min_shot_s,
     )
     width, height = output_size_px(info.width_px, info.height_px, m.frame_long_side_px)
-    frames = iter_frames(info, width, height, ffmpeg_path=exe, skip_loop_filter=SKIP_LOOP_FILTER)
+    # Only the analysis pictures come through the pipe (computed as in a scan pass).
+    frames = iter_frames(
+        info, width, height, ffmpeg_path=exe, skip_loop_filter=SKIP_LOOP_FILTER, picture=False
+    )
     for batch in frames:
         detector.push_batch(batch.indices, batch.times_s, batch.analysis)
     detector.finish()
