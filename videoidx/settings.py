@@ -46,8 +46,9 @@ class MediaSettings:
     clip_overlap_s: float = 0.0
     shot_snap_s: float = 6.0
     """How far a clip boundary may move to land on a shot cut."""
-    shot_threshold: float = 0.12
-    """Smallest HSV change (0-1) between two frames that can be a hard cut (see media.shots)."""
+    shot_threshold: float = 0.025
+    """Smallest colour (YUV) change (0-1) between two frames that can be a hard cut; a cut must
+    also stand alone in time (see media.shots)."""
     frame_max_gap_s: float = 2.0
     frame_budget: int = 32
     """Most frames sent for one clip; Z.AI accepts at most 50 images per request."""
