@@ -178,13 +178,6 @@ class Batch:
     senses: ClipSenses = field(default_factory=ClipSenses)
     """Speech and on-screen text engines of the batch (none by default)."""
 
-    def no_senses(self, why: str) -> None:
-        """Read no speech or on-screen text in this batch (an engine that cannot carry them)."""
-        if self.senses.transcriber is None and self.senses.reader is None:
-            return
-        log.warning("%s", why)
-        self.senses = ClipSenses(notes=[*self.senses.notes, why])
-
     def __post_init__(self) -> None:
         self.limit = self.settings.pipeline.concurrency
         self.results: list[VideoResult | None] = [None] * len(self.paths)

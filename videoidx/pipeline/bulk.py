@@ -113,15 +113,15 @@ def _start_engine(batch: Batch) -> MediaSource:
     """Start the media work where ``settings.pipeline`` says, and point the batch's model calls
     there too."""
     p, paths, media = batch.settings.pipeline, batch.paths, batch.settings.media
+    audio = batch.senses.wants_audio
     if p.engine == "ray":
         from videoidx.pipeline import ray_engine
 
         ray_engine.connect(p.ray_address)
         batch.calls = ray_engine.RayCalls(batch.settings, batch.indexer)
-        batch.no_senses("speech and on-screen text are not read with engine = 'ray' yet")
-        return ray_engine.RaySource(paths, media, p.workers or ray_engine.cluster_cpus(len(paths)))
+        workers = p.workers or ray_engine.cluster_cpus(len(paths))
+        return ray_engine.RaySource(paths, media, workers, with_audio=audio)
     workers = p.workers or min(os.cpu_count() or 1, len(paths))
-    audio = batch.senses.wants_audio
     if workers > 1:
         return ProcessSource(paths, media, workers, with_audio=audio)
     return InProcessSource(paths, media, batch.cancel, with_audio=audio)

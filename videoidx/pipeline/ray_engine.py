@@ -25,6 +25,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from indexers import Indexer, create_indexer
 from videoidx.errors import ConfigError
 from videoidx.pipeline.consolidate import TextModel, text_model_of
@@ -37,6 +39,7 @@ from videoidx.pipeline.media_worker import (
     lost_video,
     scan_messages,
 )
+from videoidx.pipeline.senses import ClipSenses, open_senses
 from videoidx.pipeline.steps import analyse_clip
 from videoidx.settings import MediaSettings, Settings
 from videoidx.types import ClipAnalysis, ClipInput, Usage
@@ -70,8 +73,10 @@ def cluster_cpus(videos: int) -> int:
 
 
 @ray.remote(num_cpus=1)
-def _scan_task(job: int, path: str, media: MediaSettings) -> Iterator[MediaMessage]:
-    yield from scan_messages(job, path, media)
+def _scan_task(
+    job: int, path: str, media: MediaSettings, with_audio: bool = False
+) -> Iterator[MediaMessage]:
+    yield from scan_messages(job, path, media, with_audio=with_audio)
 
 
 _INDEXERS: dict[Settings, Indexer] = {}
@@ -88,9 +93,29 @@ def _indexer(settings: Settings, env: dict[str, str]) -> Indexer:
     return indexer
 
 
+_SENSES: dict[Settings, ClipSenses] = {}
+
+
+def _senses(settings: Settings) -> ClipSenses:
+    """This worker's speech and text engines for ``settings``, opened once (the driver said
+    already what is unavailable). Their one-clip-at-a-time lock is per worker process."""
+    senses = _SENSES.get(settings)
+    if senses is None:
+        senses = _SENSES[settings] = open_senses(settings)
+    return senses
+
+
 @ray.remote(num_cpus=0)
-def _analyse_task(settings: Settings, env: dict[str, str], clip_input: ClipInput) -> ClipAnalysis:
-    return analyse_clip(_indexer(settings, env), settings, clip_input, None)
+def _analyse_task(
+    settings: Settings,
+    env: dict[str, str],
+    clip_input: ClipInput,
+    audio: np.ndarray | None = None,
+    sensing: bool = False,
+) -> ClipAnalysis:
+    indexer = _indexer(settings, env)
+    senses = _senses(settings) if sensing else None
+    return analyse_clip(indexer, settings, clip_input, None, senses=senses, audio=audio)
 
 
 @ray.remote(num_cpus=0)
@@ -126,8 +151,11 @@ class RayCalls:
         self._text = _RayText(settings, self._env) if text_model_of(indexer) else None
 
     def analyse(self, job: VideoJob, pending: PendingClip) -> ClipAnalysis:
+        sensing = job.senses.transcriber is not None or job.senses.reader is not None
         result: ClipAnalysis = _get(
-            _analyse_task.remote(self._settings, self._env, pending.clip_input)
+            _analyse_task.remote(
+                self._settings, self._env, pending.clip_input, pending.audio, sensing
+            )
         )
         return result
 
@@ -157,8 +185,16 @@ class _RayText:
 class RaySource:
     """One generator task per video, ``workers`` at a time, read as their messages arrive."""
 
-    def __init__(self, paths: Sequence[Path], media: MediaSettings, workers: int) -> None:
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        media: MediaSettings,
+        workers: int,
+        *,
+        with_audio: bool = False,
+    ) -> None:
         self._media = media
+        self._with_audio = with_audio
         self._workers = workers
         self._waiting = deque((job, str(path)) for job, path in enumerate(paths))
         self._running: dict[Any, int] = {}
@@ -169,7 +205,7 @@ class RaySource:
         while self._waiting and len(self._running) < self._workers:
             job, path = self._waiting.popleft()
             task = _scan_task.options(_generator_backpressure_num_objects=BACKPRESSURE_CLIPS)
-            self._running[task.remote(job, path, self._media)] = job
+            self._running[task.remote(job, path, self._media, self._with_audio)] = job  # type: ignore[call-arg]  # ray types by arity
 
     @property
     def exhausted(self) -> bool:

@@ -5,9 +5,11 @@ The engine (``pipeline.batch``) schedules; this module says what is done:
 * **Per clip**: :func:`analyse_clip`, the indexer's look at one clip (cutting its MP4 first when
   the indexer takes video). Every engine runs exactly this function for every clip, on the
   batch's call threads or as a Ray task, under the batch's one concurrency limit, and the
-  writer stores its :class:`~videoidx.types.ClipAnalysis` (``VideoJob.record``). A new
-  per-clip step that needs the clip (speech to text of its audio, embeddings of its frames)
-  goes in here, so every engine runs it and the clip is stored once, with everything.
+  writer stores its :class:`~videoidx.types.ClipAnalysis` (``VideoJob.record``). Before the
+  indexer, the clip's speech is transcribed from its audio and its on-screen text read from its
+  frames (``pipeline.senses``); the indexer sees both in its ``ClipInput`` and they are stored
+  with the clip. A new per-clip step that needs the clip (embeddings of its frames) goes in
+  here too, so every engine runs it and the clip is stored once, with everything.
 * **Per video**: :data:`VIDEO_STEPS`, run in order once a video's clips are all stored and
   nothing stopped the batch. Each is a :class:`VideoStep`: it reads the store on the writer
   thread, hands its model calls to the batch (they share the batch's concurrency limit and run

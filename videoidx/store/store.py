@@ -7,8 +7,8 @@ uses a fresh cursor on the same database, which sees only committed transactions
 not blocked by a writer. A separate process may open the file ``read_only=True`` when no
 process holds it read-write.
 
-Writes are transactions: one clip (its row, events, characters, appearances, links, thumbnails
-and search postings) is stored whole or not at all.
+Writes are transactions: one clip (its row, events, characters, appearances, links, thumbnails,
+speech, on-screen text and search postings) is stored whole or not at all.
 
 Re-indexing: a video has **one current timeline**. Writing a clip replaces the clip with the same
 id (same video, bounds and cache key) and, when the new clip is done, every clip of an *older
