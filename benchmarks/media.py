@@ -212,7 +212,7 @@ def part_ingest(events: int) -> None:
     lib = search_bench.Library(50_000, seed=1)
     with tempfile.TemporaryDirectory() as tmp, Store.open(Path(tmp) / "ingest.duckdb") as store:
         spent, _ = search_bench.ingest(store, lib, events, 10, 1000, 20_000)
-        n = store.sql("SELECT count(*) FROM events")[0][0]
+        n = store.index_size().events
     print(
         f"[ingest] {n:,} events in {spent:.1f} s in the store -> {n / spent:,.0f} events/s "
         "(target >= 50,000/s)",
