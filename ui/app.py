@@ -294,7 +294,7 @@ class Page:
                     playback_position=pos,
                     subtitles=None,  # another video's captions: the toggle starts off again
                 ),
-                tl.captions_cb: False,
+                tl.captions_cb: gr.update(value=False, interactive=bool(ctx.speech(video_id))),
                 tl.transcript_html: tl.transcript_view(video_id),
                 tl.player_note: note,
                 self.current_video: video_id,

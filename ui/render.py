@@ -192,7 +192,7 @@ def timeline_html(
             lanes.setdefault(key or "(unlabelled)", []).append(b)
     rows = [_shot_row(video_id, shots, duration_s)]
     rows.append(_said_row(video_id, "speech", "said", speech, duration_s, speech_note))
-    rows.append(_said_row(video_id, "on screen", "shown", texts, duration_s, text_note))
+    rows.append(_said_row(video_id, "text shown", "shown", texts, duration_s, text_note))
     for key in sorted(lanes, key=lambda k: (min(b.start_s for b in lanes[k]), k)):
         colour = colour_for(key)
         cells = "".join(_bar(video_id, b, duration_s, colour, selected_id) for b in lanes[key])
@@ -236,7 +236,7 @@ def _said_row(
         cells.append(f'<span class="vx-lane-empty">{escape(note or "nothing " + verb)}</span>')
     return (
         f'<div class="vx-lane vx-lane-{kind}"><div class="vx-lane-name">'
-        f'<i class="vx-said-{kind}"></i>{escape(name)}</div>'
+        f'<i class="vx-swatch-{kind}"></i>{escape(name)}</div>'
         f'<div class="vx-track">{"".join(cells)}</div></div>'
     )
 

@@ -42,7 +42,8 @@ CSS = """
   border-radius:3px; cursor:pointer; min-width:3px; opacity:.8; }
 .vx-said:hover { opacity:1; outline:2px solid var(--body-text-color); }
 .vx-said.vx-sel { opacity:1; outline:3px solid var(--color-accent); z-index:2; }
-.vx-said-speech { background:#2f6f9f; } .vx-said-text { background:#8a6d3b; }
+.vx-said-speech, .vx-swatch-speech { background:#2f6f9f; }
+.vx-said-text, .vx-swatch-text { background:#8a6d3b; }
 .vx-lane-empty { position:absolute; left:.5rem; top:50%; transform:translateY(-50%);
   font-size:.75rem; color:var(--body-text-color-subdued); white-space:nowrap; overflow:hidden;
   text-overflow:ellipsis; max-width:calc(100% - 1rem); }

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from ui.app import Page
 
 EVENT_COLUMNS = ["Time", "Label", "What happens", "Who"]
-# Honest for every indexer: the offline one finds words said and shown and measures the picture
-# and sound; who and what happens come only from an indexer with a vision model.
-SEARCH_PLACEHOLDER = "words said or shown, colour, motion, sound; with a vision model, who and what"
+# Honest for the offline indexer (words said and shown, measures of picture and sound); an
+# indexer with a vision model finds what happens and who besides.
+SEARCH_PLACEHOLDER = "words said or shown, colour, motion, sound…"
 
 
 class TimelineTab:
