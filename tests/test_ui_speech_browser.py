@@ -164,6 +164,9 @@ def test_transcript_lanes_and_captions_follow_the_speech(browser: Any, talks: Ta
         assert status != 200
         # Turning captions on did not move the player.
         assert player_time_s(page) == pytest.approx(texts[0].start_s, abs=0.05)
+        # With a line said now, the player shows its caption (looked at in the screenshot).
+        lines.first.click()
+        wait_for_player_at(page, speech[0].start_s)
         page.set_viewport_size({"width": 1024, "height": 1000})
         screenshot(page, "speech-timeline-1024")
         page.set_viewport_size({"width": 1400, "height": 1000})

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 EVENT_COLUMNS = ["Time", "Label", "What happens", "Who"]
 # Honest for the offline indexer (words said and shown, measures of picture and sound); an
 # indexer with a vision model finds what happens and who besides.
-SEARCH_PLACEHOLDER = "words said or shown, colour, motion, sound…"
+SEARCH_PLACEHOLDER = "words said or shown, colours, sounds…"
 
 
 class TimelineTab:
