@@ -316,7 +316,9 @@ def test_hostile_model_text_is_shown_as_text_and_fetches_nothing(
     assert f"[link]({base}/shown-link)" in (shown.first.get_attribute("title") or "")
     shown.first.hover()
     page.locator("#transcript .vx-line").nth(1).click()
-    _wait_text(page, "#selected", "At 0:02", listener)
+    _wait_text(page, "#selected", "0:02–0:03 · said", listener)
+    _wait_text(page, "#selected", f"![x]({base}/said2-md.png)", listener)
+    assert f"<img src={base}/said2-img.png>" in page.inner_text("#selected")
 
     # Search hits and the line above them (the visitor's own query is echoed as text too).
     page.locator("#search-scope").get_by_text("Whole library").click()

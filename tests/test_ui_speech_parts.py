@@ -181,3 +181,21 @@ def test_no_captions_file_when_nothing_was_said(tmp_path: Path) -> None:
     info = store.video("vid")
     assert info is not None
     assert ctx.player.captions_for(info, store) is None
+
+
+def test_the_selected_panel_shows_the_words_of_a_segment_as_text(tmp_path: Path) -> None:
+    store = _store_with(
+        tmp_path,
+        speech=[SpeechSegment(1.0, 2.5, HOSTILE)],
+        texts=[ScreenText(0.0, 1.0, "Budget **Review**")],
+    )
+    ctx = _ctx(tmp_path, store)
+    (seg,), (shown,) = store.speech("vid"), store.screen_texts("vid")
+    said = ctx.selected_markdown("", 1.0, video_id="vid", item_id=seg.id)
+    assert said.startswith("**0:01–0:02 · said**")
+    assert r"\<img src\=http\:" in said and "](http" not in said
+    assert "on screen" in ctx.selected_markdown("", 0.0, video_id="vid", item_id=shown.id)
+    assert r"Budget \*\*Review\*\*" in ctx.selected_markdown(
+        "", 0.0, video_id="vid", item_id=shown.id
+    )
+    assert ctx.selected_markdown("", 3.0, video_id="vid", item_id="nope") == "**At 0:03**"

@@ -266,7 +266,9 @@ class Page:
         thumb = _thumbnail(ctx, event_id)
         out: Updates = {
             self.last_pos: pos,
-            tl.selected_md: ctx.selected_markdown(event_id, start_s),
+            tl.selected_md: ctx.selected_markdown(
+                event_id, start_s, video_id=video_id, item_id=item_id
+            ),
             tl.thumb: gr.update(value=thumb, visible=thumb is not None),
             tl.timeline_html: tl.timeline_view(video_id, colour_by, event_id),
         }

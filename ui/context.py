@@ -128,10 +128,14 @@ class PageContext:
             for h in hits
         ]
 
-    def selected_markdown(self, event_id: str | None, start_s: float) -> str:
+    def selected_markdown(
+        self, event_id: str | None, start_s: float, *, video_id: str = "", item_id: str = ""
+    ) -> str:
+        """The panel under the player: the selected event, or the words of a selected spoken
+        segment or on-screen text span (``item_id`` in ``video_id``), or only the time."""
         event = self.store.event(event_id) if event_id else None
         if event is None:
-            return f"**At {clock(start_s)}**"
+            return self._said_markdown(video_id, item_id) or f"**At {clock(start_s)}**"
         # Every field came from a model (or OCR): shown as text, never rendered as Markdown.
         who = f"  \nwith {md_text(', '.join(event.characters))}" if event.characters else ""
         where = f"  \nat {md_text(event.location)}" if event.location else ""
@@ -148,6 +152,16 @@ class PageContext:
 
     def screen_texts(self, video_id: str) -> list[StoredSaid]:
         return self.store.screen_texts(video_id)
+
+    def _said_markdown(self, video_id: str, item_id: str) -> str:
+        if not video_id or not item_id:
+            return ""
+        for x in (*self.speech(video_id), *self.screen_texts(video_id)):
+            if x.id == item_id:
+                verb = HIT_KINDS.get(x.kind, x.kind)
+                # Outside-world text: shown as text, never rendered as Markdown.
+                return f"**{span(x.start_s, x.end_s)} · {verb}**  \n“{md_text(x.text)}”"
+        return ""
 
     def speech_absence(self, video_id: str) -> tuple[str, str]:
         """(title, hint) of the empty state of a video with no speech: where speech comes from
