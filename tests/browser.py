@@ -3,15 +3,24 @@
 Playwright cannot download its own browser on these machines, so it launches the system one with
 the flags ecosystem.md lists. Tests never wait for ``networkidle``: the video's range requests
 keep the network busy; they wait for elements and for the player's ``currentTime`` instead.
+
+The pieces every browser test module's fixtures are made of live here: the page's settings over a
+fresh library (:func:`page_settings`), one Chromium per module (:func:`chromium`) and one page per
+test (:func:`open_page`). They are context managers rather than fixtures, so each module keeps
+its fixtures (and their scopes) in plain sight and no fixture is imported by name.
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from videoidx import Settings, resolve_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -31,6 +40,47 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def page_settings(root: Path, **overrides: Any) -> Settings:
+    """Settings of a page over a fresh library under ``root``: the offline indexer, a free
+    port, no config file or environment; ``overrides`` by flat setting name."""
+    return resolve_settings(
+        {
+            "db_path": str(root / "library.duckdb"),
+            "upload_dir": str(root / "uploads"),
+            "port": free_port(),
+            "indexer": "local",
+            **overrides,
+        },
+        env={},
+    )
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (a module's ``browser`` fixture); skips when it is not installed."""
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def open_page(browser: Any, url: str, *, width_px: int = 1400, height_px: int = 1000) -> Any:
+    """A fresh page (its own context) at ``url``, after the page's load events have run."""
+    context = browser.new_context(viewport={"width": width_px, "height": height_px})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(20_000)
+        pg.goto(url)
+        wait_for_page_loaded(pg)
+        yield pg
+    finally:
+        context.close()
 
 
 def launch(playwright: Any) -> Any:

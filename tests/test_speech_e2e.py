@@ -30,9 +30,9 @@ SLIDES = (Slide((TITLE,), 5.0), Slide(("",), 15.0))
 pytestmark = pytest.mark.skipif(not JFK.is_file(), reason="shared speech media missing")
 
 
-@pytest.fixture(scope="module")
-def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("talk")
+def make_talk(folder: Path) -> Path:
+    """``folder/talk.mp4``: the title slide, then JFK from :data:`SPEECH_AT_S`; the same slides
+    without sound are ``folder/slides.mp4``."""
     silent = make_slides_video(folder / "slides.mp4", SLIDES)
     out = folder / "talk.mp4"
     delay_ms = round(SPEECH_AT_S * 1000)
@@ -45,6 +45,11 @@ def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
         what="muxing speech into the slides",
     )  # fmt: skip
     return out
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_talk(tmp_path_factory.mktemp("talk"))
 
 
 def offline(db: Path, **flags: Any) -> Settings:

@@ -15,9 +15,10 @@ import pytest
 
 from tests.browser import (
     cell,
-    free_port,
-    launch,
+    chromium,
+    open_page,
     open_tab,
+    page_settings,
     player_time_s,
     screenshot,
     wait_for_page_loaded,
@@ -25,49 +26,32 @@ from tests.browser import (
 )
 from tests.conftest import MEDIA_DIR
 from ui.server import Server, serve
-from videoidx import resolve_settings, search
+from videoidx import search
 from videoidx.media.synth import Segment, make_video
 from videoidx.times import parse_seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("page")
-    settings = resolve_settings(
-        {
-            "db_path": str(root / "library.duckdb"),
-            "upload_dir": str(root / "uploads"),
-            "port": free_port(),
-            "indexer": "local",
-        },
-        env={},
-    )
-    running = serve(settings, block=False, quiet=True)
+    running = serve(page_settings(tmp_path_factory.mktemp("page")), block=False, quiet=True)
     yield running
     running.close()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = launch(p)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any, server: Server) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    pg.goto(server.url)
-    wait_for_page_loaded(pg)
-    yield pg
-    context.close()
+    with open_page(browser, server.url) as pg:
+        yield pg
 
 
 @pytest.fixture(scope="module")
@@ -201,23 +185,19 @@ def test_a_second_visitor_searches_while_a_video_indexes(
     )  # fmt: skip
     (job,) = server.ctx.jobs.submit([long_video], slow)
     try:
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        other = context.new_page()
-        other.goto(server.url)
-        wait_for_page_loaded(other)
-        open_tab(other, "Timeline")
-        other.locator("#search-scope").get_by_text("Whole library").click()
-        other.locator("#search-box textarea, #search-box input").first.fill("moving")
-        other.click("#search-btn")
-        other.wait_for_function(
-            "() => document.querySelector('#search-info').innerText.includes('match')"
-        )
-        running = next(j for j in server.ctx.jobs.snapshot() if j.job_id == job.job_id)
-        assert running.status in {"queued", "running"}, "the job ended before the search"
-        assert "match" in other.inner_text("#search-info")
-        open_tab(other, "Index")
-        assert provider.api_key not in other.content()  # the key in use is never on the page
-        context.close()
+        with open_page(browser, server.url) as other:
+            open_tab(other, "Timeline")
+            other.locator("#search-scope").get_by_text("Whole library").click()
+            other.locator("#search-box textarea, #search-box input").first.fill("moving")
+            other.click("#search-btn")
+            other.wait_for_function(
+                "() => document.querySelector('#search-info').innerText.includes('match')"
+            )
+            running = next(j for j in server.ctx.jobs.snapshot() if j.job_id == job.job_id)
+            assert running.status in {"queued", "running"}, "the job ended before the search"
+            assert "match" in other.inner_text("#search-info")
+            open_tab(other, "Index")
+            assert provider.api_key not in other.content()  # the key in use is never on the page
     finally:
         server.ctx.jobs.cancel([job.job_id])
         assert server.ctx.jobs.wait_idle(60)

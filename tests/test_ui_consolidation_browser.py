@@ -14,36 +14,25 @@ from typing import Any
 import pytest
 
 from tests.browser import (
-    free_port,
-    launch,
+    chromium,
+    open_page,
     open_tab,
+    page_settings,
     screenshot,
-    wait_for_page_loaded,
     wait_for_player_at,
 )
 from tests.test_consolidate_e2e import CLIP_FLAGS, STORY
 from ui.server import Server, serve
-from videoidx import resolve_settings
 from videoidx.media.synth import make_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("page")
-    settings = resolve_settings(
-        {
-            "db_path": str(root / "library.duckdb"),
-            "upload_dir": str(root / "uploads"),
-            "port": free_port(),
-            "indexer": "local",
-        },
-        env={},
-    )
-    running = serve(settings, block=False, quiet=True)
+    running = serve(page_settings(tmp_path_factory.mktemp("page")), block=False, quiet=True)
     yield running
     running.close()
 
@@ -74,12 +63,7 @@ def test_characters_and_causes_tabs_show_consolidation_and_seek(
     (cross,) = [link for link in store.links(video_id) if link.clip_id is None]
     cause, effect = events[cross.cause_id], events[cross.effect_id]
 
-    with sync_playwright() as p:
-        browser = launch(p)
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.set_default_timeout(20_000)
-        page.goto(server.url)
-        wait_for_page_loaded(page)
+    with chromium() as browser, open_page(browser, server.url) as page:
         open_tab(page, "Index")
         page.locator("#jobs [data-status=done]:has-text('story')").click()
         page.wait_for_selector("#timeline-viz .vx-bar")
@@ -115,4 +99,3 @@ def test_characters_and_causes_tabs_show_consolidation_and_seek(
         open_tab(page, "Causes")
         steps.nth(0).click()
         wait_for_player_at(page, cause.start_s)
-        browser.close()

@@ -28,22 +28,32 @@ import videoidx
 from tests import storefix
 from tests.browser import (
     cell,
-    free_port,
-    launch,
+    chromium,
+    open_page,
     open_tab,
+    page_settings,
     screenshot,
-    wait_for_page_loaded,
     wait_for_player_at,
 )
 from tests.conftest import COLOUR_SEGMENTS
 from ui.server import Server, serve
-from videoidx import Store, resolve_settings
+from videoidx import Store
 from videoidx.media.synth import make_video
-from videoidx.types import Appearance, CausalLink, Character, ClipAnalysis, Event, Usage
+from videoidx.types import (
+    Appearance,
+    CausalLink,
+    Character,
+    ClipAnalysis,
+    Event,
+    ScreenText,
+    SpeechSegment,
+    Usage,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+pytest.importorskip("playwright.sync_api")
+
 
 UPLOAD_CAP_MB = 1
 
@@ -138,6 +148,11 @@ def _hostile_analysis(listener: Listener) -> ClipAnalysis:
         raw_reply="{}",
         usage=Usage(prompt_tokens=1, completion_tokens=1, cost_usd=0.0, requests=1),
         model="test-model",
+        # What was said and shown is outside-world text too: the transcript, the lanes.
+        speech=[SpeechSegment(0.5, 1.8, p("said")), SpeechSegment(2.5, 3.5, p("said2"))],
+        speech_engine="test-transcriber",
+        screen_text=[ScreenText(0.2, 1.5, p("shown"))],
+        text_engine="test-reader",
     )
 
 
@@ -151,16 +166,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
         neighbour = outside / "not-in-library.mp4"
         shutil.copyfile(video, neighbour)
         (outside / "notes.txt").write_text("private notes\n")
-        settings = resolve_settings(
-            {
-                "db_path": str(root / "library.duckdb"),
-                "upload_dir": str(root / "uploads"),
-                "port": free_port(),
-                "indexer": "local",
-                "upload_max_mb": UPLOAD_CAP_MB,
-            },
-            env={},
-        )
+        settings = page_settings(root, upload_max_mb=UPLOAD_CAP_MB)
         with Store.open(settings.db_path) as store:
             # A video whose every text came from a hostile model (and whose file is gone) ...
             hostile = storefix.video_info("vid-hostile", listener.payload("title"), 4.0)
@@ -187,21 +193,14 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_playwright() as p:
-        b = launch(p)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any, library: Library) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    pg.goto(library.server.url)
-    wait_for_page_loaded(pg)
-    yield pg
-    context.close()
+    with open_page(browser, library.server.url) as pg:
+        yield pg
 
 
 # -- item 4: videos outside the working directory play; nothing else is served ------------------
@@ -303,6 +302,23 @@ def test_hostile_model_text_is_shown_as_text_and_fetches_nothing(
         assert f"<img src={base}/{where}-img.png>" in selected
     assert "<b>bold</b>" in selected
     page.locator("#timeline-viz .vx-bar").first.hover()
+
+    # The transcript under the player and the speech and on-screen text lanes.
+    _wait_text(page, "#transcript", f"![x]({base}/said-md.png)", listener)
+    transcript = page.inner_text("#transcript")
+    assert f"<img src={base}/said2-img.png>" in transcript and "<b>bold</b>" in transcript
+    said = page.locator("#timeline-viz .vx-said-speech")
+    assert said.count() == 2
+    assert f"<img src={base}/said-img.png>" in (said.first.get_attribute("title") or "")
+    said.first.hover()
+    shown = page.locator("#timeline-viz .vx-said-text")
+    assert shown.count() == 1
+    assert f"[link]({base}/shown-link)" in (shown.first.get_attribute("title") or "")
+    shown.first.hover()
+    page.locator("#transcript .vx-line").nth(1).click()
+    _wait_text(page, "#selected", "0:02–0:03 · said", listener)
+    _wait_text(page, "#selected", f"![x]({base}/said2-md.png)", listener)
+    assert f"<img src={base}/said2-img.png>" in page.inner_text("#selected")
 
     # Search hits and the line above them (the visitor's own query is echoed as text too).
     page.locator("#search-scope").get_by_text("Whole library").click()

@@ -100,7 +100,7 @@ class Page:
             self.tabs, tl.player, tl.player_note, self.current_video, self.last_pos,
             tl.video_dd, tl.timeline_html, tl.events_table, tl.selected_md, tl.thumb,
             self.characters.chars_html, self.causes.causes_html, tl.label_dd, tl.char_dd,
-            self.rows_state,
+            self.rows_state, tl.transcript_html, tl.captions_cb,
         ]  # fmt: skip
 
     @property
@@ -152,6 +152,7 @@ class Page:
         # Every clickable custom view: its items carry data-start (see render.CLICK_JS).
         for source, switch_to in [
             (timeline.timeline_html, None),
+            (timeline.transcript_html, None),
             (self.characters.chars_html, "timeline"),
             (self.causes.causes_html, "timeline"),
             (index.jobs_html, "timeline"),
@@ -265,7 +266,9 @@ class Page:
         thumb = _thumbnail(ctx, event_id)
         out: Updates = {
             self.last_pos: pos,
-            tl.selected_md: ctx.selected_markdown(event_id, start_s),
+            tl.selected_md: ctx.selected_markdown(
+                event_id, start_s, video_id=video_id, item_id=item_id
+            ),
             tl.thumb: gr.update(value=thumb, visible=thumb is not None),
             tl.timeline_html: tl.timeline_view(video_id, colour_by, event_id),
         }
@@ -289,8 +292,12 @@ class Page:
         out.update(
             {
                 tl.player: gr.update(
-                    value=str(playable) if playable else None, playback_position=pos
+                    value=str(playable) if playable else None,
+                    playback_position=pos,
+                    subtitles=None,  # another video's captions: the toggle starts off again
                 ),
+                tl.captions_cb: gr.update(value=False, interactive=bool(ctx.speech(video_id))),
+                tl.transcript_html: tl.transcript_view(video_id),
                 tl.player_note: note,
                 self.current_video: video_id,
                 tl.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),

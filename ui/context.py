@@ -7,11 +7,13 @@ tests call directly. Nothing here holds per-visitor state; that lives in the pag
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import videoidx
+from indexers import create_transcriber, open_transcriber
+from indexers.text import OFF, text_reader_status
 from ui.jobs import Job, JobQueue, JobStatus
 from ui.player import PlayerFiles
 from ui.render import Bar, ChainStep, CharacterCard, JobView, clock, md_text, span
@@ -26,6 +28,7 @@ from videoidx import (
     VideoInfo,
     search,
 )
+from videoidx.store import StoredSaid
 
 SEARCH_LIMIT = 50
 
@@ -39,6 +42,8 @@ class PageContext:
     jobs: JobQueue
     player: PlayerFiles
     upload_dir: Path
+    _speech_engine: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    """Speech settings -> (display name, why it cannot run) of the transcriber, asked once."""
 
     # -- library -------------------------------------------------------------------------------
 
@@ -123,10 +128,14 @@ class PageContext:
             for h in hits
         ]
 
-    def selected_markdown(self, event_id: str | None, start_s: float) -> str:
+    def selected_markdown(
+        self, event_id: str | None, start_s: float, *, video_id: str = "", item_id: str = ""
+    ) -> str:
+        """The panel under the player: the selected event, or the words of a selected spoken
+        segment or on-screen text span (``item_id`` in ``video_id``), or only the time."""
         event = self.store.event(event_id) if event_id else None
         if event is None:
-            return f"**At {clock(start_s)}**"
+            return self._said_markdown(video_id, item_id) or f"**At {clock(start_s)}**"
         # Every field came from a model (or OCR): shown as text, never rendered as Markdown.
         who = f"  \nwith {md_text(', '.join(event.characters))}" if event.characters else ""
         where = f"  \nat {md_text(event.location)}" if event.location else ""
@@ -135,6 +144,94 @@ class PageContext:
             f"**{span(event.start_s, event.end_s)} · {md_text(event.label)}**  \n"
             f"{md_text(event.description)}{who}{where}{text}"
         )
+
+    # -- what was said and shown -------------------------------------------------------------
+
+    def speech(self, video_id: str) -> list[StoredSaid]:
+        return self.store.speech(video_id)
+
+    def screen_texts(self, video_id: str) -> list[StoredSaid]:
+        return self.store.screen_texts(video_id)
+
+    def _said_markdown(self, video_id: str, item_id: str) -> str:
+        if not video_id or not item_id:
+            return ""
+        for x in (*self.speech(video_id), *self.screen_texts(video_id)):
+            if x.id == item_id:
+                verb = HIT_KINDS.get(x.kind, x.kind)
+                # Outside-world text: shown as text, never rendered as Markdown.
+                return f"**{span(x.start_s, x.end_s)} · {verb}**  \n“{md_text(x.text)}”"
+        return ""
+
+    def speech_absence(self, video_id: str) -> tuple[str, str]:
+        """(title, hint) of the empty state of a video with no speech: where speech comes from
+        and why this video has none."""
+        info = self.video(video_id)
+        if info is not None and not info.has_audio:
+            return (
+                "No speech: this video has no audio stream",
+                "Speech is transcribed from the video's sound track; this file has none.",
+            )
+        ran = self.store.last_run_settings(video_id)
+        if "transcriber" in ran and _speech_off(self.settings, str(ran["transcriber"])):
+            return (
+                "No speech: transcription was off when this video was indexed",
+                f"Its run had transcriber = {ran['transcriber']!r}; choose a transcriber in the "
+                "[speech] settings and re-index the video to see what was said.",
+            )
+        name, why = self._transcriber_state()
+        if why:
+            return ("No speech: no transcriber can run here", public_text(why))
+        if not name:
+            return (
+                "No speech: transcription is off",
+                "The [speech] transcriber setting is off; choose a transcriber and re-index "
+                "the video to see what was said.",
+            )
+        return (
+            "No speech found",
+            f"Speech comes from the {name} transcriber; it heard no words in this video's "
+            "sound. A video indexed before a transcriber was installed has none either: "
+            "re-index it.",
+        )
+
+    def text_absence(self, video_id: str) -> tuple[str, str]:
+        """(title, hint) for a video with no on-screen text: where it comes from, why none."""
+        ran = self.store.last_run_settings(video_id)
+        if str(ran.get("ocr_engine", "")).strip().lower() == OFF:
+            return (
+                "No on-screen text: reading it was off when this video was indexed",
+                "Set ocr_engine to auto and re-index the video to read titles and slides.",
+            )
+        try:
+            status = text_reader_status(self.settings)
+        except VideoIdxError as exc:
+            return ("No on-screen text:", public_text(str(exc)))
+        if not status.on:
+            return ("No on-screen text:", public_text(status.describe()))
+        return (
+            "No on-screen text found:",
+            f"text is read by {status.engine} on the first frame and where the picture "
+            "changes; it found none legible in this video (or the video was indexed before "
+            "a reader was installed: re-index it).",
+        )
+
+    def _transcriber_state(self) -> tuple[str, str]:
+        """(display name, "") of the transcriber the page's settings choose, ("", "") when
+        they switch it off, or ("", why) when it cannot run here. Asked once per setting: a
+        local model is loaded to know (and stays loaded for the page's own indexing)."""
+        key = repr(self.settings.speech)
+        if key not in self._speech_engine:
+            try:
+                transcriber, why = open_transcriber(self.settings)
+            except VideoIdxError as exc:
+                transcriber, why = None, str(exc)
+            name = ""
+            if transcriber is not None:
+                name = transcriber.display_name or transcriber.name
+                transcriber.close()
+            self._speech_engine[key] = (name, why)
+        return self._speech_engine[key]
 
     # -- characters and causes -----------------------------------------------------------------
 
@@ -259,6 +356,14 @@ def _job_view(job: Job) -> JobView:
         batch_cost_cap_usd=job.settings.pipeline.max_cost_usd,
         batch_concurrency=job.settings.pipeline.concurrency,
     )
+
+
+def _speech_off(settings: Settings, transcriber: str) -> bool:
+    """Whether ``transcriber`` (a run's setting) is the value that switches speech off."""
+    try:
+        return create_transcriber(settings.replace(transcriber=transcriber)) is None
+    except VideoIdxError:
+        return False
 
 
 def parse_clock(text: str | None, field_name: str) -> float | None:

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from videoidx import ClipSpec, VideoIdxError, VideoInfo, cut_clip
+from videoidx.store import Store
+from videoidx.store.export import to_webvtt
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,21 @@ class PlayerFiles:
         with self._guard:
             return self._locks.setdefault(video_id, threading.Lock())
 
+    def captions_for(self, info: VideoInfo, store: Store) -> Path | None:
+        """What was said in the video as a WebVTT file (the one exporter's subtitles), written
+        beside the player copies and served as that one file; None when nothing was said."""
+        vtt = to_webvtt(store, info.video_id, speech=True)
+        if "-->" not in vtt:
+            return None
+        path = self.copies_dir / f"{info.video_id}.captions.vtt"
+        with self._lock_for(info.video_id):
+            if not path.is_file() or path.read_text(encoding="utf-8") != vtt:
+                self.copies_dir.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(".partial")
+                partial.write_text(vtt, encoding="utf-8")
+                partial.replace(path)  # a reader never sees half a file
+        return self._expose(path)
+
     def serve_with(self, blocks: Any) -> None:
         """Let the launched ``blocks`` hand the player's files to ``gr.Video`` (call after
         ``launch``, which resets ``allowed_paths``)."""
@@ -101,7 +118,11 @@ class PlayerFiles:
         """Stop serving a video's files (it left the library); the files themselves stay."""
         from gradio.data_classes import _StaticFiles
 
-        paths = {Path(info.path).resolve(), (self.copies_dir / f"{info.video_id}.mp4").resolve()}
+        paths = {
+            Path(info.path).resolve(),
+            (self.copies_dir / f"{info.video_id}.mp4").resolve(),
+            (self.copies_dir / f"{info.video_id}.captions.vtt").resolve(),
+        }
         with self._guard:
             for path in paths & self._exposed:
                 self._exposed.discard(path)

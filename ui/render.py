@@ -20,6 +20,7 @@ from typing import Literal
 import videoidx
 from ui.jobs import ACTIVE, JobStatus
 from videoidx import ShotCut, Stage, VideoSummary
+from videoidx.store import StoredSaid
 
 # Passed as ``js_on_load`` to every clickable gr.HTML: forwards the clicked item's data.
 CLICK_JS = """
@@ -35,6 +36,35 @@ element.addEventListener('click', (e) => {
   });
 });
 """
+
+# Passed as ``js_on_load`` to the transcript under the player: a click seeks (as CLICK_JS), and
+# the line being said follows playback. Media events do not bubble, so the listener captures
+# them at the document: the player's <video> element is replaced when another video opens.
+TRANSCRIPT_JS = (
+    CLICK_JS
+    + """
+const follow = (e) => {
+  const v = e.target;
+  if (!(v instanceof HTMLVideoElement) || !v.closest('#player')) return;
+  const t = v.currentTime;
+  let now = null;
+  for (const line of element.querySelectorAll('.vx-line')) {
+    if (parseFloat(line.dataset.start) > t + 0.05) break;
+    if (t < parseFloat(line.dataset.end)) now = line;
+  }
+  element.querySelectorAll('.vx-now').forEach((el) => {
+    if (el !== now) { el.classList.remove('vx-now'); el.removeAttribute('aria-current'); }
+  });
+  if (!now || now.classList.contains('vx-now')) return;
+  now.classList.add('vx-now');
+  now.setAttribute('aria-current', 'true');
+  // Scroll the list, never the page: the visitor may be reading the timeline below.
+  const box = element.querySelector('.vx-lines');
+  if (box) box.scrollTop = now.offsetTop - box.clientHeight / 3;
+};
+for (const name of ['timeupdate', 'seeked']) document.addEventListener(name, follow, true);
+"""
+)
 
 # Passed as ``js_on_load`` to the note under the upload box (see :func:`upload_note_html`). Gradio
 # checks the size cap in the browser but says so only in a toast that fades, and leaves the box
@@ -143,17 +173,26 @@ def timeline_html(
     *,
     colour_by: str = "label",
     selected_id: str = "",
+    speech: Sequence[StoredSaid] = (),
+    texts: Sequence[StoredSaid] = (),
+    speech_note: str = "",
+    text_note: str = "",
 ) -> str:
-    """Events as bars in one lane per label (or character), shots as bands, a time axis."""
-    if not bars:
+    """Events as bars in one lane per label (or character), shots as bands, a time axis; what
+    was said (``speech``) and shown (``texts``) in a lane each, or the lane's ``*_note`` saying
+    why it is empty."""
+    if not bars and not speech and not texts:
         return empty_state("No events yet", "Index this video, or pick another one above.")
-    duration_s = max(duration_s, max(b.end_s for b in bars), 1e-3)
+    ends = [b.end_s for b in bars] + [x.end_s for x in (*speech, *texts)]
+    duration_s = max(duration_s, *ends, 1e-3)
     lanes: dict[str, list[Bar]] = {}
     for b in bars:
         keys = (b.characters or ("(no one)",)) if colour_by == "character" else (b.label,)
         for key in keys:
             lanes.setdefault(key or "(unlabelled)", []).append(b)
     rows = [_shot_row(video_id, shots, duration_s)]
+    rows.append(_said_row(video_id, "speech", "said", speech, duration_s, speech_note))
+    rows.append(_said_row(video_id, "text shown", "shown", texts, duration_s, text_note))
     for key in sorted(lanes, key=lambda k: (min(b.start_s for b in lanes[k]), k)):
         colour = colour_for(key)
         cells = "".join(_bar(video_id, b, duration_s, colour, selected_id) for b in lanes[key])
@@ -175,6 +214,30 @@ def _bar(video_id: str, b: Bar, duration_s: float, colour: str, selected_id: str
         f'<button class="vx-bar{sel}" {_attrs(video_id, b.start_s, b.event_id)} '
         f'style="left:{left:.3f}%;width:{width:.3f}%;background:{colour}" '
         f'title="{escape(tip)}" aria-label="{escape(tip)}"></button>'
+    )
+
+
+def _said_row(
+    video_id: str, name: str, verb: str, items: Sequence[StoredSaid], duration_s: float, note: str
+) -> str:
+    """A lane of spoken segments or on-screen text spans; each seeks like an event bar."""
+    kind = "speech" if verb == "said" else "text"
+    cells = []
+    for x in items:
+        left = 100 * x.start_s / duration_s
+        width = max(0.4, 100 * (x.end_s - x.start_s) / duration_s)
+        tip = f"{span(x.start_s, x.end_s)} · {verb}: “{x.text}”"
+        cells.append(
+            f'<button class="vx-said vx-said-{kind}" {_attrs(video_id, x.start_s, x.id)} '
+            f'style="left:{left:.3f}%;width:{width:.3f}%" '
+            f'title="{escape(tip)}" aria-label="{escape(tip)}"></button>'
+        )
+    if not cells:
+        cells.append(f'<span class="vx-lane-empty">{escape(note or "nothing " + verb)}</span>')
+    return (
+        f'<div class="vx-lane vx-lane-{kind}"><div class="vx-lane-name">'
+        f'<i class="vx-swatch-{kind}"></i>{escape(name)}</div>'
+        f'<div class="vx-track">{"".join(cells)}</div></div>'
     )
 
 
@@ -202,6 +265,40 @@ def _axis(duration_s: float) -> str:
         ticks.append(f'<span style="left:{100 * t / duration_s:.3f}%">{clock(t)}</span>')
         t += step
     return f'<div class="vx-lane vx-axis"><div class="vx-lane-name"></div><div class="vx-track">{"".join(ticks)}</div></div>'  # noqa: E501
+
+
+# -- the transcript under the player ----------------------------------------------------------
+
+
+def transcript_html(
+    video_id: str,
+    speech: Sequence[StoredSaid],
+    *,
+    empty: tuple[str, str] = ("", ""),
+    text_note: tuple[str, str] = ("", ""),
+) -> str:
+    """What was said, one line per segment with its time; a click seeks and the line being said
+    follows playback (:data:`TRANSCRIPT_JS`). ``empty`` (title, hint) says why there is no
+    speech; ``text_note`` (title, hint), when given, why there is no on-screen text."""
+    if not video_id:
+        return ""
+    if speech:
+        lines = "".join(
+            f'<li><button class="vx-line" {_attrs(video_id, x.start_s, x.id)} '
+            f'data-end="{x.end_s:.3f}"><span class="vx-t">{clock(x.start_s)}</span>'
+            f"<span>{escape(x.text)}</span></button></li>"
+            for x in speech
+        )
+        plural = "s" if len(speech) != 1 else ""
+        body = (
+            f'<div class="vx-transcript-head">Transcript · {len(speech)} line{plural}</div>'
+            f'<ol class="vx-lines">{lines}</ol>'
+        )
+    else:
+        body = empty_state(*empty)
+    if text_note[0]:
+        body += f'<p class="vx-note"><b>{escape(text_note[0])}</b> {escape(text_note[1])}</p>'
+    return f'<div class="vx-transcript">{body}</div>'
 
 
 # -- indexing progress -------------------------------------------------------------------------

@@ -38,6 +38,30 @@ CSS = """
   transform:translateX(-50%); }
 .vx-axis span:first-child { transform:none; }
 
+.vx-said { position:absolute; top:3px; bottom:3px; border:0; padding:0; margin:0;
+  border-radius:3px; cursor:pointer; min-width:3px; opacity:.8; }
+.vx-said:hover { opacity:1; outline:2px solid var(--body-text-color); }
+.vx-said.vx-sel { opacity:1; outline:3px solid var(--color-accent); z-index:2; }
+.vx-said-speech, .vx-swatch-speech { background:#2f6f9f; }
+.vx-said-text, .vx-swatch-text { background:#8a6d3b; }
+.vx-lane-empty { position:absolute; left:.5rem; top:50%; transform:translateY(-50%);
+  font-size:.75rem; color:var(--body-text-color-subdued); white-space:nowrap; overflow:hidden;
+  text-overflow:ellipsis; max-width:calc(100% - 1rem); }
+
+.vx-transcript { display:flex; flex-direction:column; gap:.35rem; }
+.vx-transcript-head { font-size:.85rem; font-weight:600; color:var(--body-text-color-subdued); }
+.vx-lines { position:relative; list-style:none; margin:0; padding:0; max-height:14rem;
+  overflow-y:auto; border:1px solid var(--border-color-primary); border-radius:8px; }
+.vx-line { display:flex; gap:.6rem; width:100%; text-align:left; padding:.3rem .6rem; border:0;
+  border-left:3px solid transparent; background:none; font:inherit; color:inherit;
+  cursor:pointer; }
+.vx-line:hover { background:var(--background-fill-secondary); }
+.vx-line.vx-now { border-left-color:var(--color-accent); font-weight:600;
+  background:var(--background-fill-secondary); }
+.vx-t { flex:none; min-width:3.2rem; font-variant-numeric:tabular-nums;
+  color:var(--body-text-color-subdued); }
+.vx-note { margin:.2rem 0 0; font-size:.85rem; color:var(--body-text-color-subdued); }
+
 .vx-jobs, .vx-batch { display:flex; flex-direction:column; gap:.6rem; }
 .vx-batch-head { font-size:.8rem; color:var(--body-text-color-subdued); }
 .vx-job { display:block; width:100%; text-align:left; padding:.7rem .9rem; border-radius:10px;

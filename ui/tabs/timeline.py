@@ -1,5 +1,6 @@
-"""The Timeline tab: the player, the selected moment, search with filters, the timeline bars and
-the event list of the video on show."""
+"""The Timeline tab: the player with its transcript and captions, the selected moment, search
+with filters, the timeline (events, speech and on-screen text lanes) and the event list of the
+video on show."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import gradio as gr
 
 from ui import render
 from ui.context import error_text
-from ui.render import CLICK_JS, md_text
+from ui.render import CLICK_JS, TRANSCRIPT_JS, md_text
 from ui.tabs.common import SCOPE_LIBRARY, Updates, query_row, row_index, table
 from videoidx import VideoIdxError
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from ui.app import Page
 
 EVENT_COLUMNS = ["Time", "Label", "What happens", "Who"]
+# Honest for the offline indexer (words said and shown, measures of picture and sound); an
+# indexer with a vision model finds what happens and who besides.
+SEARCH_PLACEHOLDER = "words said or shown, colours, sounds…"
 
 
 class TimelineTab:
@@ -35,6 +39,10 @@ class TimelineTab:
                     interactive=False, elem_id="player", label="Player", autoplay=False
                 )
                 self.player_note = gr.Markdown(elem_id="player-note")
+                self.captions_cb = gr.Checkbox(
+                    False, label="Captions (what is said, as subtitles)", elem_id="captions"
+                )
+                self.transcript_html = gr.HTML(elem_id="transcript", js_on_load=TRANSCRIPT_JS)
                 with gr.Row():
                     self.thumb = gr.Image(
                         label="Keyframe",
@@ -47,7 +55,7 @@ class TimelineTab:
                     self.selected_md = gr.Markdown(elem_id="selected")
             with gr.Column(scale=2):
                 self.search_tb, self.search_btn, self.scope_rd = query_row(
-                    "Search", "what happens, who, what is on screen…", "search", scope_label="In"
+                    "Search", SEARCH_PLACEHOLDER, "search", scope_label="In"
                 )
                 with gr.Accordion("Filters", open=False), gr.Row():
                     self.from_tb = gr.Textbox(label="From", placeholder="0:00")
@@ -84,6 +92,9 @@ class TimelineTab:
         self.colour_rd.change(
             self.on_recolour, [page.current_video, self.colour_rd], [self.timeline_html]
         )
+        self.captions_cb.input(
+            self.on_captions, [page.current_video, self.captions_cb], [self.player]
+        )
         search_inputs = [
             self.search_tb, self.scope_rd, self.from_tb, self.to_tb, self.char_dd,
             self.label_dd, page.current_video, page.rows_state,
@@ -101,6 +112,14 @@ class TimelineTab:
 
     def on_recolour(self, video_id: str, colour_by: str) -> str:
         return self.timeline_view(video_id, colour_by, "")
+
+    def on_captions(self, video_id: str, on: bool) -> Any:
+        """Show (or hide) what is said as the player's captions track."""
+        info = self.ctx.video(video_id)
+        if not on or info is None:
+            return gr.update(subtitles=None)
+        path = self.ctx.player.captions_for(info, self.ctx.store)
+        return gr.update(subtitles=str(path) if path else None)
 
     def on_search(
         self,
@@ -151,6 +170,7 @@ class TimelineTab:
         info = self.ctx.video(video_id)
         if info is None:
             return render.empty_state("No video selected", "Pick one above.")
+        speech, texts = self.ctx.speech(video_id), self.ctx.screen_texts(video_id)
         return render.timeline_html(
             video_id,
             info.duration_s,
@@ -158,4 +178,17 @@ class TimelineTab:
             self.ctx.store.shots(video_id),
             colour_by=colour_by,
             selected_id=selected_id,
+            speech=speech,
+            texts=texts,
+            speech_note="" if speech else self.ctx.speech_absence(video_id)[0],
+            text_note="" if texts else self.ctx.text_absence(video_id)[0],
         )
+
+    def transcript_view(self, video_id: str) -> str:
+        """What was said in ``video_id``, line by line, or where speech comes from and why
+        there is none; a note when no on-screen text was read either."""
+        speech = self.ctx.speech(video_id)
+        empty = ("", "") if speech else self.ctx.speech_absence(video_id)
+        texts = self.ctx.screen_texts(video_id)
+        note = ("", "") if texts else self.ctx.text_absence(video_id)
+        return render.transcript_html(video_id, speech, empty=empty, text_note=note)

@@ -16,6 +16,7 @@ from videoidx.store.records import (
     StoredClip,
     StoredEvent,
     StoredLink,
+    StoredSaid,
     VideoSummary,
 )
 from videoidx.store.rows import ClipWrite
@@ -35,6 +36,7 @@ __all__ = [
     "StoredClip",
     "StoredEvent",
     "StoredLink",
+    "StoredSaid",
     "VideoSummary",
     "search",
 ]

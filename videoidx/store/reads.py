@@ -23,6 +23,7 @@ from videoidx.store.records import (
     StoredEvent,
     StoredLink,
     StoredReply,
+    StoredSaid,
     VideoSummary,
 )
 from videoidx.types import ShotCut, Usage, VideoInfo
@@ -283,6 +284,36 @@ class StoreReads:
             "SELECT frame, time_s, score FROM shots WHERE video_id = ? ORDER BY time_s", [video_id]
         )
         return [ShotCut(int(r[0]), float(r[1]), float(r[2] or 0.0)) for r in rows]
+
+    def speech(self, video_id: str) -> list[StoredSaid]:
+        """The video's spoken segments in time order."""
+        rows = self._rows(
+            "SELECT speech_id, start_s, end_s, text FROM speech WHERE video_id = ? "
+            "ORDER BY start_s, speech_id",
+            [video_id],
+        )
+        return [StoredSaid(r[0], video_id, "speech", r[1], r[2], r[3] or "") for r in rows]
+
+    def screen_texts(self, video_id: str) -> list[StoredSaid]:
+        """The video's spans of on-screen text in time order."""
+        rows = self._rows(
+            "SELECT text_id, start_s, end_s, text FROM screen_text WHERE video_id = ? "
+            "ORDER BY start_s, text_id",
+            [video_id],
+        )
+        return [StoredSaid(r[0], video_id, "screen_text", r[1], r[2], r[3] or "") for r in rows]
+
+    def last_run_settings(self, video_id: str) -> dict[str, Any]:
+        """The flat settings the video's latest run was started with ({} before any run)."""
+        rows = self._rows(
+            "SELECT settings FROM index_runs WHERE video_id = ? ORDER BY started_at DESC LIMIT 1",
+            [video_id],
+        )
+        try:
+            out = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+        except ValueError:
+            return {}
+        return out if isinstance(out, dict) else {}
 
     def previous_run_status(self, video_id: str, run_id: str) -> RunStatus | None:
         """How the video's latest run other than ``run_id`` ended (or ``running``); None when

@@ -90,6 +90,19 @@ class StoredEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredSaid:
+    """A spoken segment (``kind`` ``speech``) or a span of on-screen text (``screen_text``), as
+    the page's transcript and lanes show it: outside-world text, escaped wherever it is shown."""
+
+    id: str
+    video_id: str
+    kind: str
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ClipCharacter:
     """A character as one clip saw it (input to consolidation)."""
 
