@@ -61,7 +61,7 @@ TOPICS: tuple[Topic, ...] = (
           "the budget for next year is approved", "budget approved",
           "spending plan for the coming twelve months got the green light",
           "red", "crimson scene"),
-    Topic("Safety Rules for the Lab", "lab safety rules", "how to stay unharmed in a science workroom",
+    Topic("Safety Rules for the Lab", "lab safety rules", "how to stay unharmed in a science lab",
           "please open the window it is very warm", "open the window",
           "let some fresh air in because it feels hot", "blue", "azure backdrop"),
     Topic("Mountain Hiking Guide", "hiking guide", "walking trails up high peaks",
