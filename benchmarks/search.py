@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 
 from videoidx.store import ClipWrite, Store, search
+from videoidx.store.tokenize import tokenize
 from videoidx.types import Character, ClipAnalysis, ClipSpec, Event, VideoInfo
 
 SYLLABLES = (
@@ -156,7 +157,8 @@ def queries(
     store: Store, lib: Library, videos: list[str]
 ) -> list[tuple[str, str, dict[str, object]]]:
     """50 queries in five classes, chosen from the stored df so each class means what it says."""
-    df = store.term_document_frequencies()
+    terms = store.term_document_frequencies()  # keyed by index term (stemmed), not word
+    df = {w: terms.get(t[0], 0) for w in lib.vocab for t in [tokenize(w)] if t}
     n = store.index_size().search_docs
     by_df = sorted((w for w in lib.vocab if df.get(w, 0) > 0), key=lambda w: df[w])
     rare = [w for w in by_df if df[w] <= max(n // 20000, 3)][:10]

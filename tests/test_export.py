@@ -135,6 +135,8 @@ def test_cli_search_export_videos_delete(
         "kind",
     }
     assert main(["search", "'; DROP TABLE events; --", "--from", "1", "--to", "2"]) == 0
+    # Words, not SQL: "events" stems to "event", which the descriptions hold (plain hits).
+    assert "clip 0 event 1" in capsys.readouterr().out
     assert main(["export", "vid-a", "--format", "srt", "--out", str(tmp_path / "a.srt")]) == 0
     assert (tmp_path / "a.srt").read_text().startswith("1\n00:00:00,000 --> ")
     assert main(["export", "vid-a", "--format", "vtt"]) == 0

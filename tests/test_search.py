@@ -40,8 +40,9 @@ def _events_store(path: Path) -> Store:
 
 
 def test_tokenizer_is_unicode_aware_and_keeps_digits() -> None:
+    # Folded and stemmed (tests/test_stem.py has the details).
     assert tokenize("Zoë's #10 scored in 2024 — STRAßE, naïve_café 😀") == [
-        "zoë", "s", "10", "scored", "in", "2024", "strasse", "naïve", "café",
+        "zoe", "s", "10", "score", "in", "2024", "strass", "naiv", "cafe",
     ]  # fmt: skip
     assert query_terms("goal GOAL goal") == ["goal"]
     assert len(query_terms(" ".join(f"w{i}" for i in range(500)))) == MAX_QUERY_TERMS

@@ -28,6 +28,7 @@ from tests.storefix import (
 from videoidx.errors import SchemaVersionError, StoreError
 from videoidx.store import Store, StoredLink, search
 from videoidx.store.migrations import LATEST_VERSION
+from videoidx.store.tokenize import tokenize
 from videoidx.types import CausalLink, ClipAnalysis, Usage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -356,4 +357,5 @@ def test_named_reads_for_the_page_and_the_pipeline(tmp_path: Path) -> None:
         assert size.events == size.search_docs == 3
         assert size.postings == count(store, "SELECT count(*) FROM postings") > 0
         df = store.term_document_frequencies()
-        assert df["kettle"] == 3 and len(df) == count(store, "SELECT count(*) FROM terms")
+        assert df[tokenize("kettle")[0]] == 3
+        assert len(df) == count(store, "SELECT count(*) FROM terms")

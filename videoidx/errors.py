@@ -27,6 +27,7 @@ original stays attached for debugging but callers only ever catch one root::
     │   ├── RateLimitError         429 concurrency / frequency limits (retried)
     │   ├── ProviderUnavailableError  5xx, timeouts, connection errors (retried)
     │   └── BadReplyError          the reply could not be understood
+    ├── DatasetError               a moment-retrieval file (videoidx eval) cannot be read
     ├── BudgetExceededError        the next clip would pass --max-cost
     └── CancelledError             the user cancelled a running job
 """
@@ -166,3 +167,7 @@ class BudgetExceededError(VideoIdxError):
 
 class CancelledError(VideoIdxError):
     """The user cancelled a running job."""
+
+
+class DatasetError(VideoIdxError):
+    """A moment-retrieval file for ``videoidx eval`` is missing or malformed."""

@@ -30,6 +30,7 @@ import numpy as np
 
 from indexers import Transcriber, open_transcriber
 from indexers.text import TextReader, open_text_reader, text_reader_status
+from videoidx.pipeline.pauses import split_at_pauses
 from videoidx.settings import Settings
 from videoidx.types import ClipInput, ScreenText
 
@@ -76,7 +77,8 @@ class ClipSenses:
                 transcript = self.transcriber.transcribe(
                     audio, clip_input.clip.start_s, cancel=cancel
                 )
-            out = replace(out, speech=tuple(transcript.segments))
+            # Cut at long pauses: VAD can hand back sentences said far apart as one segment.
+            out = replace(out, speech=tuple(split_at_pauses(transcript.segments)))
         spans: list[ScreenText] = []
         if self.reader is not None:
             with self._serial(self.reader.needs_network, self._text_lock):

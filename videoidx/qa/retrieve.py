@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from videoidx.qa.records import Citation
 from videoidx.qa.timeexpr import TimeFilter, clock
 from videoidx.store import SearchHit, Store, StoredEvent, StoredLink, search
-from videoidx.store.tokenize import tokenize
+from videoidx.store.tokenize import words as folded_words
 from videoidx.times import clock_span
 
 NEIGHBOUR_S = 120.0
@@ -108,9 +108,12 @@ class _Candidate:
 
 
 def content_terms(text: str) -> list[str]:
-    """The words worth searching for: tokens minus question words and glue."""
+    """The words worth searching for: folded words minus question words and glue.
+
+    Words, not stemmed terms: they are joined into a query that :func:`search` stems (stemming
+    twice is not the same as once: "agreed" -> "agre" -> "agr")."""
     seen: dict[str, None] = {}
-    for term in tokenize(text):
+    for term in folded_words(text):
         if term not in STOPWORDS:
             seen.setdefault(term, None)
     return list(seen)
@@ -248,7 +251,7 @@ class _Gatherer:
 
     def characters(self, question: str, windows: list[Window]) -> None:
         """Events where a character named in the question appears, earliest first."""
-        words = set(tokenize(question))
+        words = set(folded_words(question))
         named: dict[str, dict[str, str]] = {}  # video -> character id -> name
         for vid, name, char_id in self.store.character_names(self.scope):
             terms = content_terms(name)

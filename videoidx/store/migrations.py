@@ -30,6 +30,11 @@ Version 2 (speech and on-screen text, stored with their clip and searchable like
                       confidence, engine, model, speaker; ``doc``/``doc_len`` as for events
 ``screen_text``       one row per span of on-screen text: times, text, confidence, box, engine
 ``search_docs``       a view: every searchable row (event, speech, screen_text) with its ``kind``
+
+Version 3 (stemmed, accent-folded terms): no new tables; ``terms``, ``postings`` and
+``search_stats`` are rebuilt for every document with the tokenizer of
+:mod:`videoidx.store.tokenize` (:func:`videoidx.store.reindex.rebuild_keyword_index`), so a
+store indexed before stemming finds "stopped" when asked for "stops".
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from collections.abc import Callable
 import duckdb
 
 from videoidx.errors import SchemaVersionError, StoreError
+from videoidx.store.reindex import rebuild_keyword_index
 
 Migration = Callable[[duckdb.DuckDBPyConnection], None]
 
@@ -154,7 +160,15 @@ def _m002_speech_and_screen_text(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_speech_and_screen_text]
+def _m003_stemmed_terms(con: duckdb.DuckDBPyConnection) -> None:
+    rebuild_keyword_index(con)
+
+
+MIGRATIONS: list[Migration] = [
+    _m001_initial,
+    _m002_speech_and_screen_text,
+    _m003_stemmed_terms,
+]
 """Append new migrations here; never edit or reorder one that has shipped."""
 
 LATEST_VERSION = len(MIGRATIONS)

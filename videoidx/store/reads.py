@@ -343,7 +343,8 @@ class StoreReads:
         return ":".join(str(n) for n in row)
 
     def term_document_frequencies(self) -> dict[str, int]:
-        """Search term -> how many events hold it (the BM25 index's ``df``)."""
+        """Index term -> how many documents hold it (the BM25 index's ``df``); terms are
+        stemmed and folded (:func:`videoidx.store.tokenize.tokenize` of a word gives its key)."""
         return {str(t): int(df) for t, df in self._rows("SELECT term, df FROM terms")}
 
     def index_size(self) -> IndexSize:

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -288,10 +288,13 @@ def event_terms(
     objects: Sequence[str],
     location: str,
     on_screen_text: str,
+    *,
+    terms_of: Callable[[str], list[str]] = tokenize,
 ) -> list[str]:
-    """The search terms of one event: every text field a user may search for."""
+    """The search terms of one event: every text field a user may search for (``terms_of``
+    is the tokenizer; rebuilding the index with another one is what a tokenizer migration does)."""
     parts = [label, description, *character_names, *objects, location, on_screen_text]
-    return tokenize(" ".join(filter(None, parts)))
+    return terms_of(" ".join(filter(None, parts)))
 
 
 def shrink_jpeg(jpeg: bytes, width_px: int, height_px: int) -> tuple[bytes, int, int]:

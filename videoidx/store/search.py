@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from videoidx.errors import ConfigError
 from videoidx.store.tokenize import query_terms
 
 if TYPE_CHECKING:
@@ -43,6 +44,9 @@ K1 = 1.2
 B = 0.75
 MAX_LIMIT = 1000
 
+
+MODES = ("keyword", "semantic", "hybrid")
+"""How a query can be matched: by words (BM25), by meaning (vectors), or both fused."""
 
 KINDS = ("event", "speech", "screen_text")
 """What a hit can be: a timeline event, a spoken segment, a span of on-screen text."""
@@ -111,13 +115,17 @@ def search(
     character: str | None = None,
     label: str | None = None,
     limit: int = 20,
+    mode: str | None = None,
 ) -> list[SearchHit]:
     """Events, speech and on-screen text matching ``query`` and the filters, best first (see
     the module docstring).
 
     ``video_ids=None`` searches the whole library; a list restricts it to those videos.
-    ``start_s``/``end_s`` keep events that overlap that time range.
+    ``start_s``/``end_s`` keep events that overlap that time range. ``mode`` is one of
+    :data:`MODES` (None: the best this store has); only ``keyword`` exists so far, and asking
+    for another raises :class:`~videoidx.errors.ConfigError`.
     """
+    _check_mode(mode)
     limit = max(1, min(int(limit), MAX_LIMIT))
     if video_ids is not None and not video_ids:
         return []
@@ -141,6 +149,17 @@ def search(
         SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", r[7], r[8])
         for r in rows
     ]
+
+
+def _check_mode(mode: str | None) -> None:
+    if mode is None or mode == "keyword":
+        return
+    if mode in MODES:
+        raise ConfigError(
+            f"{mode} search needs an embedder and stored vectors, which this videoidx does not "
+            "have yet; use mode 'keyword' (or leave the mode unset)"
+        )
+    raise ConfigError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
 
 
 def _bm25_sql(

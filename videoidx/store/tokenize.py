@@ -1,20 +1,48 @@
 """The search tokenizer, shared by indexing and querying so both see the same terms.
 
-Unicode-aware: text is case-folded (``Straße`` -> ``strasse``), split on anything that is not a
-letter or digit, and digits are kept (scores, jersey numbers and years are what people search
-for). Accents are kept as written. No stemming and no stop words: BM25's idf already makes
-very common words cheap, and a stop list would make "the who" unsearchable. Scripts written
-without spaces (Chinese, Japanese) come out as one term per run of characters, which is the
-honest limit of a dictionary-free tokenizer.
+Steps, in order:
+
+1. **Fold**: case-folded (``Straße`` -> ``strasse``), then accents removed: NFKD splits ``é``
+   into ``e`` and a combining accent, the accent marks (the Unicode "combining diacritical
+   marks" blocks) are dropped and the rest recomposed (NFC), so ``café`` finds ``cafe`` and
+   Korean syllables stay whole. Marks that are letters' vowels in other scripts (Devanagari,
+   Arabic) are outside those blocks and kept.
+2. **Split** on anything that is not a letter or digit; digits are kept (scores, jersey numbers
+   and years are what people search for). Scripts written without spaces (Chinese, Japanese)
+   come out as one term per run of characters, the honest limit of a dictionary-free tokenizer.
+3. **Stem** with the Snowball English stemmer (PyStemmer), so ``stops``, ``stopped`` and
+   ``stop`` are one term.
+
+Languages: one stemmer serves the whole store, because the index and every query must agree and
+a store mixes videos (and queries) in many languages. English is the default model output and
+the commonest speech here. Text in another language is still found by its exact (folded) words:
+the English rules rarely change a German or French word beyond a final ``s``, and they change it
+the same way in the query. What other languages lose is their own inflections (German
+``Häuser`` does not meet ``Haus``). Changing the stemmer means rebuilding the index (a
+migration), which is why it is not a setting.
+
+No stop words: BM25's idf already makes very common words cheap, and a stop list would make
+"the who" unsearchable.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import unicodedata
 from collections.abc import Iterable
+
+import Stemmer
+
+TOKENIZER_ID = "snowball-english/nfkd-fold/1"
+"""Names the terms this module makes; a change here needs a migration that rebuilds the index."""
 
 # \w is unicode-aware in Python 3; underscores are split too so "on_screen" finds "screen".
 _TOKEN_RE = re.compile(r"[^\W_]+")
+
+# Combining Diacritical Marks (and Extended, Supplement, for Symbols, Half Marks): the accents
+# NFKD splits off Latin, Greek and Cyrillic letters.
+_ACCENTS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 MAX_TERM_CHARS = 64
 """Longer runs (base64 blobs, URLs glued together) are cut, so one event cannot bloat the index."""
@@ -22,10 +50,46 @@ MAX_TERM_CHARS = 64
 MAX_QUERY_TERMS = 32
 """A query keeps its first distinct terms up to this many; a pasted essay still answers fast."""
 
+STEM_CACHE_WORDS = 100_000
+"""Words whose stems each thread keeps (a few MB)."""
+
+# A PyStemmer object keeps a cache and is not safe to share between threads (the page, the
+# pipeline's writer and Ray workers search and index at once): one per thread.
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        # A larger cache than the default 10,000 words: a library's vocabulary is bigger, and
+        # a hit skips the Snowball run.
+        stemmer = _local.stemmer = Stemmer.Stemmer("english", STEM_CACHE_WORDS)
+    return stemmer
+
+
+def fold(text: str) -> str:
+    """``text`` case-folded with its accents removed (see the module docstring)."""
+    if text.isascii():  # the common case, and nothing to decompose: 3x faster
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return unicodedata.normalize("NFC", _ACCENTS_RE.sub("", decomposed))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text`` in order, with repeats, not stemmed (for stop-word lists
+    and for showing which words matched)."""
+    return [t[:MAX_TERM_CHARS] for t in _TOKEN_RE.findall(fold(text))]
+
+
+def stem(word: str) -> str:
+    """The index term of one folded word."""
+    return str(_stemmer().stemWord(word))
+
 
 def tokenize(text: str) -> list[str]:
-    """All terms of ``text`` in order, with repeats."""
-    return [t[:MAX_TERM_CHARS] for t in _TOKEN_RE.findall(text.casefold())]
+    """All index terms of ``text`` in order, with repeats: folded, split and stemmed."""
+    found = words(text)
+    return _stemmer().stemWords(found) if found else []
 
 
 def event_text(parts: Iterable[str]) -> str:
