@@ -32,6 +32,28 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 
+# Runs in the browser after every handler that opens a moment, with the position it chose.
+# Gradio applies ``playback_position`` at once, but a NEW source resets the player to 0:00 when
+# its metadata loads, after that position was set: so the position waits for the player's
+# ``loadedmetadata`` (captured on the document: media events do not bubble, and Gradio may make a
+# new <video> element) and is applied then, once; a player already loaded seeks at once too. A
+# negative position means the handler opened nothing, and nothing moves.
+SEEK_JS = """(pos) => {
+  if (pos === null || pos === undefined || pos < 0) return;
+  const w = window;
+  w.vxSeekTo = pos;
+  if (!w.vxSeekInstalled) {
+    w.vxSeekInstalled = true;
+    document.addEventListener('loadedmetadata', (e) => {
+      const v = e.target;
+      if (!(v instanceof HTMLVideoElement) || !v.closest('#player')) return;
+      if (typeof w.vxSeekTo === 'number') { v.currentTime = w.vxSeekTo; w.vxSeekTo = null; }
+    }, true);
+  }
+  const v = document.querySelector('#player video');
+  if (v && v.readyState >= 1) v.currentTime = pos;
+}"""
+
 
 class Page:
     """Builds the Blocks from the tabs and holds the state they share."""
@@ -52,6 +74,8 @@ class Page:
             self.header = gr.HTML(elem_id="vx-header", js_on_load=None)
             self.current_video = gr.State("")
             self.last_pos = gr.State(-1.0)
+            # The position the last click chose, for SEEK_JS (a State never reaches the browser).
+            self.seek_s = gr.Number(-1.0, visible=False, elem_id="vx-seek")
             self.rows_state = gr.State({})
             self.batch = gr.State([])
             self.lib_selected = gr.State("")
@@ -100,7 +124,7 @@ class Page:
             self.tabs, tl.player, tl.player_note, self.current_video, self.last_pos,
             tl.video_dd, tl.timeline_html, tl.events_table, tl.selected_md, tl.thumb,
             self.characters.chars_html, self.causes.causes_html, tl.label_dd, tl.char_dd,
-            self.rows_state,
+            self.rows_state, self.seek_s,
         ]  # fmt: skip
 
     @property
@@ -117,8 +141,10 @@ class Page:
         live = [self.header, index.jobs_html, library.library, timeline.video_dd, self.seen_version]
         # On load: live status first, then the newest indexed video opens in the timeline, then
         # body[data-vx-loaded] tells scripts (and the browser tests) the page is settled.
-        blocks.load(self.on_tick, [self.seen_version], live).then(
-            self.on_first_view, self._state_inputs, self.view_outputs
+        self._seeks(
+            blocks.load(self.on_tick, [self.seen_version], live).then(
+                self.on_first_view, self._state_inputs, self.view_outputs
+            )
         ).then(index.on_provider_labels, [index.indexer_dd], [index.provider_dd]).then(
             None, js="() => { document.body.dataset.vxLoaded = '1'; }"
         )
@@ -131,8 +157,8 @@ class Page:
         )
         index.cancel_btn.click(index.on_cancel, [self.batch], [index.index_msg])
 
-        library.open_btn.click(library.on_open_selected, [self.lib_selected, *self._state_inputs],
-                               self.view_outputs)  # fmt: skip
+        self._seeks(library.open_btn.click(library.on_open_selected,
+                    [self.lib_selected, *self._state_inputs], self.view_outputs))  # fmt: skip
         library.reindex_btn.click(
             library.on_reindex, [self.lib_selected, *settings_inputs], [self.batch, library.lib_msg]
         )
@@ -143,11 +169,17 @@ class Page:
              *live[:4]],
         )  # fmt: skip
 
-        timeline.video_dd.input(timeline.on_video_pick, [timeline.video_dd, *self._state_inputs],
-                                self.view_outputs)  # fmt: skip
-        timeline.results.select(self.on_row("hits", None), self._state_inputs, self.view_outputs)
-        timeline.events_table.select(
-            self.on_row("events", None), self._state_inputs, self.view_outputs
+        self._seeks(timeline.video_dd.input(timeline.on_video_pick,
+                    [timeline.video_dd, *self._state_inputs], self.view_outputs))  # fmt: skip
+        self._seeks(
+            timeline.results.select(
+                self.on_row("hits", None), self._state_inputs, self.view_outputs
+            )
+        )
+        self._seeks(
+            timeline.events_table.select(
+                self.on_row("events", None), self._state_inputs, self.view_outputs
+            )
         )
         # Every clickable custom view: its items carry data-start (see render.CLICK_JS).
         for source, switch_to in [
@@ -156,16 +188,23 @@ class Page:
             (self.causes.causes_html, "timeline"),
             (index.jobs_html, "timeline"),
         ]:
-            source.click(self.on_pick(switch_to=switch_to), self._state_inputs, self.view_outputs)
+            self._seeks(source.click(self.on_pick(switch_to=switch_to), self._state_inputs,
+                                     self.view_outputs))  # fmt: skip
 
         ask_inputs: list[Any] = [ask.ask_tb, ask.ask_scope, self.current_video, self.rows_state]
         ask_inputs += [ask.chat, ask.chat_citations, *settings_inputs]
         ask_outputs = [ask.chat, ask.citations, self.rows_state, ask.chat_citations, ask.ask_tb]
         ask.ask_btn.click(ask.on_ask, ask_inputs, ask_outputs)
         ask.ask_tb.submit(ask.on_ask, ask_inputs, ask_outputs)
-        ask.citations.select(
-            self.on_row("citations", "timeline"), self._state_inputs, self.view_outputs
+        self._seeks(
+            ask.citations.select(
+                self.on_row("citations", "timeline"), self._state_inputs, self.view_outputs
+            )
         )
+
+    def _seeks(self, opened: Any) -> Any:
+        """Chain the browser-side seek (SEEK_JS) after an event that opens a moment."""
+        return opened.then(None, [self.seek_s], None, js=SEEK_JS)
 
     # -- handlers: live status -----------------------------------------------------------------
 
@@ -238,8 +277,9 @@ class Page:
     # -- the one way to show a moment ----------------------------------------------------------
 
     def unchanged(self) -> Updates:
-        """Updates that change nothing (Gradio rejects an empty dict as too few values)."""
-        return {self.timeline.player_note: gr.update()}
+        """Updates that change nothing (Gradio rejects an empty dict as too few values); the
+        negative seek tells SEEK_JS not to move the player."""
+        return {self.timeline.player_note: gr.update(), self.seek_s: -1.0}
 
     def open_at(
         self,
@@ -257,7 +297,7 @@ class Page:
         ctx, tl = self.ctx, self.timeline
         info = ctx.video(video_id)
         if info is None:
-            return {tl.player_note: "⚠️ That video is no longer in the library."}
+            return {tl.player_note: "⚠️ That video is no longer in the library.", self.seek_s: -1.0}
         # Seeking to the position the player already had would not move it (the value would not
         # change), so a repeated click nudges by a tenth of a millisecond.
         pos = start_s + 1e-4 if abs(start_s - last_pos) < 1e-6 else start_s
@@ -265,6 +305,7 @@ class Page:
         thumb = _thumbnail(ctx, event_id)
         out: Updates = {
             self.last_pos: pos,
+            self.seek_s: pos,
             tl.selected_md: ctx.selected_markdown(event_id, start_s),
             tl.thumb: gr.update(value=thumb, visible=thumb is not None),
             tl.timeline_html: tl.timeline_view(video_id, colour_by, event_id),
