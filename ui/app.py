@@ -18,6 +18,7 @@ import gradio as gr
 
 from ui import render
 from ui.context import PageContext
+from ui.player import CopyState
 from ui.render import md_text
 from ui.tabs.ask import AskTab
 from ui.tabs.causes import CausesTab
@@ -26,7 +27,7 @@ from ui.tabs.common import Updates, row_index, row_key, table
 from ui.tabs.index import IndexTab
 from ui.tabs.library import LIBRARY_COLUMNS, LibraryTab
 from ui.tabs.timeline import EVENT_COLUMNS, TimelineTab
-from videoidx import Settings
+from videoidx import Settings, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class Page:
             self.last_pos = gr.State(-1.0)
             # The position the last click chose, for SEEK_JS (a State never reaches the browser).
             self.seek_s = gr.Number(-1.0, visible=False, elem_id="vx-seek")
+            # The video whose browser copy is being made while it is on show, and the position
+            # the player takes when the copy is ready (the copy is made in the background).
+            self.copy_wait = gr.State("")
+            self.ready_seek_s = gr.Number(-1.0, visible=False, elem_id="vx-ready-seek")
             self.rows_state = gr.State({})
             self.batch = gr.State([])
             self.lib_selected = gr.State("")
@@ -124,7 +129,7 @@ class Page:
             self.tabs, tl.player, tl.player_note, self.current_video, self.last_pos,
             tl.video_dd, tl.timeline_html, tl.events_table, tl.selected_md, tl.thumb,
             self.characters.chars_html, self.causes.causes_html, tl.label_dd, tl.char_dd,
-            self.rows_state, self.seek_s,
+            self.rows_state, self.seek_s, self.copy_wait,
         ]  # fmt: skip
 
     @property
@@ -149,6 +154,12 @@ class Page:
             None, js="() => { document.body.dataset.vxLoaded = '1'; }"
         )
         self.timer.tick(self.on_tick, [self.seen_version], live, show_progress="hidden")
+        self.timer.tick(
+            self.on_copy_ready,
+            [self.copy_wait, self.current_video, self.last_pos],
+            [self.timeline.player, self.timeline.player_note, self.copy_wait, self.ready_seek_s],
+            show_progress="hidden",
+        ).then(None, [self.ready_seek_s], None, js=SEEK_JS)
 
         index.start_btn.click(
             index.on_start,
@@ -235,6 +246,23 @@ class Page:
             indexed[-1].video_id, 0.0, "", current, last_pos, colour_by, rows, tab="timeline"
         )
 
+    def on_copy_ready(self, waiting: str, current: str, last_pos: float) -> tuple[Any, ...]:
+        """Load the player once the browser copy of the video on show is ready, at the position
+        last clicked; until then (and when nothing waits) change nothing."""
+        idle = (gr.update(), gr.update(), waiting, -1.0)
+        if not waiting:
+            return idle
+        if waiting != current:
+            return gr.update(), gr.update(), "", -1.0  # another video was opened meanwhile
+        info = self.ctx.video(waiting)
+        state = self.ctx.player.state(info) if info is not None else "missing"
+        if info is None or state in ("needed", "preparing"):
+            return idle
+        playable = self.ctx.player.path_for(info)
+        pos = max(last_pos, 0.0)
+        player = gr.update(value=str(playable) if playable else None, playback_position=pos)
+        return player, _player_note(info, state), "", pos
+
     # -- handlers: a click that opens a moment -------------------------------------------------
 
     def on_row(self, kind: str, tab: str | None) -> Callable[..., Updates]:
@@ -316,24 +344,18 @@ class Page:
             out[tl.player] = gr.update(playback_position=pos)
             return out
         playable = ctx.player.path_for(info)
+        copy_state = "ready" if playable else ctx.player.state(info)
         events = ctx.events(video_id)
         event_rows = ctx.event_rows(events)
         labels, names = ctx.labels_and_characters(video_id)
-        note = (
-            ""
-            if playable
-            else (
-                f"⚠️ The file {md_text(Path(info.path).name)} is gone or cannot be played; its "
-                "timeline, search and answers still work."
-            )
-        )
         out.update(
             {
                 tl.player: gr.update(
                     value=str(playable) if playable else None, playback_position=pos
                 ),
-                tl.player_note: note,
+                tl.player_note: _player_note(info, copy_state),
                 self.current_video: video_id,
+                self.copy_wait: video_id if copy_state in ("needed", "preparing") else "",
                 tl.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
                 tl.events_table: table(event_rows, EVENT_COLUMNS),
                 self.characters.chars_html: self.characters.view(video_id),
@@ -347,6 +369,22 @@ class Page:
             }
         )
         return out
+
+
+def _player_note(info: VideoInfo, copy_state: CopyState) -> str:
+    """What the Timeline says under a player that has no file (yet)."""
+    name = md_text(Path(info.path).name)
+    if copy_state == "ready":
+        return ""
+    if copy_state in ("needed", "preparing"):
+        return (
+            f"⏳ Preparing the browser copy of {name}… its timeline, search and answers work "
+            "meanwhile; the player appears here when the copy is ready."
+        )
+    return (
+        f"⚠️ The file {name} is gone or cannot be played; its timeline, search and answers "
+        "still work."
+    )
 
 
 def _thumbnail(ctx: PageContext, event_id: str) -> Any:

@@ -207,6 +207,9 @@ def _axis(duration_s: float) -> str:
 # -- indexing progress -------------------------------------------------------------------------
 
 
+PREPARING_COPY = "preparing the browser copy…"
+
+
 @dataclass(frozen=True, slots=True)
 class JobView:
     """What one job's card shows; built from ``ui.jobs.Job`` by the app."""
@@ -234,6 +237,8 @@ class JobView:
     """The batch's one cost cap, shared by all its videos."""
     batch_concurrency: int = 0
     """The batch's one limit on model calls at once, shared by all its videos."""
+    preparing_copy: bool = False
+    """Indexed, and the player's browser copy is still being made (``ui.player``)."""
 
 
 def jobs_html(jobs: Sequence[JobView]) -> str:
@@ -276,6 +281,8 @@ def _job_card(j: JobView) -> str:
         facts.append(f"{j.clips_failed} failed")
     if j.status == JobStatus.RUNNING and j.eta_s is not None:
         facts.append(f"ETA {clock(j.eta_s)}")
+    if j.preparing_copy:
+        facts.append(PREPARING_COPY)
     stage = j.stage if j.status == JobStatus.RUNNING else j.status
     error = f'<div class="vx-job-error">{escape(j.error)}</div>' if j.error else ""
     tag, click, open_hint = "div", "", ""
