@@ -129,7 +129,7 @@ class Page:
             self.tabs, tl.player, tl.player_note, self.current_video, self.last_pos,
             tl.video_dd, tl.timeline_html, tl.events_table, tl.selected_md, tl.thumb,
             self.characters.chars_html, self.causes.causes_html, tl.label_dd, tl.char_dd,
-            self.rows_state, self.seek_s, self.copy_wait,
+            self.rows_state, self.seek_s, self.copy_wait, tl.colour_rd,
         ]  # fmt: skip
 
     @property
@@ -171,7 +171,9 @@ class Page:
         self._seeks(library.open_btn.click(library.on_open_selected,
                     [self.lib_selected, *self._state_inputs], self.view_outputs))  # fmt: skip
         library.reindex_btn.click(
-            library.on_reindex, [self.lib_selected, *settings_inputs], [self.batch, library.lib_msg]
+            self.on_reindex,
+            [self.lib_selected, *settings_inputs],
+            [self.batch, library.lib_msg, self.tabs, index.index_msg],
         )
         library.confirm_btn.click(
             library.on_delete,
@@ -216,6 +218,15 @@ class Page:
     def _seeks(self, opened: Any) -> Any:
         """Chain the browser-side seek (SEEK_JS) after an event that opens a moment."""
         return opened.then(None, [self.seek_s], None, js=SEEK_JS)
+
+    # -- handlers: what crosses tabs ------------------------------------------------------------
+
+    def on_reindex(self, video_id: str, *settings_values: Any) -> tuple[Any, ...]:
+        """Re-index from the Library, then show the Index tab where its progress is."""
+        batch, message = self.library.on_reindex(video_id, *settings_values)
+        if not batch:
+            return batch, message, gr.update(), gr.update()
+        return batch, message, gr.Tabs(selected="index"), message
 
     # -- handlers: live status -----------------------------------------------------------------
 
@@ -321,9 +332,17 @@ class Page:
         *,
         tab: str | None,
     ) -> Updates:
-        """Load ``video_id`` if it is not already shown, seek to ``start_s``, highlight the item."""
+        """Load ``video_id`` if it is not already shown, seek to ``start_s``, highlight the item.
+
+        What does not apply to the video is hidden: without characters (an indexer that does
+        not find them), the Who column, the Character filter and colouring by character."""
         ctx, tl = self.ctx, self.timeline
         info = ctx.video(video_id)
+        events = ctx.events(video_id) if video_id != current else []
+        labels, names = ctx.labels_and_characters(video_id) if video_id != current else ([], [])
+        people = bool(names) or any(e.characters for e in events)
+        if video_id != current and not people and colour_by == "character":
+            colour_by = "label"
         if info is None:
             return {tl.player_note: "⚠️ That video is no longer in the library.", self.seek_s: -1.0}
         # Seeking to the position the player already had would not move it (the value would not
@@ -345,9 +364,10 @@ class Page:
             return out
         playable = ctx.player.path_for(info)
         copy_state = "ready" if playable else ctx.player.state(info)
-        events = ctx.events(video_id)
         event_rows = ctx.event_rows(events)
-        labels, names = ctx.labels_and_characters(video_id)
+        columns = EVENT_COLUMNS if people else EVENT_COLUMNS[:-1]
+        event_rows = [row[: len(columns)] for row in event_rows]
+        widths = ["14%", "14%", "56%", "16%"] if people else ["14%", "16%", "70%"]
         out.update(
             {
                 tl.player: gr.update(
@@ -357,11 +377,12 @@ class Page:
                 self.current_video: video_id,
                 self.copy_wait: video_id if copy_state in ("needed", "preparing") else "",
                 tl.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
-                tl.events_table: table(event_rows, EVENT_COLUMNS),
+                tl.events_table: gr.update(value=table(event_rows, columns), column_widths=widths),
                 self.characters.chars_html: self.characters.view(video_id),
                 self.causes.causes_html: self.causes.view(video_id),
                 tl.label_dd: gr.update(choices=labels, value=None),
-                tl.char_dd: gr.update(choices=names, value=None),
+                tl.char_dd: gr.update(choices=names, value=None, visible=people),
+                tl.colour_rd: gr.update(value=colour_by, visible=people),
                 self.rows_state: {
                     **(rows or {}),
                     "events": row_index(event_rows, events, video_id=video_id),

@@ -37,6 +37,7 @@ CSS = """
 .vx-axis span { position:absolute; font-size:.72rem; color:var(--body-text-color-subdued);
   transform:translateX(-50%); }
 .vx-axis span:first-child { transform:none; }
+.vx-axis span.vx-tick-end { transform:translateX(-100%); }
 
 .vx-jobs, .vx-batch { display:flex; flex-direction:column; gap:.6rem; }
 .vx-batch-head { font-size:.8rem; color:var(--body-text-color-subdued); }
