@@ -210,3 +210,18 @@ def test_the_conversation_label_does_not_cover_the_conversation(page: Any, serve
     heading = page.locator("#chat-heading").bounding_box()
     assert heading is not None and "Conversation" in page.inner_text("#chat-heading")
     assert heading["y"] + heading["height"] <= page.locator("#chat").bounding_box()["y"] + 1
+
+
+def test_at_1024x700_the_timeline_is_on_the_first_screen(browser: Any, server: Server) -> None:
+    context = browser.new_context(viewport={"width": 1024, "height": 700})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(server.url)
+    wait_for_page_loaded(page)
+    open_tab(page, "Timeline")
+    page.wait_for_selector("#timeline-viz .vx-bar")
+    page.wait_for_selector("#player video")
+    first_lane = page.locator("#timeline-viz .vx-lane").first.bounding_box()
+    assert first_lane["y"] + first_lane["height"] <= 700, f"a lane at {first_lane['y']:.0f} px"
+    assert page.evaluate("() => window.scrollY") == 0
+    context.close()

@@ -79,4 +79,18 @@ button.vx-job { cursor:pointer; } button.vx-job:hover { border-color:var(--color
 .vx-chip:hover, .vx-chip.vx-sel { border-color:var(--color-accent); }
 .vx-arrow { font-size:.85rem; color:var(--body-text-color-subdued); }
 #answer { min-height:3rem; }
+
+/* A laptop screen (1024x700 and the like): the header, the player and the search results give
+   up height so the timeline's lanes are on the first screen, not below the fold. */
+@media (max-height: 820px), (max-width: 1100px) {
+  .vx-header { padding:.1rem .2rem .35rem; }
+  .vx-header h1 { font-size:1.25rem; }
+  .vx-header p { display:none; }
+  #video-select [data-testid="block-info"], #search-scope [data-testid="block-info"],
+  #search-box [data-testid="block-info"] { display:none; }
+  #player video { max-height:32vh; }
+  #player { min-height:0 !important; }
+  #search-results { max-height:24vh; overflow:auto; }
+  #selected { min-height:0; }
+}
 """
