@@ -79,6 +79,10 @@ button.vx-job { cursor:pointer; } button.vx-job:hover { border-color:var(--color
 .vx-chip:hover, .vx-chip.vx-sel { border-color:var(--color-accent); }
 .vx-arrow { font-size:.85rem; color:var(--body-text-color-subdued); }
 #answer { min-height:3rem; }
+/* The chat's toolbar gets its own row: drawn over the messages, it hid the text scrolled
+   under it. */
+#chat .icon-button-wrapper.top-panel { position:static; justify-content:flex-end;
+  margin:0 0 .2rem auto; width:max-content; }
 
 /* A laptop screen (1024x700 and the like): the header, the player and the search results give
    up height so the timeline's lanes are on the first screen, not below the fold. */

@@ -48,6 +48,7 @@ class AskTab:
         self.chat = gr.Chatbot(
             label="Conversation",
             show_label=False,
+            buttons=["copy", "copy_all"],  # sharing to Hugging Face does not apply here
             elem_id="chat",
             height=380,
         )
