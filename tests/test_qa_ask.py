@@ -192,7 +192,8 @@ def test_look_again_answers_from_the_clip_frames(
     answer = ask_glm(db, server, LOOK_QUESTION, look_again=True)
     assert answer.mode == "looked_again" and len(server.requests) == 1
     (clip,) = answer.citations
-    assert clip.event_id is None and clip.n == len(answer.evidence)
+    # The clip was added to the evidence; as the only citation it reads [1] (shown order).
+    assert clip.event_id is None and clip.n == 1 and clip in answer.evidence
     assert (clip.start_s, clip.end_s) == (3.0, pytest.approx(5.52, abs=0.05))
     assert "blue from 3.0 s" in answer.text  # what the frames of that clip show
     assert server.requests[0].images  # the clip's frames, sampled again from the file
@@ -207,7 +208,9 @@ def test_a_declined_answer_looks_again_at_the_best_match(
     answer = ask_glm(db, server, "When is it blue?", look_again=True)
     assert [bool(r.images) for r in server.requests] == [False, True]
     assert answer.mode == "looked_again" and answer.usage.requests == 2
-    assert answer.citations == [answer.evidence[-1]] and "blue from 3.0 s" in answer.text
+    # The clip looked at is the one citation, so it is [1] and first in the evidence.
+    assert answer.citations == [answer.evidence[0]] and answer.evidence[0].event_id is None
+    assert "blue from 3.0 s" in answer.text
 
 
 def test_without_the_file_the_answer_comes_from_the_timeline(

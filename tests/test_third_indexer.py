@@ -137,9 +137,10 @@ def test_the_page_lists_a_registered_indexer_and_indexes_with_it(
         page.build()
         assert ("Echo (no key, free)", "echo") in page.indexer_dd.choices
         assert ("Talking echo (no key, free)", "echo-text") in page.indexer_dd.choices
-        # Choosing it hides the provider fields and the cost cap: it offers and costs nothing.
+        # Choosing it hides the provider fields, the cost cap and the requests at once: it
+        # offers, costs and sends nothing.
         updates = page.on_indexer("echo", "zai")
-        assert [u["visible"] for u in updates] == [False] * 5
+        assert [u["visible"] for u in updates] == [False] * 6
         form = ["echo", "zai", "", "", False, CLIP_FLAGS["clip_target_s"], 2, 0]
         assert "The Echo indexer runs on this machine" in page.on_estimate(
             [str(colour_video)], *form

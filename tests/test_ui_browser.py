@@ -259,6 +259,9 @@ def test_library_reindex_costs_nothing_and_delete_removes(page: Any, server: Ser
     assert redo.result is not None and redo.status == "done"
     assert redo.result.clips_cached == redo.result.clips_total and redo.result.usage.cost_usd == 0
 
+    # Re-indexing showed the Index tab, where its progress is; back to the Library to delete.
+    page.wait_for_selector("#tab-index", state="visible")
+    open_tab(page, "Library")
     page.click("#lib-delete")
     page.click("#lib-confirm")
     page.wait_for_function(

@@ -269,6 +269,8 @@ def test_browser_playable_files_are_served_in_place_others_get_one_copy(
     assert browser_plays(mp4) and player.path_for(mp4) == colour_video.resolve()
     mkv = probe(media_dir / "dec_flipping_a_pancake.mkv")
     assert not browser_plays(mkv)
+    assert player.path_for(mkv) is None  # the copy is made in the background, never waited for
+    assert player.wait(mkv, 120) == "ready"
     copy = player.path_for(mkv)
     assert copy is not None and copy.parent == (tmp_path / "copies").resolve()
     assert copy.suffix == ".mp4" and _ffprobe_codec(copy)[0] == "h264"
@@ -282,7 +284,10 @@ def test_a_late_starting_file_gets_a_copy_that_starts_at_zero(
 ) -> None:
     info = probe(media_dir / "psd_delayed_start.mp4")
     assert info.start_offset_s > 0 and not browser_plays(info)
-    copy = PlayerFiles(tmp_path / "copies").path_for(info)
+    player = PlayerFiles(tmp_path / "copies")
+    player.prepare(info)
+    assert player.wait(info, 120) == "ready"
+    copy = player.path_for(info)
     assert copy is not None and probe(copy).start_offset_s == pytest.approx(0.0, abs=1e-3)
 
 

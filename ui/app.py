@@ -18,6 +18,7 @@ import gradio as gr
 
 from ui import render
 from ui.context import PageContext
+from ui.player import CopyState
 from ui.render import md_text
 from ui.tabs.ask import AskTab
 from ui.tabs.causes import CausesTab
@@ -26,11 +27,33 @@ from ui.tabs.common import Updates, row_index, row_key, table
 from ui.tabs.index import IndexTab
 from ui.tabs.library import LIBRARY_COLUMNS, LibraryTab
 from ui.tabs.timeline import EVENT_COLUMNS, TimelineTab
-from videoidx import Settings
+from videoidx import Settings, VideoInfo
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+
+# Runs in the browser after every handler that opens a moment, with the position it chose.
+# Gradio applies ``playback_position`` at once, but a NEW source resets the player to 0:00 when
+# its metadata loads, after that position was set: so the position waits for the player's
+# ``loadedmetadata`` (captured on the document: media events do not bubble, and Gradio may make a
+# new <video> element) and is applied then, once; a player already loaded seeks at once too. A
+# negative position means the handler opened nothing, and nothing moves.
+SEEK_JS = """(pos) => {
+  if (pos === null || pos === undefined || pos < 0) return;
+  const w = window;
+  w.vxSeekTo = pos;
+  if (!w.vxSeekInstalled) {
+    w.vxSeekInstalled = true;
+    document.addEventListener('loadedmetadata', (e) => {
+      const v = e.target;
+      if (!(v instanceof HTMLVideoElement) || !v.closest('#player')) return;
+      if (typeof w.vxSeekTo === 'number') { v.currentTime = w.vxSeekTo; w.vxSeekTo = null; }
+    }, true);
+  }
+  const v = document.querySelector('#player video');
+  if (v && v.readyState >= 1) v.currentTime = pos;
+}"""
 
 
 class Page:
@@ -52,6 +75,12 @@ class Page:
             self.header = gr.HTML(elem_id="vx-header", js_on_load=None)
             self.current_video = gr.State("")
             self.last_pos = gr.State(-1.0)
+            # The position the last click chose, for SEEK_JS (a State never reaches the browser).
+            self.seek_s = gr.Number(-1.0, visible=False, elem_id="vx-seek")
+            # The video whose browser copy is being made while it is on show, and the position
+            # the player takes when the copy is ready (the copy is made in the background).
+            self.copy_wait = gr.State("")
+            self.ready_seek_s = gr.Number(-1.0, visible=False, elem_id="vx-ready-seek")
             self.rows_state = gr.State({})
             self.batch = gr.State([])
             self.lib_selected = gr.State("")
@@ -100,7 +129,8 @@ class Page:
             self.tabs, tl.player, tl.player_note, self.current_video, self.last_pos,
             tl.video_dd, tl.timeline_html, tl.events_table, tl.selected_md, tl.thumb,
             self.characters.chars_html, self.causes.causes_html, tl.label_dd, tl.char_dd,
-            self.rows_state, tl.transcript_html, tl.captions_cb,
+            self.rows_state, tl.transcript_html, tl.captions_cb, self.seek_s, self.copy_wait,
+            tl.colour_rd,
         ]  # fmt: skip
 
     @property
@@ -117,12 +147,20 @@ class Page:
         live = [self.header, index.jobs_html, library.library, timeline.video_dd, self.seen_version]
         # On load: live status first, then the newest indexed video opens in the timeline, then
         # body[data-vx-loaded] tells scripts (and the browser tests) the page is settled.
-        blocks.load(self.on_tick, [self.seen_version], live).then(
-            self.on_first_view, self._state_inputs, self.view_outputs
+        self._seeks(
+            blocks.load(self.on_tick, [self.seen_version], live).then(
+                self.on_first_view, self._state_inputs, self.view_outputs
+            )
         ).then(index.on_provider_labels, [index.indexer_dd], [index.provider_dd]).then(
             None, js="() => { document.body.dataset.vxLoaded = '1'; }"
         )
         self.timer.tick(self.on_tick, [self.seen_version], live, show_progress="hidden")
+        self.timer.tick(
+            self.on_copy_ready,
+            [self.copy_wait, self.current_video, self.last_pos],
+            [self.timeline.player, self.timeline.player_note, self.copy_wait, self.ready_seek_s],
+            show_progress="hidden",
+        ).then(None, [self.ready_seek_s], None, js=SEEK_JS)
 
         index.start_btn.click(
             index.on_start,
@@ -131,10 +169,12 @@ class Page:
         )
         index.cancel_btn.click(index.on_cancel, [self.batch], [index.index_msg])
 
-        library.open_btn.click(library.on_open_selected, [self.lib_selected, *self._state_inputs],
-                               self.view_outputs)  # fmt: skip
+        self._seeks(library.open_btn.click(library.on_open_selected,
+                    [self.lib_selected, *self._state_inputs], self.view_outputs))  # fmt: skip
         library.reindex_btn.click(
-            library.on_reindex, [self.lib_selected, *settings_inputs], [self.batch, library.lib_msg]
+            self.on_reindex,
+            [self.lib_selected, *settings_inputs],
+            [self.batch, library.lib_msg, self.tabs, index.index_msg],
         )
         library.confirm_btn.click(
             library.on_delete,
@@ -143,11 +183,17 @@ class Page:
              *live[:4]],
         )  # fmt: skip
 
-        timeline.video_dd.input(timeline.on_video_pick, [timeline.video_dd, *self._state_inputs],
-                                self.view_outputs)  # fmt: skip
-        timeline.results.select(self.on_row("hits", None), self._state_inputs, self.view_outputs)
-        timeline.events_table.select(
-            self.on_row("events", None), self._state_inputs, self.view_outputs
+        self._seeks(timeline.video_dd.input(timeline.on_video_pick,
+                    [timeline.video_dd, *self._state_inputs], self.view_outputs))  # fmt: skip
+        self._seeks(
+            timeline.results.select(
+                self.on_row("hits", None), self._state_inputs, self.view_outputs
+            )
+        )
+        self._seeks(
+            timeline.events_table.select(
+                self.on_row("events", None), self._state_inputs, self.view_outputs
+            )
         )
         # Every clickable custom view: its items carry data-start (see render.CLICK_JS).
         for source, switch_to in [
@@ -157,16 +203,32 @@ class Page:
             (self.causes.causes_html, "timeline"),
             (index.jobs_html, "timeline"),
         ]:
-            source.click(self.on_pick(switch_to=switch_to), self._state_inputs, self.view_outputs)
+            self._seeks(source.click(self.on_pick(switch_to=switch_to), self._state_inputs,
+                                     self.view_outputs))  # fmt: skip
 
         ask_inputs: list[Any] = [ask.ask_tb, ask.ask_scope, self.current_video, self.rows_state]
         ask_inputs += [ask.chat, ask.chat_citations, *settings_inputs]
         ask_outputs = [ask.chat, ask.citations, self.rows_state, ask.chat_citations, ask.ask_tb]
         ask.ask_btn.click(ask.on_ask, ask_inputs, ask_outputs)
         ask.ask_tb.submit(ask.on_ask, ask_inputs, ask_outputs)
-        ask.citations.select(
-            self.on_row("citations", "timeline"), self._state_inputs, self.view_outputs
+        self._seeks(
+            ask.citations.select(
+                self.on_row("citations", "timeline"), self._state_inputs, self.view_outputs
+            )
         )
+
+    def _seeks(self, opened: Any) -> Any:
+        """Chain the browser-side seek (SEEK_JS) after an event that opens a moment."""
+        return opened.then(None, [self.seek_s], None, js=SEEK_JS)
+
+    # -- handlers: what crosses tabs ------------------------------------------------------------
+
+    def on_reindex(self, video_id: str, *settings_values: Any) -> tuple[Any, ...]:
+        """Re-index from the Library, then show the Index tab where its progress is."""
+        batch, message = self.library.on_reindex(video_id, *settings_values)
+        if not batch:
+            return batch, message, gr.update(), gr.update()
+        return batch, message, gr.Tabs(selected="index"), message
 
     # -- handlers: live status -----------------------------------------------------------------
 
@@ -196,6 +258,23 @@ class Page:
         return self.open_at(
             indexed[-1].video_id, 0.0, "", current, last_pos, colour_by, rows, tab="timeline"
         )
+
+    def on_copy_ready(self, waiting: str, current: str, last_pos: float) -> tuple[Any, ...]:
+        """Load the player once the browser copy of the video on show is ready, at the position
+        last clicked; until then (and when nothing waits) change nothing."""
+        idle = (gr.update(), gr.update(), waiting, -1.0)
+        if not waiting:
+            return idle
+        if waiting != current:
+            return gr.update(), gr.update(), "", -1.0  # another video was opened meanwhile
+        info = self.ctx.video(waiting)
+        state = self.ctx.player.state(info) if info is not None else "missing"
+        if info is None or state in ("needed", "preparing"):
+            return idle
+        playable = self.ctx.player.path_for(info)
+        pos = max(last_pos, 0.0)
+        player = gr.update(value=str(playable) if playable else None, playback_position=pos)
+        return player, _player_note(info, state), "", pos
 
     # -- handlers: a click that opens a moment -------------------------------------------------
 
@@ -239,8 +318,9 @@ class Page:
     # -- the one way to show a moment ----------------------------------------------------------
 
     def unchanged(self) -> Updates:
-        """Updates that change nothing (Gradio rejects an empty dict as too few values)."""
-        return {self.timeline.player_note: gr.update()}
+        """Updates that change nothing (Gradio rejects an empty dict as too few values); the
+        negative seek tells SEEK_JS not to move the player."""
+        return {self.timeline.player_note: gr.update(), self.seek_s: -1.0}
 
     def open_at(
         self,
@@ -254,11 +334,19 @@ class Page:
         *,
         tab: str | None,
     ) -> Updates:
-        """Load ``video_id`` if it is not already shown, seek to ``start_s``, highlight the item."""
+        """Load ``video_id`` if it is not already shown, seek to ``start_s``, highlight the item.
+
+        What does not apply to the video is hidden: without characters (an indexer that does
+        not find them), the Who column, the Character filter and colouring by character."""
         ctx, tl = self.ctx, self.timeline
         info = ctx.video(video_id)
+        events = ctx.events(video_id) if video_id != current else []
+        labels, names = ctx.labels_and_characters(video_id) if video_id != current else ([], [])
+        people = bool(names) or any(e.characters for e in events)
+        if video_id != current and not people and colour_by == "character":
+            colour_by = "label"
         if info is None:
-            return {tl.player_note: "⚠️ That video is no longer in the library."}
+            return {tl.player_note: "⚠️ That video is no longer in the library.", self.seek_s: -1.0}
         # Seeking to the position the player already had would not move it (the value would not
         # change), so a repeated click nudges by a tenth of a millisecond.
         pos = start_s + 1e-4 if abs(start_s - last_pos) < 1e-6 else start_s
@@ -266,6 +354,7 @@ class Page:
         thumb = _thumbnail(ctx, event_id)
         out: Updates = {
             self.last_pos: pos,
+            self.seek_s: pos,
             tl.selected_md: ctx.selected_markdown(
                 event_id, start_s, video_id=video_id, item_id=item_id
             ),
@@ -278,17 +367,11 @@ class Page:
             out[tl.player] = gr.update(playback_position=pos)
             return out
         playable = ctx.player.path_for(info)
-        events = ctx.events(video_id)
+        copy_state = "ready" if playable else ctx.player.state(info)
         event_rows = ctx.event_rows(events)
-        labels, names = ctx.labels_and_characters(video_id)
-        note = (
-            ""
-            if playable
-            else (
-                f"⚠️ The file {md_text(Path(info.path).name)} is gone or cannot be played; its "
-                "timeline, search and answers still work."
-            )
-        )
+        columns = EVENT_COLUMNS if people else EVENT_COLUMNS[:-1]
+        event_rows = [row[: len(columns)] for row in event_rows]
+        widths = ["14%", "14%", "56%", "16%"] if people else ["14%", "16%", "70%"]
         out.update(
             {
                 tl.player: gr.update(
@@ -298,14 +381,16 @@ class Page:
                 ),
                 tl.captions_cb: gr.update(value=False, interactive=bool(ctx.speech(video_id))),
                 tl.transcript_html: tl.transcript_view(video_id),
-                tl.player_note: note,
+                tl.player_note: _player_note(info, copy_state),
                 self.current_video: video_id,
+                self.copy_wait: video_id if copy_state in ("needed", "preparing") else "",
                 tl.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
-                tl.events_table: table(event_rows, EVENT_COLUMNS),
+                tl.events_table: gr.update(value=table(event_rows, columns), column_widths=widths),
                 self.characters.chars_html: self.characters.view(video_id),
                 self.causes.causes_html: self.causes.view(video_id),
                 tl.label_dd: gr.update(choices=labels, value=None),
-                tl.char_dd: gr.update(choices=names, value=None),
+                tl.char_dd: gr.update(choices=names, value=None, visible=people),
+                tl.colour_rd: gr.update(value=colour_by, visible=people),
                 self.rows_state: {
                     **(rows or {}),
                     "events": row_index(event_rows, events, video_id=video_id),
@@ -313,6 +398,22 @@ class Page:
             }
         )
         return out
+
+
+def _player_note(info: VideoInfo, copy_state: CopyState) -> str:
+    """What the Timeline says under a player that has no file (yet)."""
+    name = md_text(Path(info.path).name)
+    if copy_state == "ready":
+        return ""
+    if copy_state in ("needed", "preparing"):
+        return (
+            f"⏳ Preparing the browser copy of {name}… its timeline, search and answers work "
+            "meanwhile; the player appears here when the copy is ready."
+        )
+    return (
+        f"⚠️ The file {name} is gone or cannot be played; its timeline, search and answers "
+        "still work."
+    )
 
 
 def _thumbnail(ctx: PageContext, event_id: str) -> Any:

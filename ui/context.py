@@ -273,7 +273,8 @@ class PageContext:
     # -- indexing ------------------------------------------------------------------------------
 
     def job_views(self) -> list[JobView]:
-        return [_job_view(j) for j in self.jobs.snapshot()[:20]]
+        preparing = self.player.preparing_ids()
+        return [_job_view(j, preparing) for j in self.jobs.snapshot()[:20]]
 
     def estimate(self, paths: Sequence[str], settings: Settings) -> str:
         """The dry-run line shown before indexing starts: clips, frames and cost per file."""
@@ -331,7 +332,7 @@ def _step(e: StoredEvent, relation: str = "", explanation: str = "") -> ChainSte
     return ChainStep(e.id, e.start_s, e.end_s, e.label, e.description, relation, explanation)
 
 
-def _job_view(job: Job) -> JobView:
+def _job_view(job: Job, preparing_copies: frozenset[str] = frozenset()) -> JobView:
     p = job.progress
     r = job.result
     return JobView(
@@ -355,6 +356,7 @@ def _job_view(job: Job) -> JobView:
         batch_id=job.batch_id,
         batch_cost_cap_usd=job.settings.pipeline.max_cost_usd,
         batch_concurrency=job.settings.pipeline.concurrency,
+        preparing_copy=bool(r and r.video_id in preparing_copies),
     )
 
 

@@ -1,10 +1,20 @@
 """What the page's video player loads: the original file when a browser can play it as is, else
-a browser-friendly copy made once and kept.
+a browser-friendly copy made once, in the background, and kept.
 
 Times in the store are absolute seconds from the first displayed frame. The player must agree,
-or every seek lands beside its event; so a file that starts late (an edit list, a delayed first
-frame) gets a copy that starts at zero, like one in a container or codec browsers do not play
-(MKV, MOV, HEVC, MPEG-4 Part 2).
+or every seek lands beside its event. :func:`copy_kind` decides, cheapest first:
+
+* ``original``: a container and codec Chromium plays (MP4/WebM with H.264, VP8/9, AV1) whose
+  first frame starts less than one frame late: nobody can see an offset shorter than a frame.
+* ``remux``: a codec Chromium plays in a container it does not (H.264 in MKV or MOV), on time:
+  the video stream is copied into an MP4 (seconds, no quality loss; audio becomes AAC, which is
+  cheap and plays everywhere).
+* ``encode``: a codec browsers do not play (HEVC, MPEG-4 Part 2, ...), or a first frame a frame
+  or more late: a whole H.264 re-encode that starts at zero.
+
+A copy is made on a background thread, one at a time, so neither a page load nor a click ever
+waits for it: :meth:`PlayerFiles.path_for` answers at once (None while the copy is being made)
+and :meth:`PlayerFiles.state` says which it is, for the job card and the Timeline.
 
 Files are served where they lie, never copied into Gradio's cache, and only the files the player
 shows are served. Gradio needs two rules for that, and both are given one exact file at a time:
@@ -20,9 +30,11 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from videoidx import ClipSpec, VideoIdxError, VideoInfo, cut_clip
+from videoidx.media.ffmpeg_bin import run_ffmpeg
+from videoidx.media.probe import stream_facts
 from videoidx.store import Store
 from videoidx.store.export import to_webvtt
 
@@ -30,16 +42,38 @@ log = logging.getLogger(__name__)
 
 BROWSER_CONTAINERS = {".mp4", ".m4v", ".webm"}
 BROWSER_CODECS = {"h264", "vp8", "vp9", "av1"}
+# Codecs an MP4 carries that Chromium plays from it (VP8 in MP4 it does not).
+MP4_COPY_CODECS = {"h264", "vp9", "av1"}
 COPY_LONG_SIDE_PX = 1280
+FALLBACK_FPS = 30.0
+
+CopyKind = Literal["original", "remux", "encode"]
+CopyState = Literal["ready", "needed", "preparing", "failed", "missing"]
+"""``ready``: the player has a file (the original or a finished copy); ``needed``: a copy is
+needed and nobody asked for it yet; ``preparing``: it is being made; ``failed``: it could not be
+made; ``missing``: the source file is gone."""
+
+
+def one_frame_s(info: VideoInfo) -> float:
+    """How long one frame shows: the smallest start offset a viewer could notice."""
+    fps = info.fps_nominal or info.fps_avg or FALLBACK_FPS
+    return 1.0 / fps
+
+
+def copy_kind(info: VideoInfo) -> CopyKind:
+    """The cheapest way to a file Chromium plays with time 0 at the first displayed frame."""
+    codec = info.codec.lower()
+    on_time = abs(info.start_offset_s) < one_frame_s(info)
+    if not on_time:
+        return "encode"
+    if Path(info.path).suffix.lower() in BROWSER_CONTAINERS and codec in BROWSER_CODECS:
+        return "original"
+    return "remux" if codec in MP4_COPY_CODECS else "encode"
 
 
 def browser_plays(info: VideoInfo) -> bool:
     """True when the file plays in Chromium as is, with time 0 at the first displayed frame."""
-    return (
-        Path(info.path).suffix.lower() in BROWSER_CONTAINERS
-        and info.codec.lower() in BROWSER_CODECS
-        and abs(info.start_offset_s) < 1e-3
-    )
+    return copy_kind(info) == "original"
 
 
 class PlayerFiles:
@@ -48,48 +82,111 @@ class PlayerFiles:
     def __init__(self, copies_dir: Path, *, ffmpeg_path: str | None = None) -> None:
         self.copies_dir = copies_dir
         self.ffmpeg_path = ffmpeg_path
-        self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._exposed: set[Path] = set()
         self._blocks: Any = None
+        self._making: dict[str, threading.Thread] = {}
+        self._failed: set[str] = set()
+        # One copy at a time: a copy is CPU-bound and the page shares the machine with indexing.
+        self._one_at_a_time = threading.Semaphore(1)
+
+    def copy_path(self, info: VideoInfo) -> Path:
+        return self.copies_dir / f"{info.video_id}.mp4"
+
+    def state(self, info: VideoInfo) -> CopyState:
+        """Where the player's file for ``info`` stands; never waits."""
+        if not Path(info.path).is_file():
+            return "missing"
+        if browser_plays(info) or self.copy_path(info).is_file():
+            return "ready"
+        with self._guard:
+            if info.video_id in self._making:
+                return "preparing"
+            return "failed" if info.video_id in self._failed else "needed"
 
     def path_for(self, info: VideoInfo) -> Path | None:
-        """The playable file, or None when the source is gone or cannot be converted."""
+        """The playable file now, or None: the source is gone, the copy failed, or it is being
+        made (started here if nobody asked for it yet; :meth:`state` tells which)."""
         source = Path(info.path)
         if not source.is_file():
             return None
         if browser_plays(info):
             return self._expose(source)
-        with self._lock_for(info.video_id):
-            copy = self.copies_dir / f"{info.video_id}.mp4"
-            if not copy.is_file():
-                try:
-                    self._make_copy(info, copy)
-                except VideoIdxError as exc:
-                    log.warning("no playable copy of %s: %s", source.name, exc)
-                    return None
-        return self._expose(copy)
+        copy = self.copy_path(info)
+        if copy.is_file():
+            return self._expose(copy)
+        self.prepare(info)
+        return None
 
     def prepare(self, info: VideoInfo) -> None:
-        """Make the copy ahead of the first view (called when indexing finishes)."""
-        self.path_for(info)
+        """Start making the copy in the background (when indexing finishes, or on first view);
+        returns at once. A copy that failed is not retried until the page restarts."""
+        if browser_plays(info) or self.copy_path(info).is_file():
+            return
+        with self._guard:
+            if info.video_id in self._making or info.video_id in self._failed:
+                return
+            worker = threading.Thread(
+                target=self._copy_in_background,
+                args=(info,),
+                name=f"player-copy-{info.video_id[:8]}",
+                daemon=True,  # an unfinished copy is a .partial file; it never blocks exit
+            )
+            self._making[info.video_id] = worker
+        worker.start()
+
+    def preparing_ids(self) -> frozenset[str]:
+        """The videos whose copy is being made now (the job cards say so)."""
+        with self._guard:
+            return frozenset(self._making)
+
+    def wait(self, info: VideoInfo, timeout_s: float | None = None) -> CopyState:
+        """Wait for a copy being made (scripts and tests); returns the state after."""
+        with self._guard:
+            worker = self._making.get(info.video_id)
+        if worker is not None:
+            worker.join(timeout_s)
+        return self.state(info)
+
+    def _copy_in_background(self, info: VideoInfo) -> None:
+        try:
+            with self._one_at_a_time:
+                self._make_copy(info, self.copy_path(info))
+        except VideoIdxError as exc:
+            log.warning("no playable copy of %s: %s", Path(info.path).name, exc)
+            with self._guard:
+                self._failed.add(info.video_id)
+        finally:
+            with self._guard:
+                self._making.pop(info.video_id, None)
 
     def _make_copy(self, info: VideoInfo, copy: Path) -> None:
+        copy.parent.mkdir(parents=True, exist_ok=True)
         partial = copy.with_suffix(".partial.mp4")
-        whole = ClipSpec(video_id=info.video_id, index=0, start_s=0.0, end_s=info.duration_s)
-        cut_clip(
-            info,
-            whole,
-            partial,
-            mode="encode",
-            long_side_px=COPY_LONG_SIDE_PX,
-            ffmpeg_path=self.ffmpeg_path,
-        )
-        partial.replace(copy)  # a crash mid-encode never leaves a half file under the real name
+        if copy_kind(info) == "remux":
+            self._remux(info, partial)
+        else:
+            whole = ClipSpec(video_id=info.video_id, index=0, start_s=0.0, end_s=info.duration_s)
+            cut_clip(
+                info,
+                whole,
+                partial,
+                mode="encode",
+                long_side_px=COPY_LONG_SIDE_PX,
+                ffmpeg_path=self.ffmpeg_path,
+            )
+        partial.replace(copy)  # a crash mid-copy never leaves a half file under the real name
 
-    def _lock_for(self, video_id: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(video_id, threading.Lock())
+    def _remux(self, info: VideoInfo, out: Path) -> None:
+        """Copy the video stream the index describes into an MP4; audio to AAC."""
+        stream = stream_facts(info.path, self.ffmpeg_path).stream_index
+        audio = ["-map", "0:a:0?", "-c:a", "aac", "-b:a", "128k"] if info.has_audio else []
+        run_ffmpeg(
+            ["-y", "-loglevel", "error", "-i", info.path, "-map", f"0:{stream}", "-c:v", "copy",
+             *audio, "-movflags", "+faststart", "-f", "mp4", str(out)],
+            what=f"copying {Path(info.path).name} into an MP4 for the browser",
+            ffmpeg_path=self.ffmpeg_path,
+        )  # fmt: skip
 
     def captions_for(self, info: VideoInfo, store: Store) -> Path | None:
         """What was said in the video as a WebVTT file (the one exporter's subtitles), written
@@ -98,7 +195,7 @@ class PlayerFiles:
         if "-->" not in vtt:
             return None
         path = self.copies_dir / f"{info.video_id}.captions.vtt"
-        with self._lock_for(info.video_id):
+        with self._guard:  # one writer of the captions file at a time
             if not path.is_file() or path.read_text(encoding="utf-8") != vtt:
                 self.copies_dir.mkdir(parents=True, exist_ok=True)
                 partial = path.with_suffix(".partial")
@@ -120,7 +217,7 @@ class PlayerFiles:
 
         paths = {
             Path(info.path).resolve(),
-            (self.copies_dir / f"{info.video_id}.mp4").resolve(),
+            self.copy_path(info).resolve(),
             (self.copies_dir / f"{info.video_id}.captions.vtt").resolve(),
         }
         with self._guard:

@@ -165,6 +165,10 @@ class Bar:
     characters: tuple[str, ...] = ()
 
 
+SAME_TIME_S = 0.15
+"""Shot cuts and event starts this close are the same moment (one frame at 7 fps and up)."""
+
+
 def timeline_html(
     video_id: str,
     duration_s: float,
@@ -190,7 +194,11 @@ def timeline_html(
         keys = (b.characters or ("(no one)",)) if colour_by == "character" else (b.label,)
         for key in keys:
             lanes.setdefault(key or "(unlabelled)", []).append(b)
-    rows = [_shot_row(video_id, shots, duration_s)]
+    # An indexer that describes each shot as an event already draws the shots as a lane; the
+    # band would repeat it.
+    rows = (
+        [] if _a_lane_shows(shots, lanes, duration_s) else [_shot_row(video_id, shots, duration_s)]
+    )
     rows.append(_said_row(video_id, "speech", "said", speech, duration_s, speech_note))
     rows.append(_said_row(video_id, "text shown", "shown", texts, duration_s, text_note))
     for key in sorted(lanes, key=lambda k: (min(b.start_s for b in lanes[k]), k)):
@@ -241,6 +249,18 @@ def _said_row(
     )
 
 
+def _a_lane_shows(shots: Sequence[ShotCut], lanes: dict[str, list[Bar]], duration_s: float) -> bool:
+    """True when one lane's bars start at every shot (and nowhere else): the shots, as events."""
+    starts = [0.0, *(s.time_s for s in shots if 0 < s.time_s < duration_s)]
+    for bars in lanes.values():
+        lane = sorted({round(b.start_s, 1) for b in bars})
+        if len(lane) == len(starts) and all(
+            abs(a - b) <= SAME_TIME_S for a, b in zip(lane, sorted(starts), strict=True)
+        ):
+            return True
+    return False
+
+
 def _shot_row(video_id: str, shots: Sequence[ShotCut], duration_s: float) -> str:
     edges = [0.0, *(s.time_s for s in shots if 0 < s.time_s < duration_s), duration_s]
     bands = []
@@ -262,7 +282,9 @@ def _axis(duration_s: float) -> str:
     ticks = []
     t = 0.0
     while t <= duration_s + 1e-6:
-        ticks.append(f'<span style="left:{100 * t / duration_s:.3f}%">{clock(t)}</span>')
+        # A label at the very end is drawn leftwards from its tick, or it would be cut off.
+        end = ' class="vx-tick-end"' if t > 0.93 * duration_s else ""
+        ticks.append(f'<span{end} style="left:{100 * t / duration_s:.3f}%">{clock(t)}</span>')
         t += step
     return f'<div class="vx-lane vx-axis"><div class="vx-lane-name"></div><div class="vx-track">{"".join(ticks)}</div></div>'  # noqa: E501
 
@@ -304,6 +326,9 @@ def transcript_html(
 # -- indexing progress -------------------------------------------------------------------------
 
 
+PREPARING_COPY = "preparing the browser copy…"
+
+
 @dataclass(frozen=True, slots=True)
 class JobView:
     """What one job's card shows; built from ``ui.jobs.Job`` by the app."""
@@ -331,6 +356,8 @@ class JobView:
     """The batch's one cost cap, shared by all its videos."""
     batch_concurrency: int = 0
     """The batch's one limit on model calls at once, shared by all its videos."""
+    preparing_copy: bool = False
+    """Indexed, and the player's browser copy is still being made (``ui.player``)."""
 
 
 def jobs_html(jobs: Sequence[JobView]) -> str:
@@ -373,6 +400,8 @@ def _job_card(j: JobView) -> str:
         facts.append(f"{j.clips_failed} failed")
     if j.status == JobStatus.RUNNING and j.eta_s is not None:
         facts.append(f"ETA {clock(j.eta_s)}")
+    if j.preparing_copy:
+        facts.append(PREPARING_COPY)
     stage = j.stage if j.status == JobStatus.RUNNING else j.status
     error = f'<div class="vx-job-error">{escape(j.error)}</div>' if j.error else ""
     tag, click, open_hint = "div", "", ""

@@ -37,6 +37,7 @@ CSS = """
 .vx-axis span { position:absolute; font-size:.72rem; color:var(--body-text-color-subdued);
   transform:translateX(-50%); }
 .vx-axis span:first-child { transform:none; }
+.vx-axis span.vx-tick-end { transform:translateX(-100%); }
 
 .vx-said { position:absolute; top:3px; bottom:3px; border:0; padding:0; margin:0;
   border-radius:3px; cursor:pointer; min-width:3px; opacity:.8; }
@@ -102,4 +103,22 @@ button.vx-job { cursor:pointer; } button.vx-job:hover { border-color:var(--color
 .vx-chip:hover, .vx-chip.vx-sel { border-color:var(--color-accent); }
 .vx-arrow { font-size:.85rem; color:var(--body-text-color-subdued); }
 #answer { min-height:3rem; }
+/* The chat's toolbar gets its own row: drawn over the messages, it hid the text scrolled
+   under it. */
+#chat .icon-button-wrapper.top-panel { position:static; justify-content:flex-end;
+  margin:0 0 .2rem auto; width:max-content; }
+
+/* A laptop screen (1024x700 and the like): the header, the player and the search results give
+   up height so the timeline's lanes are on the first screen, not below the fold. */
+@media (max-height: 820px), (max-width: 1100px) {
+  .vx-header { padding:.1rem .2rem .35rem; }
+  .vx-header h1 { font-size:1.25rem; }
+  .vx-header p { display:none; }
+  #video-select [data-testid="block-info"], #search-scope [data-testid="block-info"],
+  #search-box [data-testid="block-info"] { display:none; }
+  #player video { max-height:32vh; }
+  #player { min-height:0 !important; }
+  #search-results { max-height:24vh; overflow:auto; }
+  #selected { min-height:0; }
+}
 """

@@ -40,8 +40,15 @@ class AskTab:
             "Answers use the indexer chosen on the Index tab: one with a language model writes "
             "an answer that cites the best-matching moments; the others list those moments."
         )
+        # The heading sits above the chat, not on it: Gradio draws a Chatbot's own label over
+        # the scrolling messages, where it hid the text scrolled under it.
+        gr.Markdown(
+            "**Conversation**: click an answer to list its citations.", elem_id="chat-heading"
+        )
         self.chat = gr.Chatbot(
-            label="Conversation (click an answer to list its citations)",
+            label="Conversation",
+            show_label=False,
+            buttons=["copy", "copy_all"],  # sharing to Hugging Face does not apply here
             elem_id="chat",
             height=380,
         )

@@ -101,6 +101,7 @@ class IndexTab:
                     step=1,
                     label="Requests at once",
                     elem_id="concurrency",
+                    visible=chosen.needs_network,  # an indexer on this machine sends none
                 )
                 self.cap_nb = gr.Number(
                     s.pipeline.max_cost_usd,
@@ -131,7 +132,14 @@ class IndexTab:
         self.indexer_dd.change(
             self.on_indexer,
             [self.indexer_dd, self.provider_dd],
-            [self.provider_dd, self.model_tb, self.base_url_tb, self.thinking_cb, self.cap_nb],
+            [
+                self.provider_dd,
+                self.model_tb,
+                self.base_url_tb,
+                self.thinking_cb,
+                self.cap_nb,
+                self.conc_sl,
+            ],
             show_progress="hidden",
         )
 
@@ -144,11 +152,12 @@ class IndexTab:
     @staticmethod
     def on_indexer(name: str, provider: str) -> list[Any]:
         """Show the fields the chosen indexer takes: its providers (with model, base URL and
-        thinking) when it offers any, the cost cap when it costs money."""
+        thinking) when it offers any, the cost cap when it costs money, the requests at once
+        when it sends requests."""
         try:
             chosen = videoidx.indexer_choice(name)
         except VideoIdxError:
-            return [gr.update()] * 5
+            return [gr.update()] * 6
         offers = chosen.offers_providers
         options = _provider_options(name)
         names = [value for _, value in options]
@@ -159,7 +168,12 @@ class IndexTab:
             if offers
             else gr.update(visible=False)
         )
-        return [provider_dd, *[gr.update(visible=offers)] * 3, gr.update(visible=chosen.priced)]
+        return [
+            provider_dd,
+            *[gr.update(visible=offers)] * 3,
+            gr.update(visible=chosen.priced),
+            gr.update(visible=chosen.needs_network),
+        ]
 
     def job_settings(
         self,

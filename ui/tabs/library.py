@@ -85,7 +85,7 @@ class LibraryTab:
         jobs = self.ctx.jobs.submit([Path(info.path)], settings)
         return [j.job_id for j in jobs], (
             f"Re-indexing **{md_text(info.title)}**; clips already indexed with the same "
-            "settings come from the cache at no cost. Progress is on the Index tab."
+            "settings come from the cache at no cost; its progress is on the Index tab."
         )
 
     def on_delete_ask(self, video_id: str) -> tuple[Any, str]:

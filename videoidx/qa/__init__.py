@@ -26,7 +26,7 @@ from typing import Any
 from indexers import create_indexer, indexer_class
 from indexers.base import Indexer
 from videoidx.errors import ConfigError, StoreError
-from videoidx.qa.answer import CheckedReply, build_messages, check_citations
+from videoidx.qa.answer import CheckedReply, build_messages, check_citations, number_in_order
 from videoidx.qa.look_again import SYSTEM, clip_around, clip_frames, look_prompt
 from videoidx.qa.offline import LABEL, extractive_answer
 from videoidx.qa.records import Answer, Citation
@@ -127,6 +127,9 @@ def _ask(
         think = settings.qa.qa_thinking if thinking is None else thinking
         looks = settings.qa.qa_look_again if look_again is None else look_again
         _ModelAnswer(answer, store, settings, evidence, indexer, think).run(looks)
+    answer.text, answer.citations, answer.evidence = number_in_order(
+        answer.text, answer.citations, answer.evidence
+    )
     cited_videos = list(dict.fromkeys(c.video_id for c in answer.citations))
     answer.qa_id = store.log_question(
         question,

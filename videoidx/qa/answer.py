@@ -13,6 +13,7 @@ answer nobody can check is a guess.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +45,34 @@ sentence on what is missing. Do not guess.
 _GROUP = r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]"
 # A run of citation groups ("[2] [9]", "[7][1]", "[2, 9]") is rewritten as one.
 _CITE = re.compile(rf"\s?{_GROUP}(?:\s*{_GROUP})*")
+_ONE_GROUP = re.compile(_GROUP)
+
+
+def number_in_order(
+    text: str, citations: Sequence[Citation], evidence: Sequence[Citation]
+) -> tuple[str, list[Citation], list[Citation]]:
+    """Renumber an answer so its citations read [1], [2], [3] in the order the text shows them.
+
+    Evidence numbers are the retrieval order, so an answer reads "[6] ... [2] ... [8]"; every
+    front end (CLI, page, notebook) shows what this returns, so they agree. The cited evidence
+    comes first in the new numbering, the rest of the evidence after it in its old order, so
+    ``Answer.evidence`` and ``Answer.citations`` keep agreeing on every number."""
+    known = {c.n for c in evidence} | {c.n for c in citations}
+    new: dict[int, int] = {}
+    for group in _ONE_GROUP.finditer(text):
+        for n in map(int, re.findall(r"\d+", group.group(0))):
+            if n in known:
+                new.setdefault(n, len(new) + 1)
+    for c in [*citations, *evidence]:
+        new.setdefault(c.n, len(new) + 1)
+
+    def renumber(m: re.Match[str]) -> str:
+        return re.sub(r"\d+", lambda d: str(new.get(int(d.group(0)), d.group(0))), m.group(0))
+
+    def moved(items: Sequence[Citation]) -> list[Citation]:
+        return sorted((dataclasses.replace(c, n=new[c.n]) for c in items), key=lambda c: c.n)
+
+    return _ONE_GROUP.sub(renumber, text), moved(citations), moved(evidence)
 
 
 def evidence_line(c: Citation) -> Row:

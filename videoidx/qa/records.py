@@ -40,7 +40,7 @@ class Answer:
     text: str
     """Cites as ``[1]``, ``[2]`` ... matching :attr:`Citation.n`; only valid numbers remain."""
     citations: list[Citation]
-    """The citations actually used, verified, in order of first use."""
+    """The citations actually used, verified, numbered 1, 2, 3 in order of first use."""
     mode: AnswerMode
     """``generated`` (a model answered), ``retrieved`` (offline extractive answer),
     ``looked_again`` (the model answered from a clip's frames) or ``unanswerable``."""
@@ -48,7 +48,8 @@ class Answer:
     dropped_citations: int = 0
     """Citation numbers the model wrote that were not in the evidence (removed from the text)."""
     evidence: list[Citation] = field(default_factory=list)
-    """Everything shown to the model (or searched offline), numbered."""
+    """Everything shown to the model (or searched offline), numbered as the citations are: the
+    cited ones first (so the numbers are not those of the prompt), the rest after them."""
     qa_id: str = ""
     """The row id in the store's ``qa_log``."""
     model: str = ""
