@@ -211,6 +211,7 @@ class Client:
         Setting ``cancel`` (or Ctrl-C) cancels the batch on the server too."""
         items = [paths_or_glob] if isinstance(paths_or_glob, str | Path) else list(paths_or_glob)
         batch = self.submit(items, clip_seconds=clip_seconds, max_cost_usd=max_cost_usd)
+        unmatched = batch.get("unmatched", [])  # said once, at submission
         try:
             batch = self._follow(batch, progress, cancel, on_result)
         except KeyboardInterrupt:
@@ -218,7 +219,7 @@ class Client:
                 self.cancel(batch["batch_id"])
             raise
         results = [_result_of(j) for j in batch["jobs"]]
-        for u in batch.get("unmatched", []):
+        for u in unmatched:
             results.insert(int(u["position"]), wire.decode(VideoResult, u["result"]))
         return results
 

@@ -165,6 +165,9 @@ def status_for(exc: VideoIdxError) -> int:
 
 def create_api(service: Service) -> FastAPI:
     """The API as its own FastAPI app, to mount at :data:`PREFIX` on the page's server."""
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut} for code in (400, 401, 403, 404, 422)
+    }
     api = FastAPI(
         title="videoidx",
         version=videoidx.__version__,
@@ -173,6 +176,9 @@ def create_api(service: Service) -> FastAPI:
         docs_url="/docs",
         openapi_url="/openapi.json",
         redoc_url=None,
+        # Every route is behind the same guard (the description holds no secret).
+        dependencies=[Depends(_guard(service))],
+        responses=errors,
     )
 
     @api.exception_handler(VideoIdxError)
@@ -182,42 +188,37 @@ def create_api(service: Service) -> FastAPI:
         )
 
     _install_auth_errors(api)
-    guard = Depends(_guard(service))
-    errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorOut} for code in (400, 401, 403, 404, 422)
-    }
-    routes = dict(dependencies=[guard], responses=errors)
 
-    @api.get("/health", **routes)
+    @api.get("/health")
     def health() -> dict[str, Any]:
         return {"ok": True, "version": videoidx.__version__, "busy": service.jobs.busy()}
 
-    @api.get("/videos", response_model=list[VideoSummary], **routes)
+    @api.get("/videos", response_model=list[VideoSummary])
     def videos() -> list[VideoSummary]:
         return service.store.list_videos()
 
-    @api.get("/videos/{video_id}", response_model=VideoInfo, **routes)
+    @api.get("/videos/{video_id}", response_model=VideoInfo)
     def video(video_id: str) -> VideoInfo:
         info = service.store.video(video_id)
         if info is None:
             raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
         return info
 
-    @api.delete("/videos/{video_id}", **routes)
+    @api.delete("/videos/{video_id}")
     def delete(video_id: str) -> dict[str, str]:
         service.delete(video_id)
         return {"deleted": video_id}
 
-    @api.get("/videos/{video_id}/timeline", response_model=list[StoredEvent], **routes)
+    @api.get("/videos/{video_id}/timeline", response_model=list[StoredEvent])
     def timeline(video_id: str) -> list[StoredEvent]:
         video(video_id)
         return service.store.events(video_id)
 
-    @api.get("/videos/{video_id}/transcript", **routes)
+    @api.get("/videos/{video_id}/transcript")
     def transcript(video_id: str) -> list[dict[str, Any]]:
         return exports.speech_segments(service.store, video_id)
 
-    @api.get("/videos/{video_id}/export", **routes)
+    @api.get("/videos/{video_id}/export")
     def export(
         video_id: str,
         format: Literal["json", "vtt", "srt", "chapters"] = "json",
@@ -234,7 +235,7 @@ def create_api(service: Service) -> FastAPI:
             text = exports.to_chapters(store, video_id)
         return PlainTextResponse(text)
 
-    @api.get("/search", response_model=list[SearchHit], **routes)
+    @api.get("/search", response_model=list[SearchHit])
     def search(
         q: Annotated[str, Query(max_length=2000)] = "",
         video: Annotated[list[str] | None, Query()] = None,
@@ -266,7 +267,7 @@ def create_api(service: Service) -> FastAPI:
                 ) from None
             raise
 
-    @api.post("/ask", response_model=Answer, **routes)
+    @api.post("/ask", response_model=Answer)
     def ask(body: AskIn) -> Answer:
         answer: Answer = videoidx.ask(
             body.question,
@@ -278,16 +279,16 @@ def create_api(service: Service) -> FastAPI:
         )
         return answer
 
-    @api.get("/jobs", response_model=JobsOut, **routes)
+    @api.get("/jobs", response_model=JobsOut)
     def jobs() -> JobsOut:
         version = service.jobs.version
         return JobsOut(version=version, jobs=[job_json(j) for j in service.jobs.snapshot()])
 
-    @api.post("/jobs", response_model=BatchOut, status_code=201, **routes)
+    @api.post("/jobs", response_model=BatchOut, status_code=201)
     def submit(body: IndexIn) -> BatchOut:
         return submit_batch(service, body)
 
-    @api.get("/jobs/{batch_id}", response_model=BatchOut, **routes)
+    @api.get("/jobs/{batch_id}", response_model=BatchOut)
     def follow(
         batch_id: str,
         since: Annotated[int, Query(ge=-1)] = -1,
@@ -301,14 +302,14 @@ def create_api(service: Service) -> FastAPI:
             service.jobs.wait_for_change(since, wait_s)
         return batch_json(service.jobs, batch_id)
 
-    @api.post("/jobs/{batch_id}/cancel", response_model=CancelOut, **routes)
+    @api.post("/jobs/{batch_id}/cancel", response_model=CancelOut)
     def cancel(batch_id: str) -> CancelOut:
         jobs = service.jobs.batch(batch_id)
         if not jobs:
             raise VideoNotFoundError(f"no index job {batch_id}; GET /api/v1/jobs lists them")
         return CancelOut(stopping=service.jobs.cancel([j.job_id for j in jobs]))
 
-    @api.get("/settings", **routes)
+    @api.get("/settings")
     def settings() -> dict[str, Any]:
         return safe_settings(service.settings)
 
