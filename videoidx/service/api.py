@@ -29,7 +29,6 @@ import videoidx
 from videoidx.errors import (
     ConfigError,
     KeyDestinationError,
-    MissingKeyError,
     StoreError,
     VideoIdxError,
     VideoNotFoundError,
@@ -155,9 +154,7 @@ def status_for(exc: VideoIdxError) -> int:
         "not in store" in str(exc) or "not in the store" in str(exc)
     ):
         return 404
-    if isinstance(exc, ConfigError | MissingKeyError):
-        return 400
-    return 422
+    return 400
 
 
 # -- the app -----------------------------------------------------------------------------------
@@ -166,7 +163,7 @@ def status_for(exc: VideoIdxError) -> int:
 def create_api(service: Service) -> FastAPI:
     """The API as its own FastAPI app, to mount at :data:`PREFIX` on the page's server."""
     errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorOut} for code in (400, 401, 403, 404, 422)
+        code: {"model": ErrorOut} for code in (400, 401, 403, 404)
     }
     api = FastAPI(
         title="videoidx",
@@ -218,7 +215,10 @@ def create_api(service: Service) -> FastAPI:
     def transcript(video_id: str) -> list[dict[str, Any]]:
         return exports.speech_segments(service.store, video_id)
 
-    @api.get("/videos/{video_id}/export")
+    @api.get(
+        "/videos/{video_id}/export",
+        responses={200: {"content": {"application/json": {}, "text/plain": {}}}},
+    )
     def export(
         video_id: str,
         format: Literal["json", "vtt", "srt", "chapters"] = "json",
@@ -244,7 +244,7 @@ def create_api(service: Service) -> FastAPI:
         character: str | None = None,
         label: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
-        mode: str | None = None,
+        mode: Literal["keyword", "semantic", "hybrid"] | None = None,
     ) -> list[SearchHit]:
         # ``mode`` goes through only when given: a library without search modes says so.
         extra: dict[str, Any] = {"mode": mode} if mode else {}
