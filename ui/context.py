@@ -26,6 +26,7 @@ from videoidx import (
     VideoInfo,
     search,
 )
+from videoidx.service.paths import PathRule, allowed_folders
 
 SEARCH_LIMIT = 50
 
@@ -175,6 +176,11 @@ class PageContext:
 
     # -- indexing ------------------------------------------------------------------------------
 
+    @property
+    def path_rule(self) -> PathRule:
+        """Which server folders the page's folder field (and the API) may queue from."""
+        return PathRule(allowed_folders(self.settings, self.upload_dir))
+
     def job_views(self) -> list[JobView]:
         return [_job_view(j) for j in self.jobs.snapshot()[:20]]
 
@@ -190,7 +196,8 @@ class PageContext:
             plan = videoidx.plan_video(path, settings, providers)
             name = md_text(Path(path).name)
             if plan.info is None:
-                lines.append(f"- **{name}**: cannot be indexed: {md_text(public_text(plan.error))}")
+                why = md_text(public_text(without_path(plan.error, path)))
+                lines.append(f"- **{name}**: cannot be indexed: {why}")
                 continue
             total_s += plan.info.duration_s
             frames = sum(c.frames for c in plan.clips)
@@ -259,6 +266,12 @@ def _job_view(job: Job) -> JobView:
         batch_cost_cap_usd=job.settings.pipeline.max_cost_usd,
         batch_concurrency=job.settings.pipeline.concurrency,
     )
+
+
+def without_path(text: str, path: str | Path) -> str:
+    """``text`` naming ``path`` by its file name only: a server folder may hold spaces, which
+    :func:`public_text` cannot tell from the words around it."""
+    return text.replace(str(path), Path(path).name)
 
 
 def parse_clock(text: str | None, field_name: str) -> float | None:

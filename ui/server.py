@@ -21,7 +21,6 @@ from ui.player import PlayerFiles
 from ui.safety import Exposure, check_exposure
 from videoidx import Settings, Store
 from videoidx.service.api import PREFIX, Service, create_api
-from videoidx.service.paths import PathRule, allowed_folders
 from videoidx.service.record import ServerRecord, remove_record, write_record
 
 # No usage pings from a tool that promises to run offline.
@@ -80,15 +79,9 @@ def make_context(settings: Settings, store: Store | None = None) -> PageContext:
 def make_service(ctx: PageContext, credentials: tuple[str, str] | None) -> Service:
     """The API's view of the page's context: the same store, the same one job queue."""
     token = ctx.settings.ui.api_token or secrets.token_urlsafe(32)
-    rule = PathRule(allowed_folders(ctx.settings, ctx.upload_dir))
-    service = Service(ctx.settings, ctx.store, ctx.jobs, rule, token, credentials)
+    service = Service(ctx.settings, ctx.store, ctx.jobs, ctx.path_rule, token, credentials)
 
-    def withdraw(video_id: str) -> None:
-        info = ctx.store.video(video_id)
-        if info is not None:
-            ctx.player.withdraw(info)
-
-    service.on_deleted.append(withdraw)
+    service.on_deleted.append(ctx.player.withdraw)
     return service
 
 

@@ -59,15 +59,16 @@ class Service:
     token: str
     credentials: tuple[str, str] | None = None
     """The page's ``user:password``; when set, every route needs it or the token."""
-    on_deleted: list[Callable[[str], None]] = field(default_factory=list)
+    on_deleted: list[Callable[[VideoInfo], None]] = field(default_factory=list)
     """Hooks run after a video leaves the library (the page withdraws its player files)."""
 
     def delete(self, video_id: str) -> None:
-        if not self.store.delete_video(video_id):
+        info = self.store.video(video_id)
+        if info is None or not self.store.delete_video(video_id):
             raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
         self.jobs.forget_video(video_id)
         for hook in self.on_deleted:
-            hook(video_id)
+            hook(info)
 
 
 # -- what goes over the wire -----------------------------------------------------------------
@@ -331,22 +332,8 @@ def batch_json(jobs: JobQueue, batch_id: str, unmatched: Sequence[Any] = ()) -> 
 def submit_batch(service: Service, body: IndexIn) -> BatchOut:
     """Check every path against the allowed folders, expand folders and globs, queue them as
     one batch of the one queue (the page shows it too)."""
-    from videoidx.pipeline.bulk import expand_inputs, videos_of
-
-    items = service.rule.check_all(body.paths)
-    entries = expand_inputs(items)
-    for entry in entries:
-        # A folder's file may be a symlink out of it: the check is on what will be read.
-        if isinstance(entry, Path) and not service.rule.allows(entry):
-            raise PathNotAllowedError(
-                f"{entry.name!r} leads outside the folders this server lets clients index; ask "
-                "the operator to add its folder to the allowed_folders setting"
-            )
-    paths = videos_of(entries)
-    unmatched: list[dict[str, Any]] = []
-    for position, entry in enumerate(entries):
-        if not isinstance(entry, Path):
-            unmatched.append({"position": position, "result": wire.encode(entry.result())})
+    paths, skipped = service.rule.expand(body.paths)
+    unmatched = [{"position": i, "result": wire.encode(e.result())} for i, e in skipped]
     settings = service.settings
     if body.clip_seconds is not None:
         settings = settings.replace(**clip_length_settings(body.clip_seconds, settings.media))

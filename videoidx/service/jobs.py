@@ -149,6 +149,12 @@ class JobQueue:
             for p in paths
         ]
         with self._lock:
+            # A re-index replaces the finished card of the same file instead of adding one.
+            again = {str(j.path) for j in jobs}
+            for old_id in [
+                i for i, j in self._jobs.items() if not j.active and str(j.path) in again
+            ]:
+                del self._jobs[old_id]
             for job in jobs:
                 self._jobs[job.job_id] = job
             self._open_batches += 1

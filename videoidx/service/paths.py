@@ -14,9 +14,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from videoidx.errors import ConfigError
 from videoidx.settings import Settings
+
+if TYPE_CHECKING:
+    from videoidx.pipeline.bulk import Unmatched
 
 
 class PathNotAllowedError(ConfigError):
@@ -68,6 +72,24 @@ class PathRule:
         if not items:
             raise PathNotAllowedError("no paths were given; name video files or folders")
         return [self.check(i) for i in items]
+
+    def expand(self, items: Sequence[str]) -> tuple[list[Path], list[tuple[int, Unmatched]]]:
+        """The video files ``items`` name, every one allowed, and the arguments that named
+        none (with their place among the files), as ``index_many`` reports them. Raises when
+        anything leads outside, or when nothing at all names a video."""
+        from videoidx.pipeline.bulk import expand_inputs, videos_of
+
+        entries = expand_inputs(self.check_all(items))
+        for entry in entries:
+            # A folder's file may be a symlink out of it: the check is on what will be read.
+            if isinstance(entry, Path) and not self.allows(entry):
+                raise PathNotAllowedError(
+                    f"{entry.name!r} leads outside the folders this server lets clients index; "
+                    "ask the operator to add its folder to the allowed_folders setting"
+                )
+        paths = videos_of(entries)
+        unmatched = [(i, e) for i, e in enumerate(entries) if not isinstance(e, Path)]
+        return paths, unmatched
 
 
 def _is_glob(text: str) -> bool:
