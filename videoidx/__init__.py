@@ -80,6 +80,7 @@ _LAZY = {
     "ask": "videoidx.qa",
     "Answer": "videoidx.qa",
     "Citation": "videoidx.qa",
+    "Client": "videoidx.client",
 }
 
 
@@ -101,6 +102,7 @@ __all__ = [
     "CausalLink",
     "Character",
     "Citation",
+    "Client",
     "ClipAnalysis",
     "ClipInput",
     "ClipSpec",

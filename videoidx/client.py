@@ -15,19 +15,23 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from videoidx import errors
 from videoidx.errors import VideoIdxError
-from videoidx.pipeline.batch import ResultCallback
-from videoidx.pipeline.job import VideoResult
-from videoidx.pipeline.progress import Progress, ProgressCallback
-from videoidx.qa.records import Answer
 from videoidx.service import wire
 from videoidx.store import SearchHit, StoredEvent, VideoSummary
 from videoidx.types import VideoInfo
+
+# The pipeline and Q&A types load on first use: a routed ``videoidx search`` must start as fast
+# as an in-process one, and importing the pipeline costs about a second.
+if TYPE_CHECKING:
+    from videoidx.pipeline.batch import ResultCallback
+    from videoidx.pipeline.job import VideoResult
+    from videoidx.pipeline.progress import ProgressCallback
+    from videoidx.qa.records import Answer
 
 T = TypeVar("T")
 POLL_WAIT_S = 10.0
@@ -66,6 +70,9 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+
+    def set_timeout(self, timeout_s: float) -> None:
+        self._http.timeout = httpx.Timeout(timeout_s)
 
     def __enter__(self) -> Client:
         return self
@@ -150,6 +157,8 @@ class Client:
         look_again: bool | None = None,
         thinking: bool | None = None,
     ) -> Answer:
+        from videoidx.qa.records import Answer
+
         body = {
             "question": question,
             "video_ids": list(video_ids) if video_ids is not None else None,
@@ -209,6 +218,8 @@ class Client:
         """Index on the server, as :func:`videoidx.index_many` does locally: one batch, one
         result per video in argument order, ``progress`` fed from the server's job events.
         Setting ``cancel`` (or Ctrl-C) cancels the batch on the server too."""
+        from videoidx.pipeline.job import VideoResult
+
         items = [paths_or_glob] if isinstance(paths_or_glob, str | Path) else list(paths_or_glob)
         batch = self.submit(items, clip_seconds=clip_seconds, max_cost_usd=max_cost_usd)
         unmatched = batch.get("unmatched", [])  # said once, at submission
@@ -230,6 +241,8 @@ class Client:
         cancel: threading.Event | None,
         on_result: ResultCallback | None,
     ) -> dict[str, Any]:
+        from videoidx.pipeline.progress import Progress
+
         seen: dict[str, Any] = {}
         settled: set[str] = set()
         cancelled = False
@@ -262,6 +275,8 @@ def _server_path(p: str | Path) -> str:
 
 
 def _result_of(job: dict[str, Any]) -> VideoResult:
+    from videoidx.pipeline.job import VideoResult
+
     if job.get("result") is not None:
         return wire.decode(VideoResult, {**job["result"], "path": job["path"]})
     return VideoResult(path=job["path"], title=job["title"], error=job.get("error", ""))

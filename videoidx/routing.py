@@ -13,7 +13,10 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from videoidx.service.record import live_record
+from videoidx.errors import VideoIdxError
+from videoidx.service.record import PROBE_TIMEOUT_S, ServerRecord, live_record
+
+CALL_TIMEOUT_S = 600.0
 
 if TYPE_CHECKING:
     from videoidx.client import Client
@@ -24,10 +27,25 @@ _lock = threading.Lock()
 
 def served_client(db_path: str | Path, *, quiet: bool = False) -> Client | None:
     """A :class:`videoidx.client.Client` for the server holding ``db_path``, or None."""
-    record = live_record(db_path)
-    if record is None:
+    from videoidx.client import Client, ServerUnreachableError
+
+    clients: list[Client] = []
+
+    def answers(record: ServerRecord) -> bool:
+        # The client that will be used asks, so a routed command opens one connection pool.
+        client = Client(record.url, token=record.token, timeout_s=PROBE_TIMEOUT_S)
+        try:
+            client.health()
+        except (ServerUnreachableError, VideoIdxError):
+            client.close()
+            return False
+        client.set_timeout(CALL_TIMEOUT_S)
+        clients.append(client)
+        return True
+
+    record = live_record(db_path, answers)
+    if record is None or not clients:
         return None
-    from videoidx.client import Client
 
     key = str(Path(db_path).resolve())
     with _lock:
@@ -40,4 +58,4 @@ def served_client(db_path: str | Path, *, quiet: bool = False) -> Client | None:
             file=sys.stderr,
             flush=True,
         )
-    return Client(record.url, token=record.token)
+    return clients[0]

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,16 +67,19 @@ def remove_record(db_path: str | Path, token: str) -> None:
             path.unlink()
 
 
-def live_record(db_path: str | Path) -> ServerRecord | None:
-    """The record of a server that holds ``db_path`` and answers; None when there is none. A
-    stale record (dead process, or no answer) is removed."""
+def live_record(
+    db_path: str | Path, answers: Callable[[ServerRecord], bool] | None = None
+) -> ServerRecord | None:
+    """The record of a server that holds ``db_path`` and answers (``answers`` asks it; by
+    default a health request); None when there is none. A stale record (dead process, or no
+    answer) is removed."""
     if str(db_path) == ":memory:":
         return None
     path = record_path(db_path)
     found = _read(path)
     if found is None:
         return None
-    if _alive(found.pid) and _answers(found):
+    if _alive(found.pid) and (answers or _answers)(found):
         return found
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
