@@ -202,6 +202,9 @@ def test_search_videos_export_and_ask_route_with_the_library_types(served: Serve
         found = client.search("shot", video_ids=[video_id], limit=3)
         assert found and all(isinstance(h, videoidx.SearchHit) for h in found)
         assert {h.video_id for h in found} == {video_id}
+    # videoidx.search on the library's path goes through the server too.
+    by_path = videoidx.search(str(served.db), "shot", video_ids=[video_id], limit=3)
+    assert by_path == found
     settings = videoidx.resolve_settings({"db_path": str(served.db)}, env={})
     answer = videoidx.ask("what colour is shown?", settings=settings)
     assert isinstance(answer, videoidx.Answer)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from videoidx.errors import VideoIdxError
+from videoidx.errors import StoreError, VideoIdxError
 from videoidx.service.record import PROBE_TIMEOUT_S, ServerRecord, live_record
+from videoidx.store import SearchHit, Store
+from videoidx.store import search as store_search
 
 CALL_TIMEOUT_S = 600.0
 
@@ -59,3 +61,20 @@ def served_client(db_path: str | Path, *, quiet: bool = False) -> Client | None:
             flush=True,
         )
     return clients[0]
+
+
+def search(store: Store | str | Path, query: str, **filters: Any) -> list[SearchHit]:
+    """:func:`videoidx.store.search` on an open :class:`Store`, or on a library file's path:
+    through the server that holds it when one does, else on the file opened read-only here.
+    ``filters`` are the store search's (``video_ids``, ``start_s``, ``end_s``, ``character``,
+    ``label``, ``limit``, ...)."""
+    if isinstance(store, Store):
+        return store_search(store, query, **filters)
+    client = served_client(store)
+    if client is not None:
+        with client:
+            return client.search(query, **filters)
+    if not Path(store).is_file():
+        raise StoreError(f"no store at {store}; index a video first or pass an open Store")
+    with Store.open(store, read_only=True) as opened:
+        return store_search(opened, query, **filters)
