@@ -136,7 +136,10 @@ class Page:
             [self.batch, index.index_msg, index.jobs_html],
         )
         # Once the visitor's batch is over, its "Indexing ..." line says how it ended.
-        self.timer.tick(index.batch_line, [self.batch], [index.index_msg], show_progress="hidden")
+        self.timer.tick(
+            index.batch_line, [self.batch, index.index_msg], [index.index_msg],
+            show_progress="hidden",
+        )  # fmt: skip
 
         library.open_btn.click(library.on_open_selected, [self.lib_selected, *self._state_inputs],
                                self.view_outputs)  # fmt: skip

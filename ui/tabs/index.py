@@ -264,9 +264,12 @@ class IndexTab:
         self.ctx.jobs.forget_finished()
         return render.jobs_html(self.ctx.job_views())
 
-    def batch_line(self, batch: list[str] | None) -> Any:
-        """The line under Start once the visitor's batch is over (it said "Indexing ..."
-        while it ran); unchanged while it runs or when there is none."""
+    def batch_line(self, batch: list[str] | None, shown: str | None = None) -> Any:
+        """The line under Start once the visitor's batch is over, in place of the "Indexing
+        ..." it showed while it ran; any other line (an error, "Cancelling ...") stays, and so
+        does everything while the batch runs."""
+        if shown is not None and not str(shown).startswith("Indexing"):
+            return gr.update()
         jobs = {j.job_id: j for j in self.ctx.jobs.snapshot()}
         mine = [jobs[i] for i in batch or [] if i in jobs]
         if not mine or any(j.active for j in mine):
