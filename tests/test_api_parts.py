@@ -85,3 +85,23 @@ def test_the_wire_gives_back_the_library_types() -> None:
     answer = Answer("q?", "it [1]", [c], "retrieved", Usage(), evidence=[c])
     back = wire.decode(Answer, wire.encode(answer))
     assert back == answer and isinstance(back.citations[0], Citation)
+
+
+def test_a_page_on_another_site_cannot_drive_a_loopback_server(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from videoidx.service.api import Service, create_api
+    from videoidx.service.jobs import JobQueue
+
+    conf = videoidx.resolve_settings({"db_path": str(tmp_path / "l.duckdb")}, env={})
+    with videoidx.Store.open(conf.db_path) as store:
+        jobs = JobQueue(store)
+        service = Service(conf, store, jobs, PathRule((tmp_path.resolve(),)), "t" * 32)
+        with TestClient(create_api(service), base_url="http://127.0.0.1:7860") as http:
+            assert http.get("/videos").status_code == 200
+            same = http.get("/videos", headers={"Origin": "http://127.0.0.1:7860"})
+            assert same.status_code == 200
+            for method, route in (("GET", "/videos"), ("DELETE", "/videos/x"), ("POST", "/jobs")):
+                r = http.request(method, route, headers={"Origin": "https://evil.example"})
+                assert r.status_code == 403 and r.json()["type"] == "CrossSiteError"
+        jobs.close()

@@ -362,6 +362,7 @@ def safe_settings(settings: Settings) -> dict[str, Any]:
 
 def _guard(service: Service) -> Callable[[Request], None]:
     def check(request: Request) -> None:
+        _same_origin(request)
         if service.credentials is None and request_is_local(request):
             return
         header = request.headers.get("authorization", "")
@@ -385,6 +386,17 @@ def _guard(service: Service) -> Callable[[Request], None]:
     return check
 
 
+def _same_origin(request: Request) -> None:
+    """Refuse what a web page on another site makes a visitor's browser send: a request whose
+    ``Origin`` is not this server (a browser always sends it cross-site). Otherwise any site
+    open in the operator's browser could queue jobs or delete videos on a loopback server."""
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise _CrossSite()
+
+
 def request_is_local(request: Request) -> bool:
     """A loopback server without a password is open to this machine only, like the page."""
     from ipaddress import ip_address
@@ -400,7 +412,22 @@ class _Unauthorized(VideoIdxError):
     pass
 
 
+class _CrossSite(VideoIdxError):
+    pass
+
+
 def _install_auth_errors(api: FastAPI) -> None:
+    @api.exception_handler(_CrossSite)
+    def _cross_site(_request: Request, _exc: _CrossSite) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": "requests from another site's page are refused; call the API from a "
+                "program, or from the page this server serves",
+                "type": "CrossSiteError",
+            },
+            status_code=403,
+        )
+
     @api.exception_handler(_Unauthorized)
     def _unauthorized(_request: Request, _exc: _Unauthorized) -> JSONResponse:
         return JSONResponse(
