@@ -211,6 +211,11 @@ def test_search_videos_export_and_ask_route_with_the_library_types(served: Serve
     assert answer.citations and all(isinstance(c, videoidx.Citation) for c in answer.citations)
 
 
+def test_opening_the_served_file_says_how_to_go_through_the_server(served: Served) -> None:
+    with pytest.raises(videoidx.StoreError, match=r"held by `videoidx serve` \(pid \d+\)"):
+        videoidx.Store.open(served.db, read_only=True)
+
+
 def test_errors_are_the_cli_messages_with_the_same_exit_code(served: Served) -> None:
     gone = served.cli("delete", "no-such-video")
     assert gone.returncode == 2
