@@ -168,6 +168,16 @@ class Page:
             [self.batch, index.index_msg, index.files, index.jobs_html],
         )
         index.cancel_btn.click(index.on_cancel, [self.batch], [index.index_msg])
+        index.folder_btn.click(
+            index.on_queue_folder,
+            [index.folder_tb, *settings_inputs],
+            [self.batch, index.index_msg, index.jobs_html],
+        )
+        # Once the visitor's batch is over, its "Indexing ..." line says how it ended.
+        self.timer.tick(
+            index.batch_line, [self.batch, index.index_msg], [index.index_msg],
+            show_progress="hidden",
+        )  # fmt: skip
 
         self._seeks(library.open_btn.click(library.on_open_selected,
                     [self.lib_selected, *self._state_inputs], self.view_outputs))  # fmt: skip

@@ -28,6 +28,7 @@ from videoidx import (
     VideoInfo,
     search,
 )
+from videoidx.service.paths import PathRule, allowed_folders
 from videoidx.store import StoredSaid
 
 SEARCH_LIMIT = 50
@@ -272,6 +273,11 @@ class PageContext:
 
     # -- indexing ------------------------------------------------------------------------------
 
+    @property
+    def path_rule(self) -> PathRule:
+        """Which server folders the page's folder field (and the API) may queue from."""
+        return PathRule(allowed_folders(self.settings, self.upload_dir))
+
     def job_views(self) -> list[JobView]:
         preparing = self.player.preparing_ids()
         return [_job_view(j, preparing) for j in self.jobs.snapshot()[:20]]
@@ -288,7 +294,8 @@ class PageContext:
             plan = videoidx.plan_video(path, settings, providers)
             name = md_text(Path(path).name)
             if plan.info is None:
-                lines.append(f"- **{name}**: cannot be indexed: {md_text(public_text(plan.error))}")
+                why = md_text(public_text(without_path(plan.error, path)))
+                lines.append(f"- **{name}**: cannot be indexed: {why}")
                 continue
             total_s += plan.info.duration_s
             frames = sum(c.frames for c in plan.clips)
@@ -366,6 +373,12 @@ def _speech_off(settings: Settings, transcriber: str) -> bool:
         return create_transcriber(settings.replace(transcriber=transcriber)) is None
     except VideoIdxError:
         return False
+
+
+def without_path(text: str, path: str | Path) -> str:
+    """``text`` naming ``path`` by its file name only: a server folder may hold spaces, which
+    :func:`public_text` cannot tell from the words around it."""
+    return text.replace(str(path), Path(path).name)
 
 
 def parse_clock(text: str | None, field_name: str) -> float | None:

@@ -39,6 +39,7 @@ from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan, detect_shots, sample_clip, sample_frames, scan_video
 from videoidx.pipeline.progress import TERMINAL_STAGES, Stage
+from videoidx.routing import search
 from videoidx.settings import Settings, clip_length_settings, resolve_settings
 from videoidx.store import (
     SearchHit,
@@ -47,7 +48,6 @@ from videoidx.store import (
     StoredEvent,
     StoredLink,
     VideoSummary,
-    search,
 )
 from videoidx.times import clock, clock_span, parse_seconds
 from videoidx.types import (
@@ -81,6 +81,7 @@ _LAZY = {
     "ask": "videoidx.qa",
     "Answer": "videoidx.qa",
     "Citation": "videoidx.qa",
+    "Client": "videoidx.client",
 }
 
 
@@ -102,6 +103,7 @@ __all__ = [
     "CausalLink",
     "Character",
     "Citation",
+    "Client",
     "ClipAnalysis",
     "ClipInput",
     "ClipSpec",

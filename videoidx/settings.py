@@ -213,6 +213,13 @@ class UISettings:
     (or one re-index) and runs like ``videoidx index`` on them: one ``concurrency`` limit and one
     ``max_cost_usd`` cap for the whole batch, its videos' media work in parallel. So at most
     ``index_workers`` x ``concurrency`` model calls are open at once, across batches."""
+    allowed_folders: str | None = None
+    """Folders on the server whose videos a client (the HTTP API, the page's folder field) may
+    index, comma-separated; None allows the library's folder, the server's working directory
+    and the upload folder. Symlinks and ``..`` are resolved before the check."""
+    api_token: str | None = None
+    """The bearer token programs send to the HTTP API; None makes a new one at each start
+    (written, readable only by you, in the record beside the library file)."""
 
 
 @dataclass(frozen=True)

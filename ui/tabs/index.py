@@ -7,13 +7,14 @@ The form's values are the page's settings: :meth:`IndexTab.job_settings` turns t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 import videoidx
 from ui import render
-from ui.context import PageContext, error_text
+from ui.context import PageContext, error_text, without_path
 from ui.render import CLICK_JS, md_text
 from ui.safety import public_text
 from ui.uploads import accept_uploads
@@ -51,6 +52,15 @@ class IndexTab:
                     )
                     self.cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-index")
                 self.index_msg = gr.Markdown(elem_id="index-msg")
+                with gr.Row():
+                    self.folder_tb = gr.Textbox(
+                        label="Or a folder or glob on this server",
+                        placeholder="/videos/talks or /videos/**/*.mp4",
+                        info="Only under the folders the operator allows (allowed_folders).",
+                        elem_id="folder",
+                        scale=4,
+                    )
+                    self.folder_btn = gr.Button("Queue folder", elem_id="queue-folder", scale=1)
             with gr.Column(scale=2), gr.Group():
                 # The registry's indexers, each as it declares itself; the provider fields show
                 # for one that offers providers, the cost cap for one that costs money.
@@ -108,7 +118,11 @@ class IndexTab:
                     label="Stop at cost (USD, 0 = no cap)",
                     visible=chosen.priced,
                 )
-        gr.Markdown("### Indexing")
+        with gr.Row():
+            gr.Markdown("### Indexing")
+            self.clear_btn = gr.Button(
+                "Clear finished", size="sm", elem_id="clear-jobs", scale=0, min_width=140
+            )
         self.jobs_html = gr.HTML(elem_id="jobs", js_on_load=CLICK_JS)
 
     @property
@@ -129,6 +143,7 @@ class IndexTab:
                 self.on_estimate, [self.files, *settings_inputs], [self.estimate_md],
                 show_progress="hidden",
             )  # fmt: skip
+        self.clear_btn.click(self.on_clear, [], [self.jobs_html], show_progress="hidden")
         self.indexer_dd.change(
             self.on_indexer,
             [self.indexer_dd, self.provider_dd],
@@ -216,6 +231,9 @@ class IndexTab:
             paths = accept_uploads(files, ctx.upload_dir, max_mb=ctx.settings.ui.upload_max_mb)
         except VideoIdxError as exc:
             return [], error_text(exc), gr.update(), gr.update()
+        unreadable = self.unreadable(paths, settings)
+        if len(unreadable) == len(paths):  # the estimate said so already: nothing would run
+            return [], _nothing_to_index(unreadable), gr.update(), gr.update()
         jobs = ctx.jobs.submit(paths, settings)
         names = md_text(", ".join(j.title for j in jobs))
         return (
@@ -225,11 +243,69 @@ class IndexTab:
             render.jobs_html(ctx.job_views()),
         )
 
+    def unreadable(self, paths: list[Any], settings: Settings) -> list[tuple[str, str]]:
+        """(file name, why) of each file the estimate finds cannot be indexed."""
+        out = []
+        for path in paths:
+            plan = videoidx.plan_video(path, settings, [])
+            if plan.info is None:
+                out.append((Path(path).name, without_path(plan.error, path)))
+        return out
+
+    def on_queue_folder(self, folder: str, *settings_values: Any) -> tuple[Any, ...]:
+        """Queue the videos of an allowed folder or glob on the server as one batch."""
+        ctx = self.ctx
+        folder = (folder or "").strip()
+        if not folder:
+            return [], "Type a folder or a glob on this server first.", gr.update()
+        try:
+            settings = self.job_settings(*settings_values)
+            videoidx.check_ready(settings)
+            paths, _skipped = ctx.path_rule.expand([folder])
+        except VideoIdxError as exc:
+            return [], error_text(exc), gr.update()
+        if not paths:
+            return [], f"No video files in {md_text(folder)}.", gr.update()
+        jobs = ctx.jobs.submit(paths, settings)
+        return (
+            [j.job_id for j in jobs],
+            f"Indexing {len(jobs)} video(s) from {md_text(folder)}. You can search and browse "
+            "while it runs.",
+            render.jobs_html(ctx.job_views()),
+        )
+
+    def on_clear(self) -> str:
+        self.ctx.jobs.forget_finished()
+        return render.jobs_html(self.ctx.job_views())
+
+    def batch_line(self, batch: list[str] | None, shown: str | None = None) -> Any:
+        """The line under Start once the visitor's batch is over, in place of the "Indexing
+        ..." it showed while it ran; any other line (an error, "Cancelling ...") stays, and so
+        does everything while the batch runs."""
+        if shown is not None and not str(shown).startswith("Indexing"):
+            return gr.update()
+        jobs = {j.job_id: j for j in self.ctx.jobs.snapshot()}
+        mine = [jobs[i] for i in batch or [] if i in jobs]
+        if not mine or any(j.active for j in mine):
+            return gr.update()
+        counts: dict[str, int] = {}
+        for j in mine:
+            counts[j.status.value] = counts.get(j.status.value, 0) + 1
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+        return f"Finished: {summary}. The cards below say more."
+
     def on_cancel(self, batch: list[str]) -> str:
         n = self.ctx.jobs.cancel(batch or [])
         if not n:
             return "Nothing of yours is running."
         return f"Cancelling {n} video(s): clips in flight finish and are kept; the rest stop."
+
+
+def _nothing_to_index(unreadable: list[tuple[str, str]]) -> str:
+    reasons = "; ".join(
+        f"**{md_text(name)}**: {md_text(public_text(why))}" for name, why in unreadable
+    )
+    return f"Nothing to index: no file can be read as a video ({reasons})."
 
 
 def _provider_options(indexer: str) -> list[tuple[str, str]]:

@@ -106,5 +106,6 @@ class LibraryTab:
         removed = ctx.store.delete_video(video_id) if video_id else False
         if removed and info is not None:
             ctx.player.withdraw(info)
+            ctx.jobs.forget_video(video_id)  # its card would open a timeline that is gone
         msg = f"Deleted **{md_text(info.title)}**." if removed and info else "Nothing was deleted."
         return (gr.update(visible=False), msg, "", "", *self.page.on_tick("")[:4])

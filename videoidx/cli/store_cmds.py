@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from videoidx.errors import StoreError
 from videoidx.settings import resolve_settings
@@ -15,6 +15,9 @@ from videoidx.store import Store, search
 from videoidx.store import export as exports
 from videoidx.times import clock, clock_span, parse_seconds
 from videoidx.wording import count
+
+if TYPE_CHECKING:
+    from videoidx.client import Client
 
 FORMATS = ("json", "vtt", "srt", "chapters", "parquet")
 
@@ -31,6 +34,13 @@ def time_flag(text: str) -> float:
 
 def _db_path(args: argparse.Namespace) -> str:
     return resolve_settings({"db_path": args.db}).db_path
+
+
+def _served(args: argparse.Namespace) -> Client | None:
+    """The server holding the store, when ``videoidx serve`` runs on it (says so once)."""
+    from videoidx.routing import served_client
+
+    return served_client(_db_path(args))
 
 
 def _open_existing(args: argparse.Namespace) -> Store:
@@ -98,17 +108,21 @@ def register(subparsers: Any) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    with _open_existing(args) as store:
-        hits = search(
-            store,
-            args.query,
-            video_ids=args.video,
-            start_s=args.start_s,
-            end_s=args.end_s,
-            character=args.character,
-            label=args.label,
-            limit=args.limit,
-        )
+    filters: dict[str, Any] = {
+        "video_ids": args.video,
+        "start_s": args.start_s,
+        "end_s": args.end_s,
+        "character": args.character,
+        "label": args.label,
+        "limit": args.limit,
+    }
+    client = _served(args)
+    if client is not None:
+        with client:
+            hits = client.search(args.query, **filters)
+    else:
+        with _open_existing(args) as store:
+            hits = search(store, args.query, **filters)
     if args.json:
         for hit in hits:
             print(json.dumps(asdict(hit), ensure_ascii=False))
@@ -126,6 +140,10 @@ def run_search(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    client = _served(args)
+    if client is not None:
+        with client:
+            return _export_through(client, args)
     with _open_existing(args) as store:
         if args.format == "parquet":
             files = exports.export_parquet(
@@ -156,6 +174,25 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_through(client: Client, args: argparse.Namespace) -> int:
+    """``export`` by a server that holds the store: the same text, written here."""
+    if args.format == "parquet":
+        raise StoreError(
+            "parquet export writes files beside the store, which `videoidx serve` holds now; "
+            "export --format json through it, or stop the server and run this again"
+        )
+    if args.format == "json":
+        text = json.dumps(client.export(args.video_id, "json"), ensure_ascii=False, indent=1)
+        text += "\n"
+    else:
+        text = str(client.export(args.video_id, args.format, speech=args.speech))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def run_import(args: argparse.Namespace) -> int:
     with Store.open(_db_path(args)) as store:
         video_id = exports.import_json(store, args.path)
@@ -164,8 +201,13 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_videos(args: argparse.Namespace) -> int:
-    with _open_existing(args) as store:
-        videos = store.list_videos()
+    client = _served(args)
+    if client is not None:
+        with client:
+            videos = client.videos()
+    else:
+        with _open_existing(args) as store:
+            videos = store.list_videos()
     if args.json:
         print(json.dumps([asdict(v) for v in videos], ensure_ascii=False, indent=1))
         return 0
@@ -180,10 +222,15 @@ def run_videos(args: argparse.Namespace) -> int:
 
 
 def run_delete(args: argparse.Namespace) -> int:
-    with _open_existing(args) as store:
-        if not store.delete_video(args.video_id):
-            raise StoreError(
-                f"video {args.video_id} is not in the store; `videoidx videos` lists them"
-            )
+    client = _served(args)
+    if client is not None:
+        with client:
+            client.delete(args.video_id)  # the server raises the same "not in the store"
+    else:
+        with _open_existing(args) as store:
+            if not store.delete_video(args.video_id):
+                raise StoreError(
+                    f"video {args.video_id} is not in the store; `videoidx videos` lists them"
+                )
     print(f"deleted video {args.video_id}", file=sys.stderr)
     return 0

@@ -74,7 +74,9 @@ def index_many(
     reason while the rest go on. Raises :class:`VideoNotFoundError` when nothing at all names
     a video. ``workers``, ``engine`` and ``ray_address`` default to the settings of the same
     names (see ``PipelineSettings``). ``store`` is opened from ``settings.db_path`` (and
-    closed) when not given. ``on_result`` hears each video's result as soon as that video is
+    closed) when not given; when a running ``videoidx serve`` holds that file, the batch is
+    submitted to it and followed instead (its indexer and engine index; see
+    ``videoidx.routing``). ``on_result`` hears each video's result as soon as that video is
     settled, before the batch ends (the web page's cards use it).
     """
     settings = settings or resolve_settings()
@@ -85,6 +87,20 @@ def index_many(
             if v is not None
         }
     )
+    if store is None:
+        from videoidx.routing import served_client
+
+        client = served_client(settings.db_path)
+        if client is not None:  # a running server holds the file: it indexes, we follow
+            with client:
+                return client.index_many(
+                    paths_or_glob,
+                    progress=progress,
+                    cancel=cancel,
+                    on_result=on_result,
+                    clip_seconds=settings.media.clip_target_s,
+                    max_cost_usd=settings.pipeline.max_cost_usd,
+                )
     entries = expand_inputs(paths_or_glob)
     paths = videos_of(entries)  # raises when nothing at all can be indexed
     if not paths:

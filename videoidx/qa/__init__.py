@@ -69,6 +69,15 @@ def ask(
     if not question or not question.strip():
         raise ConfigError("the question is empty; ask something about the indexed videos")
     settings = settings or resolve_settings()
+    if store is None and indexer is None:
+        from videoidx.routing import served_client
+
+        client = served_client(settings.db_path)
+        if client is not None:  # a running server holds the file: it answers
+            with client:
+                return client.ask(
+                    question, video_ids=video_ids, look_again=look_again, thinking=thinking
+                )
     own_indexer = indexer is None
     model = qa_indexer(settings) if indexer is None else indexer
     own_store = store is None

@@ -88,6 +88,15 @@ def timeline_document(store: Store, video_id: str) -> dict[str, Any]:
     return doc
 
 
+def speech_segments(store: Store, video_id: str) -> list[dict[str, Any]]:
+    """What was said in one video, in time order (the transcript the API serves)."""
+    if store.video(video_id) is None:
+        raise StoreError(
+            f"video {video_id} is not in store {store.path}; `videoidx videos` lists them"
+        )
+    return _rows(store, "speech", video_id, ("doc", "doc_len"))
+
+
 def export_json(store: Store, video_id: str, out: str | Path) -> Path:
     out = Path(out)
     text = json.dumps(timeline_document(store, video_id), ensure_ascii=False, indent=1)

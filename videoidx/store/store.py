@@ -104,6 +104,16 @@ class Store(StoreReads):
         try:
             con = duckdb.connect(path, read_only=read_only)
         except duckdb.IOException as exc:
+            from videoidx.service.record import live_record
+
+            served = live_record(path) if path != ":memory:" else None
+            if served is not None:
+                raise StoreError(
+                    f"store {path} is held by `videoidx serve` (pid {served.pid}); go through "
+                    f"it: videoidx.Client({served.url!r}), or videoidx.search(PATH, ...), "
+                    "videoidx.index_many and videoidx.ask with db_path set to it, which route "
+                    "there by themselves"
+                ) from exc
             raise StoreError(
                 f"cannot open store {path}: {exc}. Another process probably has it open for "
                 "writing (DuckDB allows one); stop it, or use that process's store"

@@ -1,0 +1,155 @@
+"""Soak run: a notebook batch, a second client searching every second, one served library.
+
+Starts a real ``videoidx serve`` on a temp library, then for ``--minutes`` (default 10):
+a "notebook" thread runs ``videoidx.index_many`` on the library path (which routes through the
+server) over ``--videos`` generated videos, again and again; a second client searches every
+second and lists the videos. Counted: lock errors and any other error on either side, and for
+every video the notebook saw finish, how long until the searching client's results held it
+(target: within one clip's time, ``clip_target_s``, of finishing).
+
+    .venv/bin/python -m benchmarks.api_soak
+    .venv/bin/python -m benchmarks.api_soak --minutes 2 --videos 4   # a quick check
+
+The page in Chromium is not part of this script (``tests/test_api_browser.py`` shows the same
+server's page following an API batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import videoidx
+from tests.browser import free_port
+from videoidx.client import Client
+from videoidx.media.synth import Segment, make_video
+from videoidx.service.record import live_record
+
+CLIP_LENGTHS_S = (2.0, 3.0, 4.0)
+"""The notebook re-indexes with each in turn, so every batch is a new run, not the cache."""
+COLOURS = ("red", "green", "blue", "orange", "purple", "white", "black", "yellow")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--videos", type=int, default=20)
+    args = ap.parse_args()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOIDX_")}
+    env["VIDEOIDX_INDEXER"] = "local"
+
+    with tempfile.TemporaryDirectory(prefix="videoidx-soak-") as tmp:
+        root = Path(tmp)
+        env["XDG_CONFIG_HOME"] = tmp
+        folder = root / "videos"
+        folder.mkdir()
+        for i in range(args.videos):
+            a, b = COLOURS[i % len(COLOURS)], COLOURS[(i + 3) % len(COLOURS)]
+            make_video(folder / f"v{i:02d}.mp4", (Segment(a, 2.0), Segment(b, 2.0, pattern=True)))
+        db = root / "library.duckdb"
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "videoidx",
+                "serve",
+                "--db",
+                str(db),
+                "--port",
+                str(free_port()),
+            ],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while (record := live_record(db)) is None:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("videoidx serve did not come up")
+                time.sleep(0.5)
+            report = soak(db, folder, record.url, record.token, args.minutes)
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(report)
+
+
+def soak(db: Path, folder: Path, url: str, token: str, minutes: float) -> str:
+    stop = threading.Event()
+    errors: list[str] = []
+    finished: dict[str, float] = {}  # video_id -> when the notebook heard it finish
+    found: dict[str, float] = {}  # video_id -> when the searching client first saw it
+    searches = 0
+    batches = 0
+    settings = videoidx.resolve_settings({"db_path": str(db), "indexer": "local"}, env={})
+
+    def notebook() -> None:
+        nonlocal batches
+        while not stop.is_set():
+            try:
+                videoidx.index_many(
+                    folder,
+                    # Another clip length each time: a new run, not the cache.
+                    settings=settings.replace(
+                        **videoidx.clip_length_settings(
+                            CLIP_LENGTHS_S[batches % len(CLIP_LENGTHS_S)], settings.media
+                        )
+                    ),
+                    on_result=lambda r: finished.setdefault(r.video_id, time.monotonic()),
+                )
+                batches += 1
+            except Exception as exc:  # counted, and the soak goes on
+                errors.append(f"notebook: {type(exc).__name__}: {exc}")
+
+    def searcher() -> None:
+        nonlocal searches
+        with Client(url, token=token) as client:
+            while not stop.is_set():
+                try:
+                    now = time.monotonic()
+                    for hit in client.search("", limit=1000):
+                        found.setdefault(hit.video_id, now)
+                    client.videos()
+                    searches += 1
+                except Exception as exc:
+                    errors.append(f"searcher: {type(exc).__name__}: {exc}")
+                stop.wait(1.0)
+
+    threads = [threading.Thread(target=notebook), threading.Thread(target=searcher)]
+    for t in threads:
+        t.start()
+    stop.wait(minutes * 60)
+    stop.set()
+    for t in threads:
+        t.join(300)
+    clip_s = max(CLIP_LENGTHS_S)
+    lags = [max(0.0, found[v] - t) for v, t in finished.items() if v in found]
+    missing = [v for v in finished if v not in found]
+    locks = [e for e in errors if "lock" in e.lower()]
+    lines = [
+        f"soak: {minutes:g} min, load average (1 min) at the end {os.getloadavg()[0]:.1f}",
+        f"notebook batches finished: {batches}; videos seen finishing: {len(finished)}",
+        f"searches: {searches}; errors: {len(errors)} (lock errors: {len(locks)})",
+    ]
+    if lags:
+        lines.append(
+            f"finish -> searchable: median {statistics.median(lags):.2f} s, max {max(lags):.2f} s"
+            f" (target: within one clip, {clip_s:g} s: "
+            f"{'met' if max(lags) <= clip_s and not missing else 'MISSED'})"
+        )
+    lines += [f"  never seen by the searcher: {v}" for v in missing]
+    lines += [f"  {e}" for e in errors[:10]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,321 @@
+"""``videoidx.Client``: the library of a running ``videoidx serve``, with the local API's verbs.
+
+Notebook code reads the same against a file or a server: ``videos``, ``search``, ``ask``,
+``index_many``, ``export``, ``delete`` return the library's own types (:class:`SearchHit`,
+:class:`VideoSummary`, :class:`Answer`, :class:`VideoResult` ...), and an error raises the
+same :class:`~videoidx.errors.VideoIdxError` subclass with the same message as in-process.
+``index_many`` submits one batch to the server's job queue (the page shows it) and feeds the
+server's job events to the same ``progress`` callback the local engine calls.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from videoidx import errors
+from videoidx.errors import VideoIdxError
+from videoidx.service import wire
+from videoidx.store import SearchHit, StoredEvent, VideoSummary
+from videoidx.types import VideoInfo
+
+# The pipeline and Q&A types load on first use: a routed ``videoidx search`` must start as fast
+# as an in-process one, and importing the pipeline costs about a second.
+if TYPE_CHECKING:
+    from videoidx.pipeline.batch import ResultCallback
+    from videoidx.pipeline.job import VideoResult
+    from videoidx.pipeline.progress import ProgressCallback
+    from videoidx.qa.records import Answer
+
+T = TypeVar("T")
+POLL_WAIT_S = 10.0
+
+
+class ServerUnreachableError(VideoIdxError):
+    """The server did not answer (stopped, or the address is wrong)."""
+
+
+class ServerAnswerError(VideoIdxError):
+    """The server answered with an error that is not one of videoidx's (a proxy, a bug)."""
+
+
+class Client:
+    """A served library over HTTP. ``url`` is the page's address (``http://127.0.0.1:7860``)
+    or its API's (``.../api/v1``); ``token`` the bearer token (``auth`` a ``(user, password)``
+    pair works too)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout_s: float = 600.0,
+    ) -> None:
+        base = url.rstrip("/")
+        self.url = base if base.endswith("/api/v1") else f"{base}/api/v1"
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # trust_env off: a proxy from the environment must not see the token of a local server.
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, auth=auth, timeout=timeout_s, trust_env=False
+        )
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def set_timeout(self, timeout_s: float) -> None:
+        self._http.timeout = httpx.Timeout(timeout_s)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            r = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ServerUnreachableError(
+                f"the videoidx server at {self.url} did not answer ({type(exc).__name__}); "
+                "is `videoidx serve` still running?"
+            ) from None
+        if r.status_code >= 400:
+            raise _error_of(r)
+        return r
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._call(method, path, **kwargs).json()
+
+    # -- the library's verbs -------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._json("GET", "/health"))
+
+    def videos(self) -> list[VideoSummary]:
+        return [wire.decode(VideoSummary, v) for v in self._json("GET", "/videos")]
+
+    def video(self, video_id: str) -> VideoInfo:
+        return wire.decode(VideoInfo, self._json("GET", f"/videos/{video_id}"))
+
+    def events(self, video_id: str) -> list[StoredEvent]:
+        """The video's timeline, in time order."""
+        return [
+            wire.decode(StoredEvent, e) for e in self._json("GET", f"/videos/{video_id}/timeline")
+        ]
+
+    def transcript(self, video_id: str) -> list[dict[str, Any]]:
+        return list(self._json("GET", f"/videos/{video_id}/transcript"))
+
+    def delete(self, video_id: str) -> None:
+        self._call("DELETE", f"/videos/{video_id}")
+
+    def search(
+        self,
+        query: str,
+        *,
+        video_ids: Sequence[str] | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        character: str | None = None,
+        label: str | None = None,
+        limit: int = 20,
+        mode: str | None = None,
+    ) -> list[SearchHit]:
+        if video_ids is not None and not video_ids:
+            return []  # as in-process: an empty list of videos matches nothing
+        params: dict[str, Any] = {"q": query, "limit": limit}
+        optional = {
+            "video": list(video_ids) if video_ids is not None else None,
+            "from": start_s,
+            "to": end_s,
+            "character": character,
+            "label": label,
+            "mode": mode,
+        }
+        params.update({k: v for k, v in optional.items() if v is not None})
+        return [wire.decode(SearchHit, h) for h in self._json("GET", "/search", params=params)]
+
+    def ask(
+        self,
+        question: str,
+        *,
+        video_ids: Sequence[str] | None = None,
+        look_again: bool | None = None,
+        thinking: bool | None = None,
+    ) -> Answer:
+        from videoidx.qa.records import Answer
+
+        body = {
+            "question": question,
+            "video_ids": list(video_ids) if video_ids is not None else None,
+            "look_again": look_again,
+            "thinking": thinking,
+        }
+        return wire.decode(Answer, self._json("POST", "/ask", json=body))
+
+    def export(self, video_id: str, format: str = "json", *, speech: bool = False) -> Any:
+        """The timeline document (``json``, a dict) or the text of ``vtt``, ``srt``,
+        ``chapters``, as ``videoidx.store.export`` makes them."""
+        r = self._call(
+            "GET", f"/videos/{video_id}/export", params={"format": format, "speech": speech}
+        )
+        return r.json() if format == "json" else r.text
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self._json("GET", "/settings"))
+
+    # -- index jobs ----------------------------------------------------------------------------
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/jobs")["jobs"])
+
+    def submit(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        clip_seconds: float | None = None,
+        max_cost_usd: float | None = None,
+    ) -> dict[str, Any]:
+        """Queue files, folders or globs on the server's disk as one batch; returns it."""
+        body: dict[str, Any] = {"paths": [_server_path(p) for p in paths]}
+        if clip_seconds is not None:
+            body["clip_seconds"] = clip_seconds
+        if max_cost_usd is not None:
+            body["max_cost_usd"] = max_cost_usd
+        return dict(self._json("POST", "/jobs", json=body))
+
+    def batch(self, batch_id: str, *, since: int = -1, wait_s: float = 0.0) -> dict[str, Any]:
+        params = {"since": since, "wait_s": wait_s}
+        return dict(self._json("GET", f"/jobs/{batch_id}", params=params))
+
+    def cancel(self, batch_id: str) -> int:
+        return int(self._json("POST", f"/jobs/{batch_id}/cancel")["stopping"])
+
+    def index_many(
+        self,
+        paths_or_glob: str | Path | Sequence[str | Path],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        on_result: ResultCallback | None = None,
+        clip_seconds: float | None = None,
+        max_cost_usd: float | None = None,
+    ) -> list[VideoResult]:
+        """Index on the server, as :func:`videoidx.index_many` does locally: one batch, one
+        result per video in argument order, ``progress`` fed from the server's job events.
+        Setting ``cancel`` (or Ctrl-C) cancels the batch on the server too."""
+        from videoidx.pipeline.job import VideoResult
+
+        items = [paths_or_glob] if isinstance(paths_or_glob, str | Path) else list(paths_or_glob)
+        batch = self.submit(items, clip_seconds=clip_seconds, max_cost_usd=max_cost_usd)
+        unmatched = batch.get("unmatched", [])  # said once, at submission
+        try:
+            batch = self._follow(batch, progress, cancel, on_result)
+        except KeyboardInterrupt:
+            if batch.get("batch_id"):
+                self.cancel(batch["batch_id"])
+            raise
+        results = [_result_of(j) for j in batch["jobs"]]
+        for u in unmatched:
+            results.insert(int(u["position"]), wire.decode(VideoResult, u["result"]))
+        return results
+
+    def _follow(
+        self,
+        batch: dict[str, Any],
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        on_result: ResultCallback | None,
+    ) -> dict[str, Any]:
+        from videoidx.pipeline.progress import Progress
+
+        seen: dict[str, Any] = {}
+        settled: set[str] = set()
+        cancelled = False
+        while True:
+            for job in batch["jobs"]:
+                p = job.get("progress")
+                if progress is not None and p is not None and seen.get(job["job_id"]) != p:
+                    seen[job["job_id"]] = p
+                    # The job's path is what this client named: the callback keys on it.
+                    progress(wire.decode(Progress, {**p, "path": job["path"]}))
+                if job.get("result") is not None and job["job_id"] not in settled:
+                    settled.add(job["job_id"])
+                    if on_result is not None:
+                        on_result(_result_of(job))
+            if not batch.get("active"):
+                return batch
+            if cancel is not None and cancel.is_set() and not cancelled:
+                self.cancel(batch["batch_id"])
+                cancelled = True
+            wait = 0.5 if cancel is not None else POLL_WAIT_S
+            batch = self.batch(batch["batch_id"], since=int(batch["version"]), wait_s=wait)
+
+
+def _server_path(p: str | Path) -> str:
+    """An absolute path: the server resolves nothing relative to a client's directory."""
+    text = str(p)
+    if any(ch in text for ch in "*?[") and not Path(text).exists():
+        return text if Path(text).is_absolute() else str(Path.cwd() / text)
+    return str(Path(text).expanduser().absolute())
+
+
+def _result_of(job: dict[str, Any]) -> VideoResult:
+    from videoidx.pipeline.job import VideoResult
+
+    if job.get("result") is not None:
+        return wire.decode(VideoResult, {**job["result"], "path": job["path"]})
+    return VideoResult(path=job["path"], title=job["title"], error=job.get("error", ""))
+
+
+def _error_of(r: httpx.Response) -> VideoIdxError:
+    """The exception the server raised, rebuilt from its JSON error (same type, same text)."""
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict) or "error" not in body:
+        detail = body.get("detail") if isinstance(body, dict) else None
+        return ServerAnswerError(
+            f"the videoidx server answered {r.status_code}: {detail or r.text[:200]}"
+        )
+    cls = getattr(errors, str(body.get("type", "")), None)
+    if isinstance(cls, type) and issubclass(cls, VideoIdxError):
+        try:
+            return cls(body["error"])
+        except TypeError:
+            pass
+    if body.get("type") == "PathNotAllowedError":
+        from videoidx.service.paths import PathNotAllowedError
+
+        return PathNotAllowedError(body["error"])
+    return VideoIdxError(body["error"])
+
+
+def wait_until_up(url: str, *, token: str | None = None, timeout_s: float = 60.0) -> Client:
+    """A client once the server answers (tests, scripts that start a server)."""
+    deadline = time.monotonic() + timeout_s
+    client = Client(url, token=token)
+    while True:
+        try:
+            client.health()
+            return client
+        except ServerUnreachableError:
+            if time.monotonic() > deadline:
+                client.close()
+                raise
+            time.sleep(0.2)

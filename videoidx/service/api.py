@@ -1,0 +1,441 @@
+"""The HTTP API of a serving process, mounted beside the page on the same server (``/api/v1``).
+
+The process that serves the page owns the library file (DuckDB lets one process hold it), so
+every other client (the CLI, the notebook, other programs) reads and indexes through here. JSON
+in and out, described at ``/api/v1/openapi.json``; an error is ``{"error": ..., "type": ...}``
+holding the very message the CLI prints for it, and the client raises the same exception type.
+
+Safety is the page's: the server binds loopback unless it has a password, and then every route
+needs it (HTTP Basic, the page's ``user:password``) or the bearer token. A client can index only
+files under the operator's allowed folders (:mod:`videoidx.service.paths`) and can change no
+provider setting, so no request can send the operator's key to an address of its choosing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+import videoidx
+from videoidx.errors import (
+    ConfigError,
+    KeyDestinationError,
+    StoreError,
+    VideoIdxError,
+    VideoNotFoundError,
+)
+from videoidx.qa.records import Answer
+from videoidx.service import wire
+from videoidx.service.jobs import Job, JobQueue
+from videoidx.service.paths import PathNotAllowedError, PathRule
+from videoidx.settings import Settings, clip_length_settings
+from videoidx.store import SearchHit, Store, StoredEvent, VideoSummary
+from videoidx.store import export as exports
+from videoidx.types import VideoInfo
+
+PREFIX = "/api/v1"
+LONG_POLL_MAX_S = 30.0
+HIDDEN_SETTINGS = frozenset({"auth", "api_token"})
+"""Never shown: the page's password and the API's token (keys live in the environment only)."""
+
+
+@dataclass
+class Service:
+    """What the API's handlers share with the page: one store, one job queue, one rule."""
+
+    settings: Settings
+    store: Store
+    jobs: JobQueue
+    rule: PathRule
+    token: str
+    credentials: tuple[str, str] | None = None
+    """The page's ``user:password``; when set, every route needs it or the token."""
+    on_deleted: list[Callable[[VideoInfo], None]] = field(default_factory=list)
+    """Hooks run after a video leaves the library (the page withdraws its player files)."""
+
+    def delete(self, video_id: str) -> None:
+        info = self.store.video(video_id)
+        if info is None or not self.store.delete_video(video_id):
+            raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
+        self.jobs.forget_video(video_id)
+        for hook in self.on_deleted:
+            hook(info)
+
+
+# -- what goes over the wire -----------------------------------------------------------------
+
+
+class JobOut(BaseModel):
+    job_id: str
+    batch_id: str
+    path: str
+    title: str
+    status: str
+    source: str
+    error: str
+    submitted_at: float
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+
+
+class BatchOut(BaseModel):
+    batch_id: str
+    version: int
+    jobs: list[JobOut]
+    unmatched: list[dict[str, Any]] = Field(default_factory=list)
+    """Arguments (folders, globs) that named no video, as failed results with the reason,
+    each with ``position``: where it stood among the arguments' videos."""
+    active: bool
+
+
+class JobsOut(BaseModel):
+    version: int
+    jobs: list[JobOut]
+
+
+class IndexIn(BaseModel):
+    """A batch of files on the server's disk (files, folders or globs under allowed folders).
+    Only these knobs: a client cannot point the provider (and its key) anywhere."""
+
+    model_config = ConfigDict(extra="forbid")
+    paths: list[str] = Field(min_length=1, max_length=10_000)
+    clip_seconds: float | None = Field(default=None, gt=0, le=3600)
+    max_cost_usd: float | None = Field(default=None, ge=0)
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(max_length=4000)
+    video_ids: list[str] | None = None
+    look_again: bool | None = None
+    thinking: bool | None = None
+
+
+class CancelOut(BaseModel):
+    stopping: int
+
+
+class ErrorOut(BaseModel):
+    error: str
+    type: str
+
+
+def job_json(job: Job) -> JobOut:
+    # A page upload lives in a server temp folder: show its name, never the folders.
+    path = str(job.path) if job.source == "api" else job.path.name
+    return JobOut(
+        job_id=job.job_id,
+        batch_id=job.batch_id,
+        path=path,
+        title=job.title,
+        status=job.status.value,
+        source=job.source,
+        error=job.error,
+        submitted_at=job.submitted_at,
+        progress=wire.encode(job.progress) if job.progress is not None else None,
+        result=wire.encode(job.result) if job.result is not None else None,
+    )
+
+
+def status_for(exc: VideoIdxError) -> int:
+    if isinstance(exc, VideoNotFoundError):
+        return 404
+    if isinstance(exc, PathNotAllowedError | KeyDestinationError):
+        return 403
+    if isinstance(exc, StoreError) and (
+        "not in store" in str(exc) or "not in the store" in str(exc)
+    ):
+        return 404
+    return 400
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+
+def create_api(service: Service) -> FastAPI:
+    """The API as its own FastAPI app, to mount at :data:`PREFIX` on the page's server."""
+    errors: dict[int | str, dict[str, Any]] = {
+        code: {"model": ErrorOut} for code in (400, 401, 403, 404)
+    }
+    api = FastAPI(
+        title="videoidx",
+        version=videoidx.__version__,
+        description="The library of a running `videoidx serve`: videos, index jobs, search, "
+        "ask, export. Errors carry the message the CLI prints.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+        # Every route is behind the same guard (the description holds no secret).
+        dependencies=[Depends(_guard(service))],
+        responses=errors,
+    )
+
+    @api.exception_handler(VideoIdxError)
+    def _error(_request: Request, exc: VideoIdxError) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(exc), "type": type(exc).__name__}, status_code=status_for(exc)
+        )
+
+    _install_auth_errors(api)
+
+    @api.get("/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "version": videoidx.__version__, "busy": service.jobs.busy()}
+
+    @api.get("/videos", response_model=list[VideoSummary])
+    def videos() -> list[VideoSummary]:
+        return service.store.list_videos()
+
+    @api.get("/videos/{video_id}", response_model=VideoInfo)
+    def video(video_id: str) -> VideoInfo:
+        info = service.store.video(video_id)
+        if info is None:
+            raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
+        return info
+
+    @api.delete("/videos/{video_id}")
+    def delete(video_id: str) -> dict[str, str]:
+        service.delete(video_id)
+        return {"deleted": video_id}
+
+    @api.get("/videos/{video_id}/timeline", response_model=list[StoredEvent])
+    def timeline(video_id: str) -> list[StoredEvent]:
+        video(video_id)
+        return service.store.events(video_id)
+
+    @api.get("/videos/{video_id}/transcript")
+    def transcript(video_id: str) -> list[dict[str, Any]]:
+        return exports.speech_segments(service.store, video_id)
+
+    @api.get(
+        "/videos/{video_id}/export",
+        responses={200: {"content": {"application/json": {}, "text/plain": {}}}},
+    )
+    def export(
+        video_id: str,
+        format: Literal["json", "vtt", "srt", "chapters"] = "json",
+        speech: bool = False,
+    ) -> Any:
+        store = service.store
+        if format == "json":
+            return exports.timeline_document(store, video_id)
+        if format == "vtt":
+            text = exports.to_webvtt(store, video_id, speech=speech)
+        elif format == "srt":
+            text = exports.to_srt(store, video_id, speech=speech)
+        else:
+            text = exports.to_chapters(store, video_id)
+        return PlainTextResponse(text)
+
+    @api.get("/search", response_model=list[SearchHit])
+    def search(
+        q: Annotated[str, Query(max_length=2000)] = "",
+        video: Annotated[list[str] | None, Query()] = None,
+        start_s: Annotated[float | None, Query(alias="from", allow_inf_nan=False)] = None,
+        end_s: Annotated[float | None, Query(alias="to", allow_inf_nan=False)] = None,
+        character: str | None = None,
+        label: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+        mode: Literal["keyword", "semantic", "hybrid"] | None = None,
+    ) -> list[SearchHit]:
+        # ``mode`` goes through only when given: a library without search modes says so.
+        extra: dict[str, Any] = {"mode": mode} if mode else {}
+        try:
+            return videoidx.search(
+                service.store,
+                q,
+                video_ids=video,
+                start_s=start_s,
+                end_s=end_s,
+                character=character,
+                label=label,
+                limit=limit,
+                **extra,
+            )
+        except TypeError as exc:
+            if extra and "mode" in str(exc):
+                raise ConfigError(
+                    "this server's videoidx has no search modes; leave out mode"
+                ) from None
+            raise
+
+    @api.post("/ask", response_model=Answer)
+    def ask(body: AskIn) -> Answer:
+        answer: Answer = videoidx.ask(
+            body.question,
+            store=service.store,
+            settings=service.settings,
+            video_ids=body.video_ids,
+            look_again=body.look_again,
+            thinking=body.thinking,
+        )
+        return answer
+
+    @api.get("/jobs", response_model=JobsOut)
+    def jobs() -> JobsOut:
+        version = service.jobs.version
+        return JobsOut(version=version, jobs=[job_json(j) for j in service.jobs.snapshot()])
+
+    @api.post("/jobs", response_model=BatchOut, status_code=201)
+    def submit(body: IndexIn) -> BatchOut:
+        return submit_batch(service, body)
+
+    @api.get("/jobs/{batch_id}", response_model=BatchOut)
+    def follow(
+        batch_id: str,
+        since: Annotated[int, Query(ge=-1)] = -1,
+        wait_s: Annotated[float, Query(ge=0, le=LONG_POLL_MAX_S)] = 0.0,
+    ) -> BatchOut:
+        """The batch now, or, with ``since`` (a version) and ``wait_s``, once anything changed
+        after that version (a long poll: the client's progress follows the engine's events)."""
+        if not service.jobs.batch(batch_id):
+            raise VideoNotFoundError(f"no index job {batch_id}; GET /api/v1/jobs lists them")
+        if since >= 0 and wait_s > 0:
+            service.jobs.wait_for_change(since, wait_s)
+        return batch_json(service.jobs, batch_id)
+
+    @api.post("/jobs/{batch_id}/cancel", response_model=CancelOut)
+    def cancel(batch_id: str) -> CancelOut:
+        jobs = service.jobs.batch(batch_id)
+        if not jobs:
+            raise VideoNotFoundError(f"no index job {batch_id}; GET /api/v1/jobs lists them")
+        return CancelOut(stopping=service.jobs.cancel([j.job_id for j in jobs]))
+
+    @api.get("/settings")
+    def settings() -> dict[str, Any]:
+        return safe_settings(service.settings)
+
+    return api
+
+
+def batch_json(jobs: JobQueue, batch_id: str, unmatched: Sequence[Any] = ()) -> BatchOut:
+    version = jobs.version  # read before the jobs: a change in between is seen next poll
+    batch = jobs.batch(batch_id)
+    return BatchOut(
+        batch_id=batch_id,
+        version=version,
+        jobs=[job_json(j) for j in batch],
+        unmatched=list(unmatched),
+        active=any(j.active for j in batch),
+    )
+
+
+def submit_batch(service: Service, body: IndexIn) -> BatchOut:
+    """Check every path against the allowed folders, expand folders and globs, queue them as
+    one batch of the one queue (the page shows it too)."""
+    paths, skipped = service.rule.expand(body.paths)
+    unmatched = [{"position": i, "result": wire.encode(e.result())} for i, e in skipped]
+    settings = service.settings
+    if body.clip_seconds is not None:
+        settings = settings.replace(**clip_length_settings(body.clip_seconds, settings.media))
+    if body.max_cost_usd is not None:
+        cap = settings.pipeline.max_cost_usd
+        # A client may lower the operator's cap, never raise it.
+        settings = settings.replace(
+            max_cost_usd=body.max_cost_usd if cap is None else min(cap, body.max_cost_usd)
+        )
+    if not paths:
+        return BatchOut(
+            batch_id="", version=service.jobs.version, jobs=[], unmatched=unmatched, active=False
+        )
+    jobs = service.jobs.submit(paths, settings, source="api")
+    return batch_json(service.jobs, jobs[0].batch_id, unmatched)
+
+
+def safe_settings(settings: Settings) -> dict[str, Any]:
+    """Every setting a client may see: no password, no token; the library by file name."""
+    flat = {k: v for k, v in settings.flat().items() if k not in HIDDEN_SETTINGS}
+    flat["db_path"] = Path(settings.db_path).name
+    for name in ("upload_dir", "allowed_folders"):
+        flat.pop(name, None)  # the server's folders are the operator's business
+    return flat
+
+
+def _guard(service: Service) -> Callable[[Request], None]:
+    def check(request: Request) -> None:
+        _same_origin(request)
+        if service.credentials is None and request_is_local(request):
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and secrets.compare_digest(
+            value.strip().encode(), service.token.encode()
+        ):
+            return
+        if scheme.lower() == "basic" and service.credentials is not None:
+            try:
+                user, _, password = base64.b64decode(value.strip()).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                user = password = ""
+            want_user, want_password = service.credentials
+            if secrets.compare_digest(user.encode(), want_user.encode()) & secrets.compare_digest(
+                password.encode(), want_password.encode()
+            ):
+                return
+        raise _Unauthorized()
+
+    return check
+
+
+def _same_origin(request: Request) -> None:
+    """Refuse what a web page on another site makes a visitor's browser send: a request whose
+    ``Origin`` is not this server (a browser always sends it cross-site). Otherwise any site
+    open in the operator's browser could queue jobs or delete videos on a loopback server."""
+    from urllib.parse import urlsplit
+
+    origin = request.headers.get("origin")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise _CrossSite()
+
+
+def request_is_local(request: Request) -> bool:
+    """A loopback server without a password is open to this machine only, like the page."""
+    from ipaddress import ip_address
+
+    host = request.client.host if request.client else ""
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return host == "testclient"
+
+
+class _Unauthorized(VideoIdxError):
+    pass
+
+
+class _CrossSite(VideoIdxError):
+    pass
+
+
+def _install_auth_errors(api: FastAPI) -> None:
+    @api.exception_handler(_CrossSite)
+    def _cross_site(_request: Request, _exc: _CrossSite) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": "requests from another site's page are refused; call the API from a "
+                "program, or from the page this server serves",
+                "type": "CrossSiteError",
+            },
+            status_code=403,
+        )
+
+    @api.exception_handler(_Unauthorized)
+    def _unauthorized(_request: Request, _exc: _Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": "this server needs credentials: send Authorization: Bearer TOKEN (the "
+                "token is in the record beside the library file) or the page's user:password",
+                "type": "AuthError",
+            },
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer, Basic realm="videoidx"'},
+        )
