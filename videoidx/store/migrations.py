@@ -30,6 +30,12 @@ Version 2 (speech and on-screen text, stored with their clip and searchable like
                       confidence, engine, model, speaker; ``doc``/``doc_len`` as for events
 ``screen_text``       one row per span of on-screen text: times, text, confidence, box, engine
 ``search_docs``       a view: every searchable row (event, speech, screen_text) with its ``kind``
+
+Embeddings (``_m004_embeddings``; see :mod:`videoidx.store.vectors`):
+
+``embedding_models``  one row per model key (embedder, model, dims) and the name of its table
+``vectors_<n>``       one table per model key, created when its first vector is written:
+                      ``(doc, video_id, vector FLOAT[dims])``, keyed by the search doc number
 """
 
 from __future__ import annotations
@@ -154,7 +160,25 @@ def _m002_speech_and_screen_text(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_m001_initial, _m002_speech_and_screen_text]
+def _m004_embeddings(con: duckdb.DuckDBPyConnection) -> None:
+    # Schema number 4 (number 3 is the keyword index's stemming, merged separately).
+    con.execute(
+        """
+        CREATE TABLE embedding_models (
+            model_key VARCHAR PRIMARY KEY, table_name VARCHAR UNIQUE NOT NULL,
+            embedder VARCHAR, model VARCHAR, dims INTEGER NOT NULL,
+            created_at TIMESTAMP DEFAULT current_timestamp
+        );
+        CREATE SEQUENCE embedding_model_seq START 1;
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    _m001_initial,
+    _m002_speech_and_screen_text,
+    _m004_embeddings,
+]
 """Append new migrations here; never edit or reorder one that has shipped."""
 
 LATEST_VERSION = len(MIGRATIONS)
