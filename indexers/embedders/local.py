@@ -72,6 +72,12 @@ class LocalEmbedder(Embedder):
         # The packaged model is named as the hub names it: the same vectors under either path.
         return self._configured or "sentence-transformers/all-MiniLM-L6-v2"
 
+    @property
+    def model_key(self) -> str:
+        # A model's size is its own: the key is known without loading it, so a search can tell
+        # whether the store holds its vectors before paying for the load.
+        return f"{self.name}:{self.model_id}"
+
     def model_path(self) -> str:
         """What sentence-transformers loads: the configured name or directory, else the package."""
         if self._configured:

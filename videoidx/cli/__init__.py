@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "videoidx.cli.media_cmds",
     "videoidx.cli.store_cmds",
     "videoidx.cli.reparse_cmd",
+    "videoidx.cli.reembed_cmd",
 )
 
 EXIT_ERROR = 2

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from indexers import Embedder, embedder_status, open_embedder
-from videoidx.errors import CancelledError, VideoIdxError
-from videoidx.settings import Settings
+from videoidx.errors import CancelledError, ConfigError, VideoIdxError
+from videoidx.settings import EmbeddingSettings, Settings, resolve_settings
 from videoidx.store import Store
 from videoidx.store import vectors as vec
 from videoidx.types import Usage
@@ -164,3 +164,50 @@ def open_embed_worker(
         log.warning("%s", status.warning)
     embedder = open_embedder(settings)
     return None if embedder is None else EmbedWorker(store, embedder, cancel)
+
+
+_query_embedders: dict[EmbeddingSettings, Embedder | None] = {}
+_query_lock = threading.Lock()
+
+
+def query_embedder(settings: Settings) -> Embedder | None:
+    """The embedder searches use to embed a query (None when semantic search is off), built
+    once per process for the same ``[embedding]`` settings: the page, Q&A and the CLI pass it
+    to :func:`videoidx.store.search`. Nothing is loaded until a query is embedded."""
+    with _query_lock:
+        key = settings.embedding
+        if key not in _query_embedders:
+            _query_embedders[key] = open_embedder(settings)
+        return _query_embedders[key]
+
+
+def reembed(
+    db: str | None = None,
+    *,
+    video_ids: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    redo: bool = False,
+    progress: EmbedProgress | None = None,
+    store: Store | None = None,
+) -> EmbedReport:
+    """Embed every document of the store (or of ``video_ids``) that lacks a vector of the
+    active embedder's model; ``redo`` embeds them all again. Free with the local embedder.
+
+    ConfigError saying how to turn one on when semantic search is off."""
+    settings = settings or resolve_settings({"db_path": db} if db else {})
+    embedder = open_embedder(settings)
+    if embedder is None:
+        why = embedder_status(settings).reason or "the embedder setting is 'none'"
+        raise ConfigError(
+            f"nothing to embed with: {why}; set embedder in the [embedding] settings "
+            "(or VIDEOIDX_EMBEDDER) to 'local' or a remote profile"
+        )
+    embedder.check_ready()
+    own = store is None
+    store = store or Store.open(settings.db_path)
+    try:
+        return embed_missing(store, embedder, video_ids=video_ids, progress=progress, redo=redo)
+    finally:
+        embedder.close()
+        if own:
+            store.close()
