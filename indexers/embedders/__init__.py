@@ -131,4 +131,13 @@ except ImportError:  # pragma: no cover - numpy is a hard dependency
 else:
     register_embedder(LocalEmbedder.name, LocalEmbedder)
 
+try:
+    from indexers.embedders.profiles import PROFILES as _PROFILES
+    from indexers.embedders.remote import RemoteEmbedder
+except ImportError:  # pragma: no cover - httpx is a hard dependency
+    pass
+else:
+    register_embedder(RemoteEmbedder.name, RemoteEmbedder)
+    REMOTE_PROFILES.update(_PROFILES)
+
 EMBEDDERS.load_plugins()
