@@ -169,6 +169,23 @@ def query_embedding(model_dir: str | None, repeat: int) -> None:
     )
 
 
+def synth_video(folder: Path) -> Path:
+    """A 10-minute video of 49 colour segments of 5-20 s (like benchmarks/pipeline.py's)."""
+    from videoidx.media.synth import Segment, make_video
+
+    path = folder / "semantic_10min.mp4"
+    if path.is_file():
+        return path
+    rng = np.random.default_rng(5)
+    colours = ("red", "green", "blue", "yellow", "white", "black", "orange", "purple")
+    segments, total = [], 0.0
+    while total < 600.0:
+        length = min(float(rng.uniform(5.0, 20.0)), 600.0 - total)
+        segments.append(Segment(colours[len(segments) % len(colours)], length))
+        total += length
+    return make_video(path, segments)
+
+
 def indexing(video: Path) -> None:
     from videoidx.pipeline.run import index_video
     from videoidx.settings import resolve_settings
@@ -205,6 +222,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--folder", default="bench-data")
     ap.add_argument("--video", type=Path, help="also time indexing this video with/without")
+    ap.add_argument(
+        "--synth-video",
+        action="store_true",
+        help="time indexing a generated 10-minute video (colour segments, 320x240) with/without",
+    )
     ap.add_argument("--no-query-model", action="store_true", help="skip the real model timing")
     ap.add_argument("--scan-only", type=int, default=0, help="also time a bare vector scan")
     args = ap.parse_args()
@@ -217,6 +239,8 @@ def main() -> None:
         scan_only(args.scan_only, args.dims, args.repeat, folder)
     if not args.no_query_model:
         query_embedding(None, 10)
+    if args.synth_video:
+        args.video = synth_video(folder)
     if args.video:
         indexing(args.video)
 

@@ -32,6 +32,9 @@ from videoidx.types import Usage
 INSTALL = "pip install 'videoidx[semantic]'"
 """What makes the local embedder available (see the README for the CPU-only PyTorch)."""
 
+TORCH_THREADS = 1
+"""PyTorch threads of the local model (see ``_load`` for why one)."""
+
 _MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()
 
@@ -137,6 +140,14 @@ def _load(path: str) -> Any:
             f"semantic search is off: sentence-transformers cannot be imported ({exc}); "
             f"install it with `{INSTALL}`"
         ) from exc
+    with contextlib.suppress(Exception):
+        import torch
+
+        # One intra-op thread. A short text is too small to split, and on a busy 2-core machine
+        # torch's worker threads wait on each other: measured here at load 20, one query took
+        # 1.4 s with 2 threads and 88 ms with 1. Vectors are made beside the indexer's own
+        # work, so one core for them is the right share anyway.
+        torch.set_num_threads(TORCH_THREADS)
     with contextlib.suppress(Exception):  # its "Loading weights" bar is noise in a CLI run
         from transformers.utils import logging as hf_logging
 
