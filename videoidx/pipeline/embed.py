@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from indexers import Embedder, embedder_status, open_embedder
-from videoidx.errors import CancelledError, ConfigError, VideoIdxError
+from videoidx.errors import CancelledError, ConfigError, EngineUnavailableError, VideoIdxError
 from videoidx.settings import EmbeddingSettings, Settings, resolve_settings
 from videoidx.store import Store
 from videoidx.store import vectors as vec
@@ -163,7 +163,17 @@ def open_embed_worker(
         _said_off = True
         log.warning("%s", status.warning)
     embedder = open_embedder(settings)
-    return None if embedder is None else EmbedWorker(store, embedder, cancel)
+    if embedder is None:
+        return None
+    try:
+        # A missing key is a configuration mistake and stops the run, as the indexer's does;
+        # a missing local model only turns semantic search off.
+        embedder.check_ready()
+    except EngineUnavailableError as exc:
+        log.warning("%s", exc)
+        embedder.close()
+        return None
+    return EmbedWorker(store, embedder, cancel)
 
 
 _query_embedders: dict[EmbeddingSettings, Embedder | None] = {}
