@@ -19,42 +19,33 @@ It is then available everywhere a name is taken (``--indexer echo``, the page's 
 warning, and one cannot replace a built-in name. In-process code may call :func:`register`.
 
 Speech transcribers have their own registry in :mod:`indexers.transcribers` (the ``transcriber``
-setting); the names the core needs (:class:`Transcriber`, :class:`Transcript`,
-:func:`open_transcriber`, :func:`create_transcriber`, ``TRANSCRIBERS``) are re-exported here, so
-the core imports them from ``indexers`` like the indexers' and never names a speech adapter.
+setting), text embedders theirs in :mod:`indexers.embedders` (the ``embedder`` setting); the
+names the core needs (:class:`Transcriber`, :class:`Transcript`, :func:`open_transcriber`,
+:func:`create_transcriber`, ``TRANSCRIBERS``, :class:`Embedder`, :func:`open_embedder`, ...) are
+re-exported here, so the core imports them from ``indexers`` and never names an adapter. All
+registries are one generic :class:`~indexers.registry.Registry`.
 """
 
 from __future__ import annotations
 
-import logging
-from importlib.metadata import entry_points
-
 from indexers.base import Indexer, ProviderOption
-from videoidx.errors import ConfigError
+from indexers.registry import Registry
 from videoidx.settings import Settings
-
-log = logging.getLogger(__name__)
 
 PLUGIN_GROUP = "videoidx.indexers"
 """The entry-point group installed packages register their indexers in."""
 
-REGISTRY: dict[str, type[Indexer]] = {}
+REGISTRY: Registry[Indexer] = Registry("indexer", Indexer, plugin_group=PLUGIN_GROUP)
 
 
 def register(name: str, cls: type[Indexer]) -> None:
     """Make the indexer class ``cls`` available under ``name`` (used by adapters and plugins)."""
-    if not (isinstance(cls, type) and issubclass(cls, Indexer)):
-        raise TypeError(f"register({name!r}, ...) takes an Indexer subclass, got {cls!r}")
-    REGISTRY[name] = cls
+    REGISTRY.register(name, cls)
 
 
 def indexer_class(name: str) -> type[Indexer]:
     """The class registered as ``name``; ConfigError listing the known names otherwise."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(REGISTRY)) or "(none)"
-        raise ConfigError(f"unknown indexer {name!r}; choose one of: {known}") from None
+    return REGISTRY.get_class(name)
 
 
 def create_indexer(settings: Settings, name: str | None = None) -> Indexer:
@@ -62,28 +53,22 @@ def create_indexer(settings: Settings, name: str | None = None) -> Indexer:
     return indexer_class(name or settings.provider.indexer)(settings)
 
 
-def _load_plugins() -> None:
-    for ep in entry_points(group=PLUGIN_GROUP):
-        if ep.name in REGISTRY:
-            log.warning("indexer plugin %s (%s) skipped: the name is taken", ep.name, ep.value)
-            continue
-        try:
-            register(ep.name, ep.load())
-        except Exception as exc:  # a broken plugin must not break videoidx
-            log.warning("indexer plugin %s (%s) skipped: %s", ep.name, ep.value, exc)
-
-
 __all__ = [
+    "EMBEDDERS",
     "PLUGIN_GROUP",
     "REGISTRY",
     "TRANSCRIBERS",
+    "Embedder",
+    "EmbedderStatus",
     "Indexer",
     "ProviderOption",
     "Transcriber",
     "Transcript",
     "create_indexer",
     "create_transcriber",
+    "embedder_status",
     "indexer_class",
+    "open_embedder",
     "open_transcriber",
     "register",
     "register_transcriber",
@@ -109,6 +94,14 @@ else:
     register(GlmIndexer.name, GlmIndexer)
 
 # Speech transcribers: their own registry (its built-ins guarded the same way).
+# Text embedders for semantic search: their own registry, like the transcribers'.
+from indexers.embedders import (  # noqa: E402 - after the indexers, as their registry
+    EMBEDDERS,
+    Embedder,
+    EmbedderStatus,
+    embedder_status,
+    open_embedder,
+)
 from indexers.transcribers import (  # noqa: E402 - after the indexers, as their registry
     TRANSCRIBERS,
     Transcriber,
@@ -119,4 +112,4 @@ from indexers.transcribers import (  # noqa: E402 - after the indexers, as their
     transcriber_class,
 )
 
-_load_plugins()
+REGISTRY.load_plugins()

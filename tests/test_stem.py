@@ -94,11 +94,16 @@ def _index_rows(path: Path) -> dict[str, object]:
 
 
 def _make_version_2(path: Path) -> None:
-    """Put the file back as version 2 code left it: old terms, no migration 3 recorded."""
+    """Put the file back as version 2 code left it: old terms, no migration 3 recorded, and
+    none of the later migrations' objects (version 4's embedding tables)."""
     con = duckdb.connect(str(path))
     try:
         con.execute("BEGIN TRANSACTION")
         rebuild_keyword_index(con, terms_of=old_tokenize)
+        for (table,) in con.execute("SELECT table_name FROM embedding_models").fetchall():
+            con.execute(f'DROP TABLE "{table}"')
+        con.execute("DROP TABLE embedding_models")
+        con.execute("DROP SEQUENCE embedding_model_seq")
         con.execute("DELETE FROM schema_migrations WHERE version >= 3")
         con.execute("COMMIT")
     finally:

@@ -30,6 +30,7 @@ from videoidx import (
 )
 from videoidx.service.paths import PathRule, allowed_folders
 from videoidx.store import StoredSaid
+from videoidx.store.search import resolve_mode
 
 SEARCH_LIMIT = 50
 
@@ -107,11 +108,15 @@ class PageContext:
         end_text: str = "",
         character: str | None = None,
         label: str | None = None,
+        mode: str | None = None,
     ) -> list[SearchHit]:
-        """Search the whole library (``video_id`` None) or one video, with the page's filters."""
+        """Search the whole library (``video_id`` None) or one video, with the page's filters;
+        ``mode`` None is hybrid when the library has vectors of the configured embedder."""
         return search(
             self.store,
             query,
+            mode=mode,
+            embedder=None if mode == "keyword" else videoidx.query_embedder(self.settings),
             video_ids=[video_id] if video_id else None,
             start_s=parse_clock(start_text, "From"),
             end_s=parse_clock(end_text, "To"),
@@ -119,6 +124,11 @@ class PageContext:
             label=label or None,
             limit=SEARCH_LIMIT,
         )
+
+    def search_mode(self, mode: str | None) -> str:
+        """The mode a search with ``mode`` runs in here (what the page says it did)."""
+        embedder = None if mode == "keyword" else videoidx.query_embedder(self.settings)
+        return resolve_mode(self.store, mode, embedder)
 
     @staticmethod
     def hit_rows(hits: Sequence[SearchHit], *, show_video: bool) -> list[list[object]]:

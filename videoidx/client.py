@@ -134,9 +134,10 @@ class Client:
         label: str | None = None,
         limit: int = 20,
         mode: str | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> list[SearchHit]:
-        if video_ids is not None and not video_ids:
-            return []  # as in-process: an empty list of videos matches nothing
+        if (video_ids is not None and not video_ids) or (kinds is not None and not kinds):
+            return []  # as in-process: an empty list of videos or kinds matches nothing
         params: dict[str, Any] = {"q": query, "limit": limit}
         optional = {
             "video": list(video_ids) if video_ids is not None else None,
@@ -145,6 +146,7 @@ class Client:
             "character": character,
             "label": label,
             "mode": mode,
+            "kind": list(kinds) if kinds is not None else None,
         }
         params.update({k: v for k, v in optional.items() if v is not None})
         return [wire.decode(SearchHit, h) for h in self._json("GET", "/search", params=params)]

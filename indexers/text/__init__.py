@@ -21,16 +21,13 @@ registered behind a guarded import so a broken one drops out instead of breaking
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
+from indexers.registry import Registry
 from indexers.text.base import TextReader
 from indexers.text.spans import TextLine, same_text
 from videoidx.errors import ConfigError
 from videoidx.settings import Settings
-
-log = logging.getLogger(__name__)
 
 PLUGIN_GROUP = "videoidx.text_readers"
 AUTO = "auto"
@@ -38,16 +35,14 @@ OFF = "off"
 OCR_INSTALL = "pip install 'videoidx[ocr]'"
 """The command that makes the default engine available."""
 
-TEXT_READERS: dict[str, type[TextReader]] = {}
+TEXT_READERS: Registry[TextReader] = Registry(
+    "ocr_engine", TextReader, plugin_group=PLUGIN_GROUP, reserved=(AUTO, OFF)
+)
 
 
 def register_text_reader(name: str, cls: type[TextReader]) -> None:
     """Make the reader class ``cls`` available as ``ocr_engine = name``."""
-    if not (isinstance(cls, type) and issubclass(cls, TextReader)):
-        raise TypeError(f"register_text_reader({name!r}, ...) takes a TextReader subclass")
-    if name in (AUTO, OFF):
-        raise ValueError(f"{name!r} is a reserved ocr_engine value")
-    TEXT_READERS[name] = cls
+    TEXT_READERS.register(name, cls, caller="register_text_reader")
 
 
 @dataclass(frozen=True)
@@ -114,17 +109,6 @@ def open_text_reader(settings: Settings) -> TextReader | None:
     return TEXT_READERS[status.engine](settings) if status.on else None
 
 
-def _load_plugins() -> None:
-    for ep in entry_points(group=PLUGIN_GROUP):
-        if ep.name in TEXT_READERS:
-            log.warning("OCR plugin %s (%s) skipped: the name is taken", ep.name, ep.value)
-            continue
-        try:
-            register_text_reader(ep.name, ep.load())
-        except Exception as exc:  # a broken plugin must not break videoidx
-            log.warning("OCR plugin %s (%s) skipped: %s", ep.name, ep.value, exc)
-
-
 __all__ = [
     "AUTO",
     "OCR_INSTALL",
@@ -156,4 +140,4 @@ except ImportError:  # pragma: no cover
 else:
     register_text_reader(TesseractReader.name, TesseractReader)
 
-_load_plugins()
+TEXT_READERS.load_plugins("OCR plugin")

@@ -22,25 +22,25 @@ Plugins add theirs through the ``videoidx.transcribers`` entry-point group.
 
 from __future__ import annotations
 
-import logging
-from importlib.metadata import entry_points
-
+from indexers.registry import Registry
 from indexers.transcribers.base import SAMPLE_RATE_HZ, Transcriber, Transcript
-from videoidx.errors import ConfigError, EngineUnavailableError
+from videoidx.errors import EngineUnavailableError
 from videoidx.settings import TRANSCRIBER_OFF, Settings
-
-log = logging.getLogger(__name__)
 
 PLUGIN_GROUP = "videoidx.transcribers"
 
-TRANSCRIBERS: dict[str, type[Transcriber]] = {}
+TRANSCRIBERS: Registry[Transcriber] = Registry(
+    "transcriber",
+    Transcriber,
+    plugin_group=PLUGIN_GROUP,
+    reserved=("none",),
+    normalise=lambda name: name.strip().lower(),
+)
 
 
 def register_transcriber(name: str, cls: type[Transcriber]) -> None:
     """Make ``cls`` available as ``transcriber = name`` (used by built-ins and plugins)."""
-    if not (isinstance(cls, type) and issubclass(cls, Transcriber)):
-        raise TypeError(f"register_transcriber({name!r}, ...) takes a Transcriber subclass")
-    TRANSCRIBERS[name] = cls
+    TRANSCRIBERS.register(name, cls, caller="register_transcriber")
 
 
 def speech_off(settings: Settings) -> bool:
@@ -50,11 +50,7 @@ def speech_off(settings: Settings) -> bool:
 
 def transcriber_class(name: str) -> type[Transcriber]:
     """The class registered as ``name``; ConfigError listing the known names otherwise."""
-    try:
-        return TRANSCRIBERS[name.strip().lower()]
-    except KeyError:
-        known = ", ".join([*sorted(TRANSCRIBERS), "none"])
-        raise ConfigError(f"unknown transcriber {name!r}; choose one of: {known}") from None
+    return TRANSCRIBERS.get_class(name)
 
 
 def create_transcriber(settings: Settings) -> Transcriber | None:
@@ -78,17 +74,6 @@ def open_transcriber(settings: Settings) -> tuple[Transcriber | None, str]:
         transcriber.close()
         return None, str(exc)
     return transcriber, ""
-
-
-def _load_plugins() -> None:
-    for ep in entry_points(group=PLUGIN_GROUP):
-        if ep.name in TRANSCRIBERS:
-            log.warning("transcriber plugin %s (%s) skipped: the name is taken", ep.name, ep.value)
-            continue
-        try:
-            register_transcriber(ep.name, ep.load())
-        except Exception as exc:  # a broken plugin must not break videoidx
-            log.warning("transcriber plugin %s (%s) skipped: %s", ep.name, ep.value, exc)
 
 
 __all__ = [
@@ -118,4 +103,4 @@ except ImportError:  # pragma: no cover - httpx is a hard dependency
 else:
     register_transcriber(RemoteTranscriber.name, RemoteTranscriber)
 
-_load_plugins()
+TRANSCRIBERS.load_plugins()

@@ -23,7 +23,6 @@ import base64
 import itertools
 import json
 import math
-import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,16 +30,16 @@ from typing import Any
 import httpx
 import numpy as np
 
-from indexers.remote import trust
 from indexers.remote.errors import Endpoint
 from indexers.remote.http import RemoteHttp
+from indexers.remote.keys import KeyPlace, lookup_key
 from indexers.transcribers.base import SAMPLE_RATE_HZ, Transcriber, Transcript
 from indexers.transcribers.profiles import (
     PROFILES,
     TranscriptionProfile,
     resolve_transcription_profile,
 )
-from videoidx.errors import BadReplyError, CancelledError, MissingKeyError
+from videoidx.errors import BadReplyError, CancelledError
 from videoidx.media.audio import quiet_cuts, wav_bytes
 from videoidx.settings import Settings
 from videoidx.types import SpeechSegment, Usage, Word
@@ -117,29 +116,19 @@ class RemoteTranscriber(Transcriber):
     def api_key(self) -> str | None:
         """The key from the profile's variable; MissingKeyError when required and unset, and
         KeyDestinationError when the base URL may not receive it."""
-        var = self.profile.key_env
-        if var is None:
-            return None
-        env = os.environ if self._env is None else self._env
-        key = (env.get(var) or "").strip()
-        if key:
-            builtin = PROFILES.get(self.settings.speech.transcribe_provider)
-            trust.check_key_destination(
-                name=self.profile.name,
-                base_url=self.profile.base_url,
-                var=var,
-                builtin_base_url=builtin.base_url if builtin else None,
-                allowed_base_urls=self.settings.provider.allowed_base_urls,
-                base_url_setting="transcribe_base_url, VIDEOIDX_TRANSCRIBE_BASE_URL",
-            )
-            return key
-        if self.profile.key_required:
-            raise MissingKeyError(
-                f"transcribe_provider {self.profile.name!r} needs an API key: set the "
-                f"environment variable {var} (export {var}=...), or name another variable with "
-                "transcribe_api_key_env (VIDEOIDX_TRANSCRIBE_API_KEY_ENV)"
-            )
-        return None
+        builtin = PROFILES.get(self.settings.speech.transcribe_provider)
+        place = KeyPlace(
+            setting="transcribe_provider",
+            profile=self.profile.name,
+            base_url=self.profile.base_url,
+            var=self.profile.key_env,
+            required=self.profile.key_required,
+            builtin_base_url=builtin.base_url if builtin else None,
+            allowed_base_urls=self.settings.provider.allowed_base_urls,
+            base_url_setting="transcribe_base_url, VIDEOIDX_TRANSCRIBE_BASE_URL",
+            key_env_setting="transcribe_api_key_env (VIDEOIDX_TRANSCRIBE_API_KEY_ENV)",
+        )
+        return lookup_key(place, self._env)
 
     def check_ready(self) -> None:
         """MissingKeyError or KeyDestinationError now rather than at the first span."""

@@ -39,6 +39,7 @@ from tests.fake.dialects import (
     usage_shape,
     user_items,
 )
+from tests.fake.embeddings import EMBEDDING_DIALECTS, embeddings_answer
 from tests.fake.model import answer_content
 
 
@@ -82,6 +83,10 @@ class FakeProvider:
         self.audio_dialect = AUDIO_DIALECTS[dialect]
         self.audio_model = audio_model or self.audio_dialect.model
         """The speech-to-text model ``…/audio/transcriptions`` serves."""
+        self.embedding_dialect = dialect if dialect in EMBEDDING_DIALECTS else "vllm"
+        """Which ``embeddings`` service this server imitates (:mod:`tests.fake.embeddings`)."""
+        self.embedding_model: str | None = None
+        """The embedding model served; None is the dialect's."""
         self.max_images = base.max_images if max_images == -1 else max_images
         self.api_key = api_key
         self.cached_tokens = cached_tokens
@@ -196,6 +201,8 @@ class FakeProvider:
                 self._stopping.wait(self.latency_s)
             if audio:
                 self._serve_audio(h, raw, fault, record)
+            elif h.path.endswith("/embeddings"):
+                self._serve_embeddings(h, body, fault)
             else:
                 self._serve_checked(h, body, fault)
         finally:
@@ -284,6 +291,24 @@ class FakeProvider:
             self._trickle(h, payload)
         else:
             self._send(h, 200, payload, "application/json")
+
+    def _serve_embeddings(self, h: BaseHTTPRequestHandler, body: Any, fault: str) -> None:
+        """``embeddings``: checked and answered by :mod:`tests.fake.embeddings`."""
+        flags = set(fault.split("+"))
+        try:
+            dialect = EMBEDDING_DIALECTS[self.embedding_dialect]
+            self._apply_status_fault(fault)
+            if "malformed" in flags:
+                self._send(h, 200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+                return
+            data = embeddings_answer(
+                dialect, h.headers, body, model=self.embedding_model or dialect.model,
+                api_key=self.api_key, faults=flags,
+            )  # fmt: skip
+        except Reject as rej:
+            self._send_error(h, rej)
+            return
+        self._send(h, 200, json.dumps(data).encode(), "application/json")
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -23,6 +23,10 @@ EVENT_COLUMNS = ["Time", "Label", "What happens", "Who"]
 SEARCH_PLACEHOLDER = "words said or shown, colours, sounds…"
 
 
+SEARCH_MODES = ["auto", "hybrid", "keyword", "semantic"]
+"""The search's "Match" choice: by words (keyword), by meaning (semantic), both fused."""
+
+
 class TimelineTab:
     """The player and what is shown beside and under it; a click on a row, bar or shot goes
     through the page's :meth:`~ui.app.Page.open_at`."""
@@ -56,6 +60,10 @@ class TimelineTab:
             with gr.Column(scale=2):
                 self.search_tb, self.search_btn, self.scope_rd = query_row(
                     "Search", SEARCH_PLACEHOLDER, "search", scope_label="In"
+                )
+                # "auto" is hybrid when the library has vectors of the embedder, else keyword.
+                self.mode_rd = gr.Radio(
+                    SEARCH_MODES, value="auto", label="Match", elem_id="search-mode"
                 )
                 with gr.Accordion("Filters", open=False), gr.Row():
                     self.from_tb = gr.Textbox(label="From", placeholder="0:00")
@@ -97,7 +105,7 @@ class TimelineTab:
         )
         search_inputs = [
             self.search_tb, self.scope_rd, self.from_tb, self.to_tb, self.char_dd,
-            self.label_dd, page.current_video, page.rows_state,
+            self.label_dd, page.current_video, page.rows_state, self.mode_rd,
         ]  # fmt: skip
         search_outputs = [self.results, self.search_info, page.rows_state]
         self.search_btn.click(self.on_search, search_inputs, search_outputs)
@@ -131,11 +139,15 @@ class TimelineTab:
         label: str | None,
         current: str,
         rows: dict,
+        mode: str = "auto",
     ) -> tuple[Any, str, dict]:
         whole = scope == SCOPE_LIBRARY or not current
+        chosen = None if mode in ("auto", "", None) else mode
         try:
+            ran = self.ctx.search_mode(chosen)
             hits = self.ctx.search(
                 query or "",
+                mode=chosen,
                 video_id=None if whole else current,
                 start_text=start_text,
                 end_text=end_text,
@@ -157,7 +169,8 @@ class TimelineTab:
         else:
             plural = "es" if len(hits) != 1 else ""
             info = (
-                f"{len(hits)} match{plural} for **{md_text(query)}** in {where}; click one to jump."
+                f"{len(hits)} match{plural} for **{md_text(query)}** in {where} ({ran}); "
+                "click one to jump."
             )
         new_rows = {**rows, "hits": row_index(table_rows, hits)}
         widths = ["16%", "22%", "14%", "48%"] if whole else ["16%", "16%", "68%"]

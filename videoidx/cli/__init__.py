@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "videoidx.cli.store_cmds",
     "videoidx.cli.reparse_cmd",
     "videoidx.cli.eval_cmd",
+    "videoidx.cli.reembed_cmd",
 )
 
 EXIT_ERROR = 2

@@ -1,5 +1,6 @@
 """``videoidx config``: print the resolved settings, where API keys would come from, and whether
-on-screen text will be read (and by which engine, or why not)."""
+on-screen text will be read and texts embedded for semantic search (by which engine, or why
+not)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     }
     path = default_config_path()
     ocr = ocr_state(settings)
+    from indexers import embedder_status
+
+    semantic = embedder_status(settings).describe()
     if args.json:
         print(
             json.dumps(
@@ -58,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
                     "settings": flat,
                     "api_keys": keys,
                     "on_screen_text": ocr,
+                    "semantic_search": semantic,
                 },
                 indent=2,
             )
@@ -71,4 +76,5 @@ def run(args: argparse.Namespace) -> int:
     for name, state in keys.items():
         print(f"  {name:<{width}}  {state}")
     print(f"on-screen text: {ocr['describe']}")
+    print(f"semantic search: {semantic}")
     return 0

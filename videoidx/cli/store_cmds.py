@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from videoidx.errors import StoreError
+from videoidx.pipeline.embed import query_embedder
 from videoidx.settings import resolve_settings
 from videoidx.store import Store, search
 from videoidx.store import export as exports
+from videoidx.store.search import KINDS, MODES
 from videoidx.times import clock, clock_span, parse_seconds
 from videoidx.wording import count
 
@@ -51,7 +53,9 @@ def _open_existing(args: argparse.Namespace) -> Store:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("search", help="search the timeline (BM25 over event text)")
+    p = subparsers.add_parser(
+        "search", help="search the timeline by words (BM25), by meaning, or both (hybrid)"
+    )
     p.add_argument("query", help="words to look for; empty lists events in time order")
     p.add_argument("--db", help="store file (default: the db_path setting, VIDEOIDX_DB)")
     p.add_argument("--video", action="append", help="limit to this video id (repeatable)")
@@ -71,6 +75,15 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--character", help="events with this character (name or id)")
     p.add_argument("--label", help="events with exactly this label")
+    p.add_argument(
+        "--mode",
+        choices=MODES,
+        help="keyword (BM25), semantic (by meaning: needs an embedder and `videoidx reembed`) "
+        "or hybrid (both, fused); default: hybrid when the store has vectors, else keyword",
+    )
+    p.add_argument(
+        "--kind", action="append", choices=KINDS, help="only this kind of hit (repeatable)"
+    )
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true", help="print JSON lines")
     p.set_defaults(func=run_search)
@@ -109,6 +122,8 @@ def register(subparsers: Any) -> None:
 
 def run_search(args: argparse.Namespace) -> int:
     filters: dict[str, Any] = {
+        "mode": args.mode,
+        "kinds": args.kind,
         "video_ids": args.video,
         "start_s": args.start_s,
         "end_s": args.end_s,
@@ -118,11 +133,13 @@ def run_search(args: argparse.Namespace) -> int:
     }
     client = _served(args)
     if client is not None:
-        with client:
+        with client:  # the server embeds the query with its own embedder
             hits = client.search(args.query, **filters)
     else:
+        settings = resolve_settings({"db_path": args.db})
+        embedder = None if args.mode == "keyword" else query_embedder(settings)
         with _open_existing(args) as store:
-            hits = search(store, args.query, **filters)
+            hits = search(store, args.query, embedder=embedder, **filters)
     if args.json:
         for hit in hits:
             print(json.dumps(asdict(hit), ensure_ascii=False))

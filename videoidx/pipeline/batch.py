@@ -43,6 +43,7 @@ from typing import Any, Protocol
 from indexers import Indexer, create_indexer
 from videoidx.errors import CancelledError, VideoIdxError
 from videoidx.pipeline.consolidate import TextModel, text_model_of
+from videoidx.pipeline.embed import open_embed_worker
 from videoidx.pipeline.job import PendingClip, RunLimits, VideoJob, VideoResult
 from videoidx.pipeline.media_worker import ClipReady, MediaMessage, Probed, ProbeFailed
 from videoidx.pipeline.progress import Progress, ProgressCallback, Stage
@@ -89,6 +90,9 @@ def run_batch(
         try:
             indexer.check_ready()
             senses = open_senses(settings)
+            cancel = cancel or threading.Event()
+            # Vectors for semantic search, on their own thread as clips commit (pipeline.embed).
+            embed = open_embed_worker(settings, store, cancel)
             try:
                 batch = Batch(
                     list(paths),
@@ -97,12 +101,20 @@ def run_batch(
                     indexer,
                     LocalCalls(),
                     progress,
-                    cancel or threading.Event(),
+                    cancel,
                     on_result=on_result,
                     senses=senses,
+                    on_clip_stored=embed.clip_stored if embed is not None else None,
                 )
-                return batch.run(start(batch))
+                results = batch.run(start(batch))
+                if embed is not None:
+                    embed.finish([r.video_id for r in results if r.video_id and r.clips_done])
+                    for r in results:
+                        r.notes.extend(embed.notes)
+                return results
             finally:
+                if embed is not None:
+                    embed.stop()
                 senses.close()
         finally:
             if own_indexer:
@@ -177,6 +189,8 @@ class Batch:
     on_result: ResultCallback | None = None
     senses: ClipSenses = field(default_factory=ClipSenses)
     """Speech and on-screen text engines of the batch (none by default)."""
+    on_clip_stored: Callable[[str], None] | None = None
+    """Hears the video id after each clip is written (the embedding thread: be quick)."""
 
     def __post_init__(self) -> None:
         self.limit = self.settings.pipeline.concurrency
@@ -254,6 +268,8 @@ class Batch:
                 index, pending = self.clip_calls.pop(fut)
                 slot = self.slots[index]
                 slot.job.record_future(fut, pending)
+                if self.on_clip_stored is not None and slot.job.info is not None:
+                    self.on_clip_stored(slot.job.info.video_id)
                 slot.in_flight -= 1
                 self._advance(index)
             else:

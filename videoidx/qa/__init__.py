@@ -26,6 +26,7 @@ from typing import Any
 from indexers import create_indexer, indexer_class
 from indexers.base import Indexer
 from videoidx.errors import ConfigError, StoreError
+from videoidx.pipeline.embed import query_embedder
 from videoidx.qa.answer import CheckedReply, build_messages, check_citations, number_in_order
 from videoidx.qa.look_again import SYSTEM, clip_around, clip_frames, look_prompt
 from videoidx.qa.offline import LABEL, extractive_answer
@@ -115,7 +116,12 @@ def _ask(
                 raise ConfigError(f"video {vid} is not in the store; `videoidx videos` lists them")
     tf = parse_time_filter(question)
     evidence = gather_evidence(
-        store, question, tf, video_ids=video_ids, max_evidence=settings.qa.qa_max_evidence
+        store,
+        question,
+        tf,
+        video_ids=video_ids,
+        max_evidence=settings.qa.qa_max_evidence,
+        embedder=query_embedder(settings),
     )
     evidence.readings[:0] = tf.readings
     answer = Answer(

@@ -27,12 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import videoidx
 from videoidx.errors import (
-    ConfigError,
     KeyDestinationError,
     StoreError,
     VideoIdxError,
     VideoNotFoundError,
 )
+from videoidx.pipeline.embed import query_embedder
 from videoidx.qa.records import Answer
 from videoidx.service import wire
 from videoidx.service.jobs import Job, JobQueue
@@ -246,27 +246,24 @@ def create_api(service: Service) -> FastAPI:
         label: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
         mode: Literal["keyword", "semantic", "hybrid"] | None = None,
+        kind: Annotated[list[Literal["event", "speech", "screen_text"]] | None, Query()] = None,
     ) -> list[SearchHit]:
-        # ``mode`` goes through only when given: a library without search modes says so.
-        extra: dict[str, Any] = {"mode": mode} if mode else {}
-        try:
-            return videoidx.search(
-                service.store,
-                q,
-                video_ids=video,
-                start_s=start_s,
-                end_s=end_s,
-                character=character,
-                label=label,
-                limit=limit,
-                **extra,
-            )
-        except TypeError as exc:
-            if extra and "mode" in str(exc):
-                raise ConfigError(
-                    "this server's videoidx has no search modes; leave out mode"
-                ) from None
-            raise
+        # The query is embedded here, by the server's own embedder: the one that made the
+        # library's vectors (a client's model could not be compared with them).
+        embedder = None if mode == "keyword" else query_embedder(service.settings)
+        return videoidx.search(
+            service.store,
+            q,
+            mode=mode,
+            kinds=kind,
+            embedder=embedder,
+            video_ids=video,
+            start_s=start_s,
+            end_s=end_s,
+            character=character,
+            label=label,
+            limit=limit,
+        )
 
     @api.post("/ask", response_model=Answer)
     def ask(body: AskIn) -> Answer:

