@@ -125,6 +125,8 @@ def main() -> None:
         name, _, value = item.partition("=")
         overrides[name] = value
     path = args.file or media_data.one_hour_1080p()
+    if not path.is_file():
+        raise SystemExit(f"{path} does not exist; check the path")
     print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     base_peak, base_s, _, _ = watch(
         [ffmpeg_exe(), "-v", "error", "-threads", "2", "-i", str(path), "-f", "null", "-"]
