@@ -3,11 +3,13 @@
 The content is a chain of lavfi sources with motion (testsrc2, gradients, a Mandelbrot zoom,
 Game of Life, cellular automata, scrolling colour bars, a zone plate), each segment hue-shifted so
 repeats differ, joined by hard cuts at known times. So the shot detector has real work (motion, pans
-and cuts) and the cut times are known exactly. Files are cached in ``bench-data/`` (git-ignored).
+and cuts) and the cut times are known exactly. Files are cached in ``bench-data/`` (git-ignored),
+or in ``$VIDEOIDX_BENCH_DIR`` when set.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -18,7 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from videoidx.media.ffmpeg_bin import ffmpeg_exe  # noqa: E402
 
-BENCH_DIR = ROOT / "bench-data"
+BENCH_DIR = Path(os.environ.get("VIDEOIDX_BENCH_DIR") or ROOT / "bench-data")
+"""Where generated files are cached; ``VIDEOIDX_BENCH_DIR`` shares one cache between checkouts
+(an hour of 1080p takes a long while to generate on a small machine)."""
 
 # Segment lengths cycle through these (seconds): irregular so cuts do not fall on a grid.
 LENGTHS_S = (7.0, 12.0, 5.0, 18.0, 9.0, 15.0, 4.0, 11.0, 22.0, 8.0, 13.0)

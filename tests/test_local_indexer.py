@@ -76,7 +76,7 @@ def _assert_well_formed(analysis: ClipAnalysis, start_s: float, end_s: float) ->
     keys = [e.key for e in analysis.events]
     assert len(set(keys)) == len(keys)
     assert analysis.characters == [] and analysis.links == [] and analysis.appearances == []
-    assert analysis.model == "videoidx-local-1"
+    assert analysis.model == "videoidx-local-2"
     assert analysis.usage.prompt_tokens == 0 and analysis.usage.cost_usd == 0.0
     record = json.loads(analysis.raw_reply)
     assert record["clip_s"] == [start_s, end_s]
@@ -97,8 +97,8 @@ def test_colour_video_timeline(indexer: LocalIndexer, colour_video: Path) -> Non
     shots = _of(a, "shot")
     assert [e.start_s for e in shots] == [0.0, *CUTS_S]
     for shot, colour in zip(shots, ("red", "blue", "green", "yellow"), strict=True):
-        assert f"dominant colour {colour} (#" in shot.description, shot.description
-    assert "(bright)" in shots[3].description and "(dark)" in shots[1].description
+        assert f", {colour} " in shot.description and "(#" in shot.description, shot.description
+    assert "bright, " in shots[3].description and "dark, " in shots[1].description
 
     silences = _of(a, "silence")
     assert len(silences) == len(SILENT_S)
@@ -125,7 +125,7 @@ def test_sub_range_gives_absolute_times_inside_its_bounds(
     _assert_well_formed(a, 4.0, 10.0)
     shots = _of(a, "shot")
     assert [(e.start_s, e.end_s) for e in shots] == [(4.0, 5.5), (5.5, 9.0), (9.0, 10.0)]
-    assert "dominant colour blue" in shots[0].description
+    assert "blue" in shots[0].description
     silence = _of(a, "silence")
     assert silence and abs(silence[0].start_s - 4.0) <= 0.1 and abs(silence[0].end_s - 5.5) <= 0.5
 
@@ -209,7 +209,7 @@ def test_real_video_with_known_cuts(
 def test_cache_identity(indexer: LocalIndexer) -> None:
     again = LocalIndexer(Settings())
     assert indexer.cache_identity() == again.cache_identity()
-    assert "videoidx-local-1" in indexer.cache_identity()
+    assert "videoidx-local-2" in indexer.cache_identity()
     changed = LocalIndexer(Settings().replace(local_still_below=0.01))
     assert changed.cache_identity() != indexer.cache_identity()
     no_ocr = LocalIndexer(Settings().replace(local_ocr=False))

@@ -204,7 +204,7 @@ def test_a_declined_answer_looks_again_at_the_best_match(
 ) -> None:
     db, _video = colour_db
     server = fake_provider("zai", api_key=KEY)
-    server.script(["decline"])  # the timeline says "dominant colour blue", the model declines
+    server.script(["decline"])  # the timeline says "blue", the model declines
     answer = ask_glm(db, server, "When is it blue?", look_again=True)
     assert [bool(r.images) for r in server.requests] == [False, True]
     assert answer.mode == "looked_again" and answer.usage.requests == 2

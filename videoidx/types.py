@@ -92,7 +92,11 @@ class ClipInput:
     clip_path: Path | None = None
     """An MP4 of just this clip, when the indexer takes video input."""
     shot_cuts: tuple[ShotCut, ...] = ()
-    """Hard cuts that fall inside this clip."""
+    """Hard cuts that fall inside this clip, one at its very start included."""
+    cuts_before: int | None = None
+    """How many hard cuts of the video come before this clip's start, so shots can be numbered
+    per video. Set by the pipeline, whose one detector ran on the whole video: then an empty
+    ``shot_cuts`` means the clip has no cut. None from a caller that ran no detector."""
     speech: tuple[SpeechSegment, ...] = ()
     """What is said in the clip (absolute times), when the run transcribes speech."""
     screen_text: tuple[ScreenText, ...] | None = None

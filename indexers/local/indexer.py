@@ -3,9 +3,11 @@
 Per clip it decodes the clip's own range once at low resolution (5 fps, 128 px by default) and
 its audio once, and reports what was measured:
 
-* **shots** (``"shot"``): one event per shot inside the clip, split at ``ClipInput.shot_cuts``
-  (or, when none are given, at hard cuts it detects itself with a strict test), with mean
-  brightness, dominant colours (palette name and hex) and the shot's audio level;
+* **shots** (``"shot"``): one event per shot inside the clip, split at ``ClipInput.shot_cuts``,
+  the pipeline's cuts, trusted as they are: no cut there means none (a fade is not a cut), and
+  shots are numbered per video (``ClipInput.cuts_before``). Only a caller that ran no detector
+  (``cuts_before`` None and no cuts) gets the indexer's own strict test. Each shot gives its
+  brightness word, main colours (palette name and hex) and audio level;
 * **motion** (``"still"``, ``"moving"``, ``"high motion"``): spans of the mean luma change between
   sampled frames, with hysteresis and a 1 s minimum span so they do not flicker;
 * **audio** (``"silence"``, ``"loud sound"``): at least 1 s below ``local_silence_db``, and sounds
@@ -38,7 +40,7 @@ from videoidx.types import ClipAnalysis, ClipInput, ScreenText, Usage
 
 log = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"
 """Bump when a measure or a constant below changes, so cached clips are analysed again."""
 ANALYSIS_LONG_SIDE_PX = 128
 
@@ -107,7 +109,18 @@ class LocalIndexer(Indexer):
         y = visual.luma(frames.rgb)
         diffs = visual.pair_differences(y)
         cut_times, cuts_source = self._cut_times(clip, frames)
-        shots = measure.measure_shots(spec, cut_times, frames.times_s, frames.rgb, self.fps)
+        # A cut on the clip's start is still a cut: the plan puts clip bounds on cuts, and a
+        # search for "hard cut" must find it like any other.
+        at_start = any(c.time_s == spec.start_s for c in clip.shot_cuts)
+        shots = measure.measure_shots(
+            spec,
+            cut_times,
+            frames.times_s,
+            frames.rgb,
+            self.fps,
+            starts_at_cut=at_start,
+            first_index=1 + (clip.cuts_before or 0) + at_start,
+        )
         motion = measure.measure_motion(
             spec,
             frames.times_s,
@@ -130,7 +143,9 @@ class LocalIndexer(Indexer):
             )
             for s in shots
         ]
-        m = timeline.Measurements(spec, shots, motion, audio, texts, audio_note)
+        m = timeline.Measurements(
+            spec, shots, motion, audio, texts, audio_note, clip.cuts_before is not None
+        )
         header = {
             "indexer": self.name,
             "model": self.model_id,
@@ -150,10 +165,11 @@ class LocalIndexer(Indexer):
     def _cut_times(self, clip: ClipInput, frames: decode.DecodedFrames) -> tuple[list[float], str]:
         spec = clip.clip
         given = [c.time_s for c in clip.shot_cuts if spec.start_s < c.time_s < spec.end_s]
-        if given or clip.shot_cuts:
+        if given or clip.shot_cuts or clip.cuts_before is not None:
+            # The pipeline's detector saw the whole video; its "no cut here" is an answer.
             return sorted(given), "given"
-        # No cuts handed in (a caller outside the pipeline, or a clip without any): look for
-        # unmistakable ones, placed half-way between the two frames that straddle them.
+        # A caller that ran no detector: look for unmistakable cuts, placed half-way between
+        # the two frames that straddle them.
         t = frames.times_s
         found = [float((t[i] + t[i + 1]) / 2) for i in visual.detect_cuts(frames.rgb)]
         return found, "detected"

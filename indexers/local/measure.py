@@ -71,14 +71,17 @@ class AudioMeasure:
         return max(float(10 * np.log10(np.mean(10 ** (part / 10)))), audio_m.FLOOR_DB)
 
 
-def shot_bounds(clip: ClipSpec, cut_times_s: Sequence[float]) -> list[tuple[float, float, bool]]:
-    """(start, end, starts_at_cut) of each shot inside the clip, in time order."""
+def shot_bounds(
+    clip: ClipSpec, cut_times_s: Sequence[float], *, starts_at_cut: bool = False
+) -> list[tuple[float, float, bool]]:
+    """(start, end, starts_at_cut) of each shot inside the clip, in time order;
+    ``starts_at_cut`` says the clip itself begins at a cut (the plan puts clip bounds on cuts)."""
     inner = sorted(t for t in cut_times_s if clip.start_s < t < clip.end_s)
     edges = [clip.start_s, *inner, clip.end_s]
     out = []
     for a, b in itertools.pairwise(edges):
         if b - a > 1e-3:
-            out.append((a, b, a in inner))
+            out.append((a, b, a in inner or (a == clip.start_s and starts_at_cut)))
     return out
 
 
@@ -98,13 +101,18 @@ def measure_shots(
     times_s: np.ndarray,
     rgb: np.ndarray,
     fps: float,
+    *,
+    starts_at_cut: bool = False,
+    first_index: int = 1,
 ) -> list[ShotMeasure]:
-    """Brightness and colour of every shot in the clip."""
+    """Brightness and colour of every shot in the clip, numbered from ``first_index`` (the
+    video's number of the clip's first shot, when the caller knows it)."""
     shots = []
-    for i, (a, b, at_cut) in enumerate(shot_bounds(clip, cut_times_s)):
+    bounds = shot_bounds(clip, cut_times_s, starts_at_cut=starts_at_cut)
+    for i, (a, b, at_cut) in enumerate(bounds):
         idx = _frames_in(times_s, a, b, guard_s=0.5 / fps)
         picture = picture_stats(rgb[idx]) if len(idx) else None
-        shots.append(ShotMeasure(i + 1, a, b, at_cut, picture))
+        shots.append(ShotMeasure(first_index + i, a, b, at_cut, picture))
     return shots
 
 

@@ -30,28 +30,31 @@ class Measurements:
     """On-screen text spans from the text reader (:mod:`indexers.text`)."""
     audio_note: str = ""
     """Why there is no audio measure (no audio stream, or it could not be decoded)."""
+    numbered_in_video: bool = False
+    """Shot numbers count from the video's start (the caller said how many cuts come first)."""
 
 
 def _r(t: float) -> float:
     return round(t, 3)
 
 
-def _shot_event(shot: ShotMeasure, total: int) -> Event:
+def _shot_event(shot: ShotMeasure, in_video: bool) -> Event:
+    # Only words that tell shots apart: a word in every shot ("colour", "brightness", "audio")
+    # would make a search for it match the whole timeline. The numbers' meaning is in the raw
+    # record and the README.
     parts = [
-        f"shot {shot.index} of {total} in this clip, {shot.start_s:.1f}-{shot.end_s:.1f} s "
-        f"({shot.end_s - shot.start_s:.1f} s"
+        f"shot {shot.index}{'' if in_video else ' of this clip'}, "
+        f"{shot.start_s:.1f}-{shot.end_s:.1f} s ({shot.end_s - shot.start_s:.1f} s"
         + (", starts at a hard cut)" if shot.starts_at_cut else ")")
     ]
     pic = shot.picture
     if pic is not None:
-        parts.append(f"mean brightness {pic.brightness:.2f} ({pic.brightness_word})")
         main, *rest = pic.colours
-        colours = f"dominant colour {main.name} ({main.hex}, {main.share:.0%} of the picture)"
-        if rest:
-            colours += ", then " + ", ".join(f"{c.name} {c.share:.0%}" for c in rest[:2])
+        colours = f"{pic.brightness_word}, {main.name} {main.share:.0%} ({main.hex})"
+        colours += "".join(f", {c.name} {c.share:.0%}" for c in rest[:2])
         parts.append(colours)
     if shot.audio_mean_db is not None:
-        parts.append(f"audio level {shot.audio_mean_db:.0f} dBFS")
+        parts.append(f"{shot.audio_mean_db:.0f} dBFS")
     text = "\n".join(dict.fromkeys(shot.texts))[:MAX_TEXT_CHARS]
     return Event(
         key="",
@@ -70,8 +73,8 @@ def _motion_event(span: MotionSpan) -> Event:
         end_s=_r(span.end_s),
         label=span.label,
         description=(
-            f"{span.label} picture for {span.end_s - span.start_s:.1f} s: mean change between "
-            f"sampled frames {span.mean_diff:.3f} (luma, 0-1 scale)"
+            f"{span.label} for {span.end_s - span.start_s:.1f} s, "
+            f"luma change {span.mean_diff:.3f} a frame"
         ),
         confidence=round(span.agreement, 2),
     )
@@ -149,7 +152,7 @@ def _text_events(texts: Sequence[ScreenText]) -> list[Event]:
 
 def build_events(m: Measurements, silence_db: float) -> list[Event]:
     """All events, clamped to the clip, sorted by start, keyed ``e1``, ``e2``..."""
-    events = [_shot_event(s, len(m.shots)) for s in m.shots]
+    events = [_shot_event(s, m.numbered_in_video) for s in m.shots]
     events += [_motion_event(s) for s in m.motion]
     if m.audio is not None:
         events += _audio_events(m.audio, silence_db)

@@ -289,7 +289,13 @@ class Batch:
             slot = self.slots.get(message.job)
             if slot is None:
                 return  # a duplicate, or a video whose run could not start
-            pending = slot.job.offer(message.clip, message.frames, message.shot_cuts, message.audio)
+            pending = slot.job.offer(
+                message.clip,
+                message.frames,
+                message.shot_cuts,
+                message.audio,
+                cuts_before=message.cuts_before,
+            )
             if pending is not None:
                 fut = self.pool.submit(self._analyse, slot.job, pending)
                 self.clip_calls[fut] = (message.job, pending)

@@ -172,6 +172,8 @@ class VideoJob:
         frames: Sequence[Frame],
         shot_cuts: Sequence[ShotCut],
         audio: np.ndarray | None = None,
+        *,
+        cuts_before: int | None = None,
     ) -> PendingClip | None:
         """A sampled clip: None when the cache has it or it must be skipped, else the clip to
         hand to the indexer."""
@@ -186,7 +188,11 @@ class VideoJob:
             self.result.clips_skipped += 1
             return None
         clip_input = ClipInput(
-            video=self.info, clip=clip, frames=tuple(frames), shot_cuts=tuple(shot_cuts)
+            video=self.info,
+            clip=clip,
+            frames=tuple(frames),
+            shot_cuts=tuple(shot_cuts),
+            cuts_before=cuts_before,
         )
         return PendingClip(clip, key, clip_input, audio)
 

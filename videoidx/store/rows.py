@@ -1,6 +1,7 @@
 """Turn one clip's analysis into table rows, checking every key reference on the way.
 
-Pure Python, no SQL: :class:`ClipRows` collects column lists that the store inserts in bulk.
+Pure Python and numpy, no SQL: :class:`ClipRows` collects row tuples that the store inserts in
+bulk, and :func:`postings` turns the queued documents' terms into postings columns.
 A dangling reference (a link or appearance naming an event or character key the analysis does
 not define) raises :class:`StoreError`, and because rows are built inside the write transaction
 nothing of that clip is kept.
@@ -14,7 +15,11 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import chain
 from typing import Any
+
+import numpy as np
 
 from videoidx.errors import StoreError
 from videoidx.store.tokenize import tokenize
@@ -42,141 +47,228 @@ class ClipWrite:
     frames: Sequence[Frame] = ()
 
 
-def _columns(*names: str) -> dict[str, list[Any]]:
-    return {n: [] for n in names}
+@dataclass(slots=True)
+class Rows:
+    """One table's rows as tuples in ``columns`` order, transposed once when inserted: a tuple
+    per row is several times cheaper to build than one append per column."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def append(self, *values: Any) -> None:
+        self.rows.append(values)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def as_columns(self) -> dict[str, Sequence[Any]]:
+        """Column name -> values, for :meth:`Store._insert`."""
+        if not self.rows:
+            return {}
+        return dict(zip(self.columns, zip(*self.rows, strict=True), strict=True))
+
+
+@dataclass(slots=True)
+class Postings:
+    """A batch's search postings in columns: one row per (term, document) with its term
+    frequency and the document's length, plus how many documents hold each term."""
+
+    terms: list[str]
+    """The batch's distinct terms; ``code`` indexes this list."""
+    code: np.ndarray
+    doc: np.ndarray
+    tf: np.ndarray
+    dl: np.ndarray
+    df: np.ndarray
+    """Documents of this batch holding ``terms[i]``."""
+
+
+def postings(docs: Sequence[int], term_lists: Sequence[Sequence[str]]) -> Postings:
+    """Count the terms of each document with numpy: every per-token step is a C loop (dict
+    and map), and the grouping is one sort of integer keys (a GROUP BY over strings in SQL
+    cost 3x more)."""
+    flat = list(chain.from_iterable(term_lists))
+    terms = list(dict.fromkeys(flat))
+    index = {t: i for i, t in enumerate(terms)}
+    codes = np.fromiter(map(index.__getitem__, flat), dtype=np.int64, count=len(flat))
+    lens = np.fromiter(map(len, term_lists), dtype=np.int64, count=len(term_lists))
+    size = max(len(terms), 1)
+    local = np.repeat(np.arange(len(term_lists), dtype=np.int64), lens)
+    keys, tf = np.unique(local * size + codes, return_counts=True)
+    local, code = np.divmod(keys, size)
+    return Postings(
+        terms=terms,
+        code=code,
+        doc=np.asarray(docs, dtype=np.int64)[local],
+        tf=tf.astype(np.int32),
+        dl=lens[local].astype(np.int32),
+        df=np.bincount(code, minlength=len(terms)).astype(np.int64),
+    )
 
 
 @dataclass
 class ClipRows:
-    """Column lists for every table a batch of clips touches."""
+    """Rows for every table a batch of clips touches.
 
-    run_id: str
+    A new table written per clip (say, vectors) is one more :class:`Rows` field here, filled in
+    :meth:`add`, and one more line in ``Store._write_rows``.
+    """
+
+    run_id: str | None
     next_doc: int
     thumbnails_enabled: bool = True
-    clips: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "clip_id", "video_id", "run_id", "clip_index", "start_s", "end_s", "status",
-            "error", "cache_key", "summary", "raw_reply", "reasoning", "model",
-            "finish_reason", "dropped_items", "clamped_items", "prompt_tokens",
-            "completion_tokens", "reasoning_tokens", "cached_tokens", "cost_usd", "requests",
-            "doc_min", "doc_max", "written_at",
+    clips: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "clip_id", "video_id", "run_id", "clip_index", "start_s", "end_s", "status",
+                "error", "cache_key", "summary", "raw_reply", "reasoning", "model",
+                "finish_reason", "dropped_items", "clamped_items", "prompt_tokens",
+                "completion_tokens", "reasoning_tokens", "cached_tokens", "cost_usd", "requests",
+                "doc_min", "doc_max", "written_at",
+            ),
         )
     )  # fmt: skip
-    events: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "event_id", "doc", "video_id", "clip_id", "clip_index", "key", "start_s", "end_s",
-            "label", "description", "characters", "objects", "location", "on_screen_text",
-            "confidence", "doc_len",
+    events: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "event_id", "doc", "video_id", "clip_id", "clip_index", "key", "start_s", "end_s",
+                "label", "description", "characters", "objects", "location", "on_screen_text",
+                "confidence", "doc_len",
+            ),
         )
     )  # fmt: skip
-    clip_characters: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "clip_character_id", "video_id", "clip_id", "clip_index", "key", "name",
-            "description", "first_seen_s",
+    clip_characters: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "clip_character_id", "video_id", "clip_id", "clip_index", "key", "name",
+                "description", "first_seen_s",
+            ),
         )
     )  # fmt: skip
-    event_characters: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns("event_id", "clip_character_id", "video_id", "clip_id")
+    event_characters: Rows = field(
+        default_factory=partial(Rows, ("event_id", "clip_character_id", "video_id", "clip_id"))
     )
-    appearances: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "video_id", "clip_id", "clip_character_id", "event_id", "start_s", "end_s",
-            "box_x1", "box_y1", "box_x2", "box_y2",
+    appearances: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "video_id", "clip_id", "clip_character_id", "event_id", "start_s", "end_s",
+                "box_x1", "box_y1", "box_x2", "box_y2",
+            ),
         )
     )  # fmt: skip
-    links: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "video_id", "clip_id", "cause_event_id", "effect_event_id", "relation",
-            "explanation", "confidence", "provenance",
+    links: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "video_id", "clip_id", "cause_event_id", "effect_event_id", "relation",
+                "explanation", "confidence", "provenance",
+            ),
         )
     )  # fmt: skip
-    thumbnails: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "event_id", "video_id", "time_s", "width_px", "height_px", "jpeg"
+    thumbnails: Rows = field(
+        default_factory=partial(
+            Rows, ("event_id", "video_id", "time_s", "width_px", "height_px", "jpeg")
         )
     )
-    speech: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "speech_id", "doc", "video_id", "clip_id", "clip_index", "start_s", "end_s", "text",
-            "words", "language", "confidence", "engine", "model", "speaker", "doc_len",
+    speech: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "speech_id", "doc", "video_id", "clip_id", "clip_index", "start_s", "end_s", "text",
+                "words", "language", "confidence", "engine", "model", "speaker", "doc_len",
+            ),
         )
     )  # fmt: skip
-    screen_text: dict[str, list[Any]] = field(
-        default_factory=lambda: _columns(
-            "text_id", "doc", "video_id", "clip_id", "clip_index", "start_s", "end_s", "text",
-            "confidence", "box_x1", "box_y1", "box_x2", "box_y2", "engine", "doc_len",
+    screen_text: Rows = field(
+        default_factory=partial(
+            Rows,
+            (
+                "text_id", "doc", "video_id", "clip_id", "clip_index", "start_s", "end_s", "text",
+                "confidence", "box_x1", "box_y1", "box_x2", "box_y2", "engine", "doc_len",
+            ),
         )
     )  # fmt: skip
-    # The search index input: one entry per token occurrence.
+    # The search index input: each document's number and its terms (with repeats).
     token_docs: list[int] = field(default_factory=list)
-    token_terms: list[str] = field(default_factory=list)
-    token_dls: list[int] = field(default_factory=list)
+    token_lists: list[list[str]] = field(default_factory=list)
     total_len: int = 0
-
-    doc_total: int = 0
 
     @property
     def doc_count(self) -> int:
-        return self.doc_total
+        return len(self.token_docs)
 
     def add_tokens(self, doc: int, terms: list[str]) -> None:
-        """Queue one event's terms for the search index."""
-        self.token_docs.extend([doc] * len(terms))
-        self.token_terms.extend(terms)
-        self.token_dls.extend([len(terms)] * len(terms))
+        """Queue one document's terms for the search index."""
+        self.token_docs.append(doc)
+        self.token_lists.append(terms)
         self.total_len += len(terms)
-        self.doc_total += 1
+
+    def postings(self) -> Postings:
+        """The queued documents' postings (see :func:`postings`)."""
+        return postings(self.token_docs, self.token_lists)
 
     def add(self, item: ClipWrite, *, provenance: str) -> None:
         """Append one clip's rows; raises StoreError on a dangling key (nothing is half-added
         that the caller would keep, since the whole batch is rolled back)."""
         clip, analysis = item.clip, item.analysis or ClipAnalysis()
         cid = clip_id_for(clip, item.cache_key)
-        vid = clip.video_id
-        where = f"clip {clip.index} ({clip.start_s:.1f}-{clip.end_s:.1f} s) of video {vid}"
-        events = analysis.events if item.status == ClipStatus.DONE else []
+        vid, index = clip.video_id, clip.index
+        where = f"clip {index} ({clip.start_s:.1f}-{clip.end_s:.1f} s) of video {vid}"
+        done = item.status == ClipStatus.DONE
+        events = analysis.events if done else []
         event_ids = {e.key: f"{cid}-{e.key}" for e in events}
         names = {c.key: c.name for c in analysis.characters}
         char_ids = {c.key: f"{cid}-{c.key}" for c in analysis.characters}
         if len(event_ids) != len(events) or len(char_ids) != len(analysis.characters):
             raise StoreError(f"{where}: two events or characters share a key; not stored")
         first_doc = self.next_doc
-        for c in analysis.characters if item.status == ClipStatus.DONE else []:
-            self._append(
-                self.clip_characters,
-                char_ids[c.key], vid, cid, clip.index, c.key, c.name, c.description,
-                c.first_seen_s,
-            )  # fmt: skip
+        for c in analysis.characters if done else []:
+            self.clip_characters.rows.append(
+                (char_ids[c.key], vid, cid, index, c.key, c.name, c.description, c.first_seen_s)
+            )
+        # The hot loop of a bulk load: plain tuple appends, no per-column work.
+        event_rows = self.events.rows
+        link_rows = self.event_characters.rows
+        thumbs = self.thumbnails_enabled and bool(item.frames)
+        doc = self.next_doc
         for e in events:
-            missing = [k for k in e.characters if k not in char_ids]
-            if missing:
-                raise StoreError(f"{where}: event {e.key} names unknown characters {missing}")
-            char_names = [names[k] for k in e.characters]
+            try:
+                char_names = [names[k] for k in e.characters]
+            except KeyError:
+                missing = [k for k in e.characters if k not in char_ids]
+                raise StoreError(
+                    f"{where}: event {e.key} names unknown characters {missing}"
+                ) from None
             terms = event_terms(
                 e.label, e.description, char_names, e.objects, e.location, e.on_screen_text
             )
-            doc = self.next_doc
-            self.next_doc += 1
-            self._append(
-                self.events,
-                event_ids[e.key], doc, vid, cid, clip.index, e.key, e.start_s, e.end_s, e.label,
-                e.description, char_names, list(e.objects), e.location, e.on_screen_text,
-                e.confidence, len(terms),
+            eid = event_ids[e.key]
+            event_rows.append(
+                (
+                    eid, doc, vid, cid, index, e.key, e.start_s, e.end_s, e.label,
+                    e.description, char_names, list(e.objects), e.location, e.on_screen_text,
+                    e.confidence, len(terms),
+                )
             )  # fmt: skip
             for k in e.characters:
-                self._append(self.event_characters, event_ids[e.key], char_ids[k], vid, cid)
+                link_rows.append((eid, char_ids[k], vid, cid))
             self.add_tokens(doc, terms)
-            if self.thumbnails_enabled and item.frames:
-                self._add_thumbnail(event_ids[e.key], vid, e.start_s, item.frames)
-        if item.status == ClipStatus.DONE:
-            self._add_speech_and_text(analysis, vid, cid, clip.index)
+            doc += 1
+            if thumbs:
+                self._add_thumbnail(eid, vid, e.start_s, item.frames)
+        self.next_doc = doc
+        if done:
+            self._add_speech_and_text(analysis, vid, cid, index)
             self._add_appearances(analysis, vid, cid, char_ids, event_ids, where)
             self._add_links(analysis, vid, cid, event_ids, where, provenance)
         u = analysis.usage
         has_docs = self.next_doc > first_doc
-        self._append(
-            self.clips,
-            cid, vid, self.run_id, clip.index, clip.start_s, clip.end_s, item.status, item.error,
+        self.clips.append(
+            cid, vid, self.run_id, index, clip.start_s, clip.end_s, item.status, item.error,
             item.cache_key, analysis.summary, analysis.raw_reply, analysis.reasoning,
             analysis.model, analysis.finish_reason, analysis.dropped_items,
             analysis.clamped_items, u.prompt_tokens, u.completion_tokens, u.reasoning_tokens,
@@ -198,8 +290,7 @@ class ClipRows:
                 for w in seg.words
                 for p in [w.probability]
             ]
-            self._append(
-                self.speech,
+            self.speech.append(
                 f"{cid}-s{n + 1}", doc, vid, cid, clip_index, seg.start_s, seg.end_s, seg.text,
                 json.dumps(words), seg.language, seg.confidence, analysis.speech_engine,
                 analysis.speech_model, seg.speaker, len(terms),
@@ -210,8 +301,7 @@ class ClipRows:
             doc = self.next_doc
             self.next_doc += 1
             box = span.box_px or (None, None, None, None)
-            self._append(
-                self.screen_text,
+            self.screen_text.append(
                 f"{cid}-t{n + 1}", doc, vid, cid, clip_index, span.start_s, span.end_s, span.text,
                 span.confidence, *box, analysis.text_engine, len(terms),
             )  # fmt: skip
@@ -232,8 +322,7 @@ class ClipRows:
             if a.event_key is not None and a.event_key not in event_ids:
                 raise StoreError(f"{where}: appearance in unknown event {a.event_key!r}")
             box = a.box_px or (None, None, None, None)
-            self._append(
-                self.appearances,
+            self.appearances.append(
                 vid, cid, char_ids[a.character_key],
                 event_ids[a.event_key] if a.event_key is not None else None,
                 a.start_s, a.end_s, *box,
@@ -252,8 +341,7 @@ class ClipRows:
             for key in (link.cause_key, link.effect_key):
                 if key not in event_ids:
                     raise StoreError(f"{where}: causal link names unknown event {key!r}")
-            self._append(
-                self.links,
+            self.links.append(
                 vid, cid, event_ids[link.cause_key], event_ids[link.effect_key], link.relation,
                 link.explanation, link.confidence, provenance,
             )  # fmt: skip
@@ -263,12 +351,7 @@ class ClipRows:
     ) -> None:
         frame = min(frames, key=lambda f: abs(f.time_s - start_s))
         jpeg, w, h = shrink_jpeg(frame.jpeg, frame.width_px, frame.height_px)
-        self._append(self.thumbnails, event_id, vid, frame.time_s, w, h, jpeg)
-
-    @staticmethod
-    def _append(table: dict[str, list[Any]], *values: Any) -> None:
-        for column, value in zip(table.values(), values, strict=True):
-            column.append(value)
+        self.thumbnails.append(event_id, vid, frame.time_s, w, h, jpeg)
 
 
 def words_from_json(raw: str | None) -> tuple[Word, ...]:
