@@ -95,6 +95,9 @@ class ClipInput:
     """Hard cuts that fall inside this clip."""
     speech: tuple[SpeechSegment, ...] = ()
     """What is said in the clip (absolute times), when the run transcribes speech."""
+    text_frames: tuple[Frame, ...] = ()
+    """Frames for the run's on-screen text reader (larger, not deduplicated); the run empties it
+    once the text is read, so an indexer never gets it."""
     screen_text: tuple[ScreenText, ...] | None = None
     """On-screen text read from the clip's frames by the run; None when the run read none (text
     off, or a caller outside the pipeline), so an indexer may read it itself."""

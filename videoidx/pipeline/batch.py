@@ -89,6 +89,8 @@ def run_batch(
         try:
             indexer.check_ready()
             senses = open_senses(settings)
+            # The media work decodes frames for the text reader only when one reads them.
+            settings = settings.replace(text_long_side_px=senses.text_long_side_px)
             try:
                 batch = Batch(
                     list(paths),
@@ -273,7 +275,9 @@ class Batch:
             slot = self.slots.get(message.job)
             if slot is None:
                 return  # a duplicate, or a video whose run could not start
-            pending = slot.job.offer(message.clip, message.frames, message.shot_cuts, message.audio)
+            pending = slot.job.offer(
+                message.clip, message.frames, message.shot_cuts, message.audio, message.text_frames
+            )
             if pending is not None:
                 fut = self.pool.submit(self._analyse, slot.job, pending)
                 self.clip_calls[fut] = (message.job, pending)

@@ -51,6 +51,8 @@ class ClipReady:
     shot_cuts: tuple[ShotCut, ...]
     audio: np.ndarray | None = field(default=None, compare=False)
     """The clip's sound (16 kHz mono float32 from its start), when asked for and present."""
+    text_frames: tuple[Frame, ...] = ()
+    """The text reader's frames, when ``media.text_long_side_px`` asks for them."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,9 @@ def scan_messages(
             if should_stop():
                 break
             audio = sound.take(clip.start_s, clip.end_s) if sound is not None else None
-            yield ClipReady(job, clip, tuple(frames), scan.cuts_in(clip), audio)
+            yield ClipReady(
+                job, clip, tuple(frames), scan.cuts_in(clip), audio, scan.text_frames_of(clip)
+            )
         else:
             if sound is not None:
                 sound.finish()
