@@ -59,7 +59,9 @@ class Segment:
     """``duration_s`` of one solid ``colour``; ``tone_hz`` > 0 adds a sine tone, 0 is silence.
 
     ``pattern`` replaces the solid colour by ffmpeg's moving ``testsrc2`` pattern tinted with the
-    colour, which gives the motion detector something to find. ``captions`` are drawn over it,
+    colour, which gives the motion detector something to find (``pattern_source`` names another
+    lavfi source, with options if any: ``testsrc2`` shows a running clock that OCR reads,
+    ``life=seed=1`` moves without any text). ``captions`` are drawn over it,
     from a quarter of the height down; ``speech`` is said from the segment's start (instead of
     the tone; it must end within the segment).
     """
@@ -70,6 +72,7 @@ class Segment:
     pattern: bool = False
     captions: tuple[Caption, ...] = ()
     speech: str = ""
+    pattern_source: str = "testsrc2"
 
 
 def font(size_px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -163,7 +166,10 @@ def _inputs_and_filters(
     for i, seg in enumerate(segments):
         d = seg.duration_s
         if seg.pattern:
-            k = add_input("-f", "lavfi", "-i", f"testsrc2=s={size}:r={fps}:d={d}")
+            # "-t" rather than the source's own duration option: not every source has one.
+            joint = ":" if "=" in seg.pattern_source else "="  # "life" or "life=seed=1"
+            src = f"{seg.pattern_source}{joint}s={size}:r={fps}"
+            k = add_input("-f", "lavfi", "-t", f"{d}", "-i", src)
             chain = f"[{k}:v]colorbalance=rs=0,drawbox=c={seg.colour}@0.6:t=fill"
         else:
             k = add_input("-f", "lavfi", "-i", f"color=c={seg.colour}:s={size}:r={fps}:d={d}")
