@@ -16,8 +16,9 @@ activity detection and word times) transcribes it ``--runs`` times after one war
     .venv/bin/python benchmarks/speech.py [--seconds 120] [--runs 3] [--threads 0]
 
 With ``--index``, it measures instead what transcription adds to ``videoidx index`` (the
-offline indexer, on-screen text off so only speech differs): a 10-minute 720p video of moving
-footage with an espeak-ng sentence at the start of every 20 s shot (made once into
+offline indexer, on-screen text off so only speech differs): a 10-minute 640x360 video of
+shots that alternate between moving footage and a still colour, with an espeak-ng sentence at
+the start of every 20 s shot (made once into
 ``/work/bench-data``, ``--data`` elsewhere) is indexed in a child process with
 ``transcriber = none`` and with the default local transcriber, each into a fresh library. Reported:
 wall and CPU seconds of each run (the child and its ffmpeg children) and the ratio of the wall time
@@ -96,7 +97,7 @@ def long_video(data: Path, minutes: float = 10.0) -> Path:
     """The 10-minute benchmark video (made once): moving footage, a sentence every 20 s."""
     from videoidx.media.synth import Segment, make_video
 
-    path = data / f"speech-{minutes:g}min-720p.mp4"
+    path = data / f"speech-{minutes:g}min-360p.mp4"
     if path.is_file() and path.stat().st_size > 0:
         return path
     n = round(minutes * 60 / SHOT_S)
@@ -104,14 +105,14 @@ def long_video(data: Path, minutes: float = 10.0) -> Path:
         Segment(
             ("orange", "blue", "green", "purple", "cyan")[i % 5],
             SHOT_S,
-            pattern=True,
+            pattern=i % 2 == 0,
             pattern_source=f"life=seed={i + 1}",
             speech=SENTENCES[i % len(SENTENCES)],
         )
         for i in range(n)
     ]
     print(f"making {path} ({n} shots of {SHOT_S:g} s, a sentence at each start)", flush=True)
-    return make_video(path, segments, width_px=1280, height_px=720, crf=26)
+    return make_video(path, segments, width_px=640, height_px=360, crf=28)
 
 
 def _index_run(
