@@ -89,8 +89,8 @@ class Scan:
         self._text: dict[int, list[Frame]] = {}
 
     def text_frames_of(self, clip: ClipSpec) -> tuple[Frame, ...]:
-        """The text reader's frames of ``clip`` (just yielded), once; () without
-        ``text_long_side_px``."""
+        """The text reader's frames of ``clip``, once, asked for right after it was yielded
+        (only the latest clip's are kept); () without ``text_long_side_px``."""
         return tuple(self._text.pop(clip.index, ()))
 
     def cuts_in(self, clip: ClipSpec) -> tuple[ShotCut, ...]:
@@ -194,9 +194,12 @@ class Scan:
             frames = finish_clip(picks, store, times, m, self.size)
             if self.text_size is not None and frames:
                 span = clip_frame_range(times, clip, last=clip.end_s >= info.duration_s - 1e-6)
-                self._text[clip.index] = finish_text_frames(
-                    picks, store, span, self.text_size, m.jpeg_quality
-                )
+                # Only the latest clip's: memory stays bounded if a caller never asks.
+                self._text = {
+                    clip.index: finish_text_frames(
+                        picks, store, span, self.text_size, m.jpeg_quality
+                    )
+                }
             state.emitted += 1
             self.clips.append(clip)
             if state.emitted < len(clips):
