@@ -58,12 +58,12 @@ SPANS_VERSION = "2"
 """Bump when frame choice, noise filtering or span building changes (part of cache_identity)."""
 MIN_CHARS = 2
 """A line needs this many letters or digits; single characters are mostly texture."""
-THUMB_LONG_SIDE_PX = 256
+THUMB_LONG_SIDE_PX = 512
 CELL_PX = 8
 """The change test compares mean grey levels of ``CELL_PX`` squares of a ``THUMB_LONG_SIDE_PX``
-thumbnail, so a change confined to one word still shows as a changed cell. 256 px: a line of
-18 px text in a 1080p frame is 4 px high there, enough to move a cell's mean; at 128 px (2 px)
-a changed line of small text on the same slide went unseen."""
+thumbnail, so a change confined to one word still shows as a changed cell. 512 px: a line of
+18 px text in a 1080p frame is 8-9 px high there, a whole cell row; at 128 px (2 px) a changed
+line of small text on the same slide went unseen, and at 256 px (4 px, half a cell) some did."""
 CHANGED_CELL_DIFF = 0.04
 """A cell whose mean absolute difference (0-1) passes this means the picture changed. JPEG noise
 between two encodings of the same picture stays under 0.01."""
