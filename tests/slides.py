@@ -12,14 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from videoidx.media.ffmpeg_bin import run_ffmpeg
-
-FONT_PATHS = (
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
-)
+from videoidx.media.synth import font
 
 
 @dataclass(frozen=True)
@@ -30,13 +26,6 @@ class Slide:
     duration_s: float
     background: str = "white"
     colour: str = "black"
-
-
-def font(size_px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    for path in FONT_PATHS:
-        if Path(path).is_file():
-            return ImageFont.truetype(path, size_px)
-    return ImageFont.load_default(size_px)
 
 
 def slide_starts_s(slides: Sequence[Slide]) -> list[float]:

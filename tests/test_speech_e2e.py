@@ -53,11 +53,7 @@ def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def offline(db: Path, **flags: Any) -> Settings:
-    # dedupe_threshold=0: the sampler's near-duplicate filter may drop a slide change on the
-    # same background before the reader sees it (see the report of issue 14).
-    return resolve_settings(
-        {"db_path": str(db), "dedupe_threshold": 0, **flags}, env={}, config_path=os.devnull
-    )
+    return resolve_settings({"db_path": str(db), **flags}, env={}, config_path=os.devnull)
 
 
 @pytest.fixture
@@ -145,7 +141,6 @@ def test_the_vision_model_gets_the_transcript_as_quoted_data(talk: Path, tmp_pat
                 "base_url": server.base_url,
                 "model": server.model,
                 "max_retries": 0,
-                "dedupe_threshold": 0,
             },
             env={},
             config_path=os.devnull,

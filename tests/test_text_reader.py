@@ -8,6 +8,7 @@ between sampled frames.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -39,15 +40,12 @@ SLIDES = (
     Slide(("Revenue grew in every market",), 8.0),
     Slide((), 4.0),
 )
-# One clip for the whole video, so no span is split at a clip boundary. And no dedupe: the
-# sampler drops a frame whose 64x36 thumbnail differs from the last kept one by less than
-# dedupe_threshold (0.02), and a slide whose text changes on the same background is such a frame
-# (with the default, this video yields one frame in 30 s). The reader does its own, finer test.
+# One clip for the whole video, so no span is split at a clip boundary. The default dedupe: the
+# reader gets the scan's text frames (every candidate, not deduplicated), as in a run.
 ONE_CLIP = {
     "clip_min_s": 8.0,
     "clip_target_s": 40.0,
     "clip_max_s": 60.0,
-    "dedupe_threshold": 0.0,
 }
 
 needs_rapidocr = pytest.mark.skipif(
@@ -72,11 +70,16 @@ class CountingReader(RapidOcrReader):
 
 
 def _sample(path: Path, settings: Settings) -> list[tuple[ClipInput, list[Frame]]]:
-    scan = scan_video(path, settings.media)
+    """Each clip as a run hands it to the reader, with the text frames it reads."""
+    media = dataclasses.replace(settings.media, text_long_side_px=RapidOcrReader.frame_long_side_px)
+    scan = scan_video(path, media)
     out = []
-    for clip, frames in scan:
-        clip_input = ClipInput(scan.info, clip, tuple(frames), shot_cuts=scan.cuts_in(clip))
-        out.append((clip_input, frames))
+    for clip, model_frames in scan:
+        frames = scan.text_frames_of(clip)
+        clip_input = ClipInput(
+            scan.info, clip, tuple(model_frames), shot_cuts=scan.cuts_in(clip), text_frames=frames
+        )
+        out.append((clip_input, list(frames)))
     return out
 
 

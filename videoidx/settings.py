@@ -62,6 +62,11 @@ class MediaSettings:
     codec keyframes only: several times faster, no shot detection, coarser coverage."""
     ffmpeg_path: str | None = None
     """A system ffmpeg to use instead of the one shipped by imageio-ffmpeg."""
+    text_long_side_px: int = 0
+    """Long side of the frames the on-screen text reader gets, besides the model's frames: every
+    sampling candidate of a clip (no near-duplicate dedupe, no budget), decoded at this size
+    because text under about 24 px in a 1080p frame is lost at 448 px. 0: none. A run that reads
+    on-screen text sets it from its reader (``TextReader.frame_long_side_px``)."""
 
 
 @dataclass(frozen=True)
@@ -382,6 +387,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("frame_max_gap_s must be > 0 and frame_budget >= 1")
     if m.frame_long_side_px < 28:
         raise ConfigError("frame_long_side_px must be at least 28 (one vision-token cell)")
+    if m.text_long_side_px < 0:
+        raise ConfigError("text_long_side_px must be >= 0 (0: no frames for the text reader)")
     if m.sample_mode not in SAMPLE_MODES:
         raise ConfigError(f"sample_mode must be 'full' or 'keyframes', got {m.sample_mode!r}")
     if not 1 <= m.jpeg_quality <= 100:

@@ -99,6 +99,9 @@ class ClipInput:
     ``shot_cuts`` means the clip has no cut. None from a caller that ran no detector."""
     speech: tuple[SpeechSegment, ...] = ()
     """What is said in the clip (absolute times), when the run transcribes speech."""
+    text_frames: tuple[Frame, ...] = ()
+    """Frames for the run's on-screen text reader (larger, not deduplicated); the run empties it
+    once the text is read, so an indexer never gets it."""
     screen_text: tuple[ScreenText, ...] | None = None
     """On-screen text read from the clip's frames by the run; None when the run read none (text
     off, or a caller outside the pipeline), so an indexer may read it itself."""

@@ -4,6 +4,9 @@ A :class:`TextReader` turns a clip's sampled frames (:class:`~videoidx.types.Fra
 ``time_s``, JPEG bytes, size) into :class:`~videoidx.types.ScreenText` spans. The base class does
 the part every engine shares, so an engine only reads one image (:meth:`TextReader.read_image`):
 
+* **which frames**: a clip's ``text_frames`` when the run decoded them (every sampling candidate,
+  not deduplicated, at ``frame_long_side_px``: text under about 24 px in a 1080p frame is lost at
+  the model's 448 px), else its model frames.
 * **which frames are read**: the first frame, then every frame whose picture changed since the
   last frame read (a cheap grey-thumbnail difference, cell by cell, so one changed word on a slide
   counts), at most one every ``min_read_gap_s`` while the picture keeps changing (moving footage),
@@ -23,6 +26,7 @@ What a reader declares (class attributes, read without building one):
 ``auto_rank``          Order in which ``ocr_engine = "auto"`` tries engines (lower first);
                        None: chosen only by name.
 ``install_hint``       What to install to make it available, said when it is not.
+``frame_long_side_px`` The long side of the frames the run decodes for it.
 =====================  =======================================================================
 
 Readers are built as ``cls(settings)``, must be safe to call from several threads, and load their
@@ -50,14 +54,16 @@ from videoidx.types import ClipInput, Frame, ScreenText
 
 log = logging.getLogger(__name__)
 
-SPANS_VERSION = "1"
+SPANS_VERSION = "2"
 """Bump when frame choice, noise filtering or span building changes (part of cache_identity)."""
 MIN_CHARS = 2
 """A line needs this many letters or digits; single characters are mostly texture."""
-THUMB_LONG_SIDE_PX = 128
+THUMB_LONG_SIDE_PX = 512
 CELL_PX = 8
 """The change test compares mean grey levels of ``CELL_PX`` squares of a ``THUMB_LONG_SIDE_PX``
-thumbnail, so a change confined to one word still shows as a changed cell."""
+thumbnail, so a change confined to one word still shows as a changed cell. 512 px: a line of
+18 px text in a 1080p frame is 8-9 px high there, a whole cell row; at 128 px (2 px) a changed
+line of small text on the same slide went unseen, and at 256 px (4 px, half a cell) some did."""
 CHANGED_CELL_DIFF = 0.04
 """A cell whose mean absolute difference (0-1) passes this means the picture changed. JPEG noise
 between two encodings of the same picture stays under 0.01."""
@@ -99,6 +105,9 @@ class TextReader(ABC):
     install_hint: ClassVar[str] = ""
     min_confidence: ClassVar[float] = 0.5
     """Lines read with less (0-1, the engine's own scale) are dropped as noise."""
+    frame_long_side_px: ClassVar[int] = 896
+    """Read frames this large (long side, px): 18 px text in a 1080p frame is 8 px here, which
+    RapidOCR still reads; at 448 px it reads garbage."""
     min_read_gap_s: ClassVar[float] = 2.0
     """While the picture keeps changing, read at most one frame this often (shot starts aside)."""
 
@@ -122,7 +131,7 @@ class TextReader(ABC):
         """Everything about this reader that changes its spans for the same frames."""
         return (
             f"{self.name}|{self.version}|conf>={self.min_confidence:g}|gap={self.min_read_gap_s:g}"
-            f"|spans={SPANS_VERSION}"
+            f"|px={self.frame_long_side_px}|spans={SPANS_VERSION}"
         )
 
     def check_ready(self) -> None:
@@ -203,10 +212,12 @@ class TextReader(ABC):
     def read_clip(
         self, clip: ClipInput, *, cancel: threading.Event | None = None
     ) -> list[ScreenText]:
-        """:meth:`read` on the clip's own frames (those inside its bounds), boxes in the video's
-        display pixels, spans ending at the clip's end at the latest."""
+        """:meth:`read` on the clip's own text frames (else its model frames), those inside its
+        bounds, boxes in the video's display pixels, spans ending at the clip's end at the
+        latest."""
         spec = clip.clip
-        inside = [f for f in clip.frames if spec.start_s <= f.time_s <= spec.end_s]
+        frames = clip.text_frames or clip.frames
+        inside = [f for f in frames if spec.start_s <= f.time_s <= spec.end_s]
         return self.read(
             inside,
             display_size_px=(clip.video.width_px, clip.video.height_px),

@@ -56,8 +56,11 @@ def _import_error() -> str:
                 _IMPORT_ERROR = f"{PACKAGE} is not installed ({exc.name} missing)"
             except Exception as exc:  # a broken cv2 (no libGL) or onnxruntime
                 _IMPORT_ERROR = f"{PACKAGE} is installed but cannot be loaded ({exc})"
-                if "libGL" in str(exc):
-                    _IMPORT_ERROR += "; OpenCV needs libGL (Debian: apt-get install libgl1)"
+                if ".so" in str(exc):  # libGL.so.1 or libgthread-2.0.so.0, for opencv-python
+                    _IMPORT_ERROR += (
+                        "; OpenCV needs system libraries (Debian/Ubuntu: "
+                        "apt-get install libgl1 libglib2.0-0)"
+                    )
         return _IMPORT_ERROR or ""
 
 

@@ -126,6 +126,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{count(r.usage.prompt_tokens + r.usage.completion_tokens, 'token')}, "
                 f"${r.usage.cost_usd:.4f}; video_id {r.video_id or '-'}"
             )
+            # What was not read but did not fail the video (no audio, no OCR engine), once each.
+            for note in dict.fromkeys(r.notes):
+                print(f"  note: {note}")
             for reason in ([r.error] if r.error else []) + r.clip_errors[:10]:
                 print(f"  - {reason}", file=sys.stderr)
     if received:
@@ -173,4 +176,12 @@ def _plan_json(plan: Any, run: Any) -> dict[str, Any]:
             for c in plan.clips
         ],
         "estimates": [{**dataclasses.asdict(e), "this_run": run.uses(e)} for e in plan.estimates],
+        "speech": _speech_json(plan),
     }
+
+
+def _speech_json(plan: Any) -> dict[str, Any] | None:
+    """The plan's speech estimate (None: speech off); ``audio_s`` is 0 without audio."""
+    if plan.speech is None or plan.info is None:
+        return None
+    return {**dataclasses.asdict(plan.speech), "free": plan.speech.cost_usd == 0}

@@ -10,6 +10,11 @@ before keyframes, always the frame whose removal leaves the smallest gap), frame
 long side of at most ``frame_long_side_px`` with both sides multiples of 28 (GLM-4.5V's token
 cell), optionally stamped with their time, and JPEG-encoded. ``Frame.time_s`` is absolute.
 
+The on-screen text reader gets its own frames (:func:`finish_text_frames`): every candidate of
+the clip, with no dedupe and no budget (a slide change on the same background is a near-duplicate
+to the model's test, yet new text), at the larger text size, never time-stamped (the stamp would
+be read as text). The reader decides which of them changed enough to read.
+
 This module is a leaf: pure choices on frame indices and pixels, no decoding. The decode pass
 that feeds it (shared with shot detection) and the public ``sample_frames`` / ``sample_clip`` /
 ``read_frames`` entry points are in ``media.scan``, so imports run one way: scan -> sample, shots.
@@ -210,6 +215,35 @@ def finish_clip(
                 height_px=size[1],
                 frame_index=idx,
                 reason=reason,
+            )
+        )
+    return out
+
+
+def finish_text_frames(
+    picks: list[tuple[int, str]],
+    frames: dict[int, Candidate],
+    frame_range: tuple[int, int],
+    size: tuple[int, int],
+    quality: int,
+) -> list[Frame]:
+    """Every kept candidate of one clip (those in ``frame_range`` [first, stop) and the picks),
+    encoded at ``size`` for the text reader; a pick keeps its reason, the rest are ``fill``."""
+    reasons = dict(picks)
+    lo, hi = frame_range
+    chosen = {i for i in frames if lo <= i < hi} | {i for i in reasons if i in frames}
+    out = []
+    for idx in sorted(chosen):
+        cand = frames[idx]
+        jpeg = encode_frame(cand.rgb, size, quality=quality, time_s=cand.time_s, burn=False)
+        out.append(
+            Frame(
+                time_s=round(cand.time_s, 6),
+                jpeg=jpeg,
+                width_px=size[0],
+                height_px=size[1],
+                frame_index=idx,
+                reason=reasons.get(idx, "fill"),
             )
         )
     return out

@@ -8,6 +8,11 @@ Because the clip plan is greedy (``media.plan``), a clip is final once the decod
 decision window; the scanner then samples it, yields it and forgets its frames. Memory stays
 bounded by about one clip's worth of kept frames, whatever the video's length.
 
+With ``text_long_side_px`` set (a run that reads on-screen text), the pass decodes at that larger
+size instead: the model's frames are scaled down from it when encoded, and each clip also gets
+the text reader's frames (``scan.text_frames_of(clip)``, see ``media.sample``). Shot detection
+then scores analysis pictures scaled from the larger picture, which can move a borderline cut.
+
 Iterate a :class:`Scan` for ``(clip, frames)`` pairs; once exhausted, ``scan.cuts`` and
 ``scan.clips`` hold the complete cut list and plan. The public entry points that decode
 (``scan_video``, ``sample_frames``, ``sample_clip``, ``read_frames``, ``detect_shots``) live here,
@@ -27,7 +32,15 @@ from videoidx.errors import CorruptVideoError, DamagedFramesError
 from videoidx.media.decode import DecodeReport, FrameBatch, frame_index, iter_frames
 from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.plan import plan_clips
-from videoidx.media.sample import Candidate, choose_frames, finish_clip, grid_frames, output_size_px
+from videoidx.media.sample import (
+    Candidate,
+    choose_frames,
+    clip_frame_range,
+    finish_clip,
+    finish_text_frames,
+    grid_frames,
+    output_size_px,
+)
 from videoidx.media.shots import MIN_SHOT_S, ShotDetector
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
@@ -66,6 +79,19 @@ class Scan:
         self.cuts: list[ShotCut] = list(cuts or [])
         self.clips: list[ClipSpec] = []
         self.size = output_size_px(info.width_px, info.height_px, settings.frame_long_side_px)
+        self.text_size: tuple[int, int] | None = None
+        if settings.text_long_side_px > 0:
+            self.text_size = output_size_px(
+                info.width_px, info.height_px, settings.text_long_side_px
+            )
+        # One decode serves both: at the larger of the two sizes (never beyond the video's own).
+        self.decode_size = max(self.size, self.text_size or self.size, key=lambda s: s[0] * s[1])
+        self._text: dict[int, list[Frame]] = {}
+
+    def text_frames_of(self, clip: ClipSpec) -> tuple[Frame, ...]:
+        """The text reader's frames of ``clip``, once, asked for right after it was yielded
+        (only the latest clip's are kept); () without ``text_long_side_px``."""
+        return tuple(self._text.pop(clip.index, ()))
 
     def cuts_in(self, clip: ClipSpec) -> tuple[ShotCut, ...]:
         """The cuts found so far inside ``clip`` (all of them, once the clip has been yielded)."""
@@ -93,7 +119,7 @@ class Scan:
         damage: list[DecodeReport] = []
         for batch in iter_frames(
             info,
-            *self.size,
+            *self.decode_size,
             keyframes_only=self.keyframes_only,
             start_s=start_s,
             ffmpeg_path=exe,
@@ -166,6 +192,14 @@ class Scan:
                 keyframes_only=self.keyframes_only,
             )
             frames = finish_clip(picks, store, times, m, self.size)
+            if self.text_size is not None and frames:
+                span = clip_frame_range(times, clip, last=clip.end_s >= info.duration_s - 1e-6)
+                # Only the latest clip's: memory stays bounded if a caller never asks.
+                self._text = {
+                    clip.index: finish_text_frames(
+                        picks, store, span, self.text_size, m.jpeg_quality
+                    )
+                }
             state.emitted += 1
             self.clips.append(clip)
             if state.emitted < len(clips):

@@ -90,6 +90,8 @@ def run_batch(
         try:
             indexer.check_ready()
             senses = open_senses(settings)
+            # The media work decodes frames for the text reader only when one reads them.
+            settings = settings.replace(text_long_side_px=senses.text_long_side_px)
             cancel = cancel or threading.Event()
             # Vectors for semantic search, on their own thread as clips commit (pipeline.embed).
             embed = open_embed_worker(settings, store, cancel)
@@ -294,6 +296,7 @@ class Batch:
                 message.frames,
                 message.shot_cuts,
                 message.audio,
+                message.text_frames,
                 cuts_before=message.cuts_before,
             )
             if pending is not None:

@@ -9,6 +9,12 @@ registered indexer that offers it (the configured indexer first), so a dry run k
 The table says first which indexer the run would use and what it costs; when that indexer is
 free (it declares ``priced = False``), the provider prices are shown only as "if you used ...":
 pricing a paid model without saying the run would not call it reads as the run's cost.
+
+Speech is priced too (:class:`SpeechEstimate`): the minutes of audio the run would transcribe
+(every clip of a video with an audio stream), the requests (a remote service takes each clip in
+pieces of at most its ``max_seconds_per_request``, 30 s for Z.AI), and the cost where the
+transcriber's profile has a price; the offline default says it is free. Its cost is part of the
+run's total.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexers import create_indexer
+from indexers import Transcriber, create_indexer, create_transcriber
 from videoidx.catalog import indexer_choice, provider_choices
 from videoidx.errors import ConfigError, VideoIdxError
 from videoidx.media.plan import plan_clips
@@ -80,6 +86,27 @@ def run_choice(settings: Settings) -> RunChoice:
     )
 
 
+@dataclass(frozen=True)
+class SpeechEstimate:
+    """What transcribing one video's speech would take: audio, requests and money."""
+
+    transcriber: str
+    """The registry name (``local``, ``remote``...)."""
+    display_name: str
+    model: str
+    audio_s: float
+    """Seconds of audio sent to the transcriber (0 without an audio stream)."""
+    requests: int
+    """Requests to a service (0 for an engine on this machine)."""
+    cost_usd: float
+    priced: bool
+    needs_network: bool
+
+    @property
+    def audio_min(self) -> float:
+        return self.audio_s / 60.0
+
+
 @dataclass
 class VideoPlan:
     path: str
@@ -87,6 +114,8 @@ class VideoPlan:
     clips: list[ClipEstimate] = field(default_factory=list)
     estimates: list[ProviderEstimate] = field(default_factory=list)
     error: str = ""
+    speech: SpeechEstimate | None = None
+    """None when the settings switch speech off."""
 
 
 def frames_per_clip(clip: ClipSpec, settings: Settings) -> int:
@@ -125,6 +154,7 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
         ClipEstimate(clip, frames_per_clip(clip, settings), size)
         for clip in plan_clips(info, [], settings.media)
     ]
+    plan.speech = estimate_speech(info, [c.clip for c in plan.clips], settings)
     for name in providers:
         offered_by = indexer_offering(name, settings)
         indexer = create_indexer(settings.replace(indexer=offered_by, provider=name))
@@ -146,6 +176,53 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
     return plan
 
 
+def estimate_speech(
+    info: VideoInfo, clips: Sequence[ClipSpec], settings: Settings
+) -> SpeechEstimate | None:
+    """Speech of one video as the run would transcribe it: clip by clip (each clip's audio is
+    one call of the transcriber), nothing without an audio stream; None when speech is off."""
+    transcriber = create_transcriber(settings)
+    if transcriber is None:
+        return None
+    try:
+        return _speech_of(transcriber, clips if info.has_audio else [])
+    finally:
+        transcriber.close()
+
+
+def _speech_of(transcriber: Transcriber, clips: Sequence[ClipSpec]) -> SpeechEstimate:
+    audio_s, requests, cost = 0.0, 0, 0.0
+    for clip in clips:
+        usage = transcriber.estimate_usage(clip.duration_s)
+        audio_s += clip.duration_s
+        requests += usage.requests
+        cost += usage.cost_usd
+    return SpeechEstimate(
+        transcriber=transcriber.name,
+        display_name=transcriber.display_name or transcriber.name,
+        model=transcriber.model_id,
+        audio_s=audio_s,
+        requests=requests if transcriber.needs_network else 0,
+        cost_usd=cost,
+        priced=transcriber.priced,
+        needs_network=transcriber.needs_network,
+    )
+
+
+def speech_line(speech: SpeechEstimate | None, has_audio: bool) -> str:
+    """One line saying what transcribing a video's speech would take."""
+    if speech is None:
+        return "speech: off (transcriber = none)"
+    if not has_audio:
+        return "speech: none (no audio stream)"
+    what = f"{speech.display_name}, {speech.model}"
+    minutes = f"{speech.audio_min:.1f} min of audio"
+    if not speech.needs_network:
+        return f"speech: {what}: {minutes} on this machine, free"
+    price = f"${speech.cost_usd:.4f}" if speech.priced else "no price known (free or unpriced)"
+    return f"speech: {what}: {minutes}, {count(speech.requests, 'request')}, {price}"
+
+
 def indexer_offering(provider: str, settings: Settings) -> str:
     """The indexer that prices ``provider``: the configured one when it offers it, else the
     first registered indexer that does."""
@@ -164,6 +241,7 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
     lines: list[str] = [] if run is None else [_run_line(run)]
     totals: dict[tuple[str, str], float] = {}
     hours = 0.0
+    speech_usd = 0.0
     for plan in plans:
         if plan.info is None:
             lines.append(f"{plan.path}: cannot index: {plan.error}")
@@ -175,6 +253,9 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
             f"{plan.info.title}: {clock(plan.info.duration_s)}, {count(len(plan.clips), 'clip')}, "
             f"{count(frames, 'frame')} at {w}x{h}"
         )
+        lines.append("  " + speech_line(plan.speech, plan.info.has_audio))
+        if plan.speech is not None and plan.info.has_audio:
+            speech_usd += plan.speech.cost_usd
         for label, group in _by_label(plan.estimates, run):
             lines.append(f"  {label}:")
             for est in group:
@@ -185,7 +266,14 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
                     f"~{est.completion_tokens:>7,} out  ${est.cost_usd:.4f}"
                 )
     if run is not None and not run.priced:
-        lines.append(f"total for this run: $0 ({run.display_name} is free)")
+        if speech_usd > 0:
+            lines.append(
+                f"total for this run: ${speech_usd:.4f} for speech ({run.display_name} is free)"
+            )
+        else:
+            lines.append(f"total for this run: $0 ({run.display_name} is free)")
+    elif speech_usd > 0:
+        lines.append(f"speech for this run: ${speech_usd:.4f} (besides the indexer's cost)")
     if totals:
         lines.append("total:")
         shown = ""

@@ -145,6 +145,7 @@ class VideoJob:
         self.info = info
         r = self.result
         r.video_id, r.title, r.duration_s = info.video_id, info.title, info.duration_s
+        r.notes.extend(self.senses.video_notes(info))
         self.tracker = ProgressTracker(info.video_id, info.title, self.progress, str(self.path))
         self.store.upsert_video(info)
         # The real plan snaps to shot cuts found during the one decode pass; until that pass
@@ -172,6 +173,7 @@ class VideoJob:
         frames: Sequence[Frame],
         shot_cuts: Sequence[ShotCut],
         audio: np.ndarray | None = None,
+        text_frames: Sequence[Frame] = (),
         *,
         cuts_before: int | None = None,
     ) -> PendingClip | None:
@@ -193,6 +195,7 @@ class VideoJob:
             frames=tuple(frames),
             shot_cuts=tuple(shot_cuts),
             cuts_before=cuts_before,
+            text_frames=tuple(text_frames),
         )
         return PendingClip(clip, key, clip_input, audio)
 

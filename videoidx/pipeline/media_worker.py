@@ -51,6 +51,8 @@ class ClipReady:
     shot_cuts: tuple[ShotCut, ...]
     audio: np.ndarray | None = field(default=None, compare=False)
     """The clip's sound (16 kHz mono float32 from its start), when asked for and present."""
+    text_frames: tuple[Frame, ...] = ()
+    """The text reader's frames, when ``media.text_long_side_px`` asks for them."""
     cuts_before: int = 0
     """The video's cuts before the clip's start (see :attr:`ClipInput.cuts_before`)."""
 
@@ -130,7 +132,15 @@ def scan_messages(
                 break
             audio = sound.take(clip.start_s, clip.end_s) if sound is not None else None
             before = sum(1 for c in scan.cuts if c.time_s < clip.start_s)
-            yield ClipReady(job, clip, tuple(frames), scan.cuts_in(clip), audio, before)
+            yield ClipReady(
+                job,
+                clip,
+                tuple(frames),
+                scan.cuts_in(clip),
+                audio,
+                text_frames=scan.text_frames_of(clip),
+                cuts_before=before,
+            )
         else:
             if sound is not None:
                 sound.finish()

@@ -46,7 +46,7 @@ def index_video(
         settings,
         lambda batch: InProcessSource(
             batch.paths,
-            settings.media,
+            batch.settings.media,
             batch.cancel,
             raise_probe_errors=True,
             with_audio=batch.senses.wants_audio,

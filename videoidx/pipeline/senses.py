@@ -6,7 +6,9 @@ each None when it is switched off or cannot run here. An engine that cannot run 
 error: the batch says so once, plainly (:attr:`ClipSenses.notes`), and indexes without it.
 
 Per clip, :meth:`ClipSenses.sense` (called by ``steps.analyse_clip`` before the indexer, so the
-indexer sees both) transcribes the clip's audio span and reads the clip's frames. Both run on
+indexer sees both) transcribes the clip's audio span and reads the clip's text frames (larger
+than the model's and not deduplicated: ``ClipInput.text_frames``, decoded at the reader's
+:attr:`ClipSenses.text_long_side_px`; the model's frames when a caller gave none). Both run on
 the batch's call threads, under its concurrency limit; an engine that computes on this machine
 (local Whisper, OCR) is CPU-bound, so it runs one clip at a time (a lock per engine): four calls
 at once on two cores would only slow every clip down and multiply the memory.
@@ -32,7 +34,7 @@ from indexers import Transcriber, open_transcriber
 from indexers.text import TextReader, open_text_reader, text_reader_status
 from videoidx.pipeline.pauses import split_at_pauses
 from videoidx.settings import Settings
-from videoidx.types import ClipInput, ScreenText
+from videoidx.types import ClipInput, ScreenText, VideoInfo
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,20 @@ class ClipSenses:
     _text_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
+    def text_long_side_px(self) -> int:
+        """The size of the frames the media work should decode for the reader (0: none)."""
+        return self.reader.frame_long_side_px if self.reader is not None else 0
+
+    @property
     def wants_audio(self) -> bool:
         """Whether the media work should hand over each clip's audio."""
         return self.transcriber is not None
+
+    def video_notes(self, info: VideoInfo) -> list[str]:
+        """What to say about one video's senses: speech is wanted but it has no sound."""
+        if self.transcriber is not None and not info.has_audio:
+            return ["speech: the video has no audio stream, so nothing was transcribed"]
+        return []
 
     def cache_identity(self) -> str:
         """What the clip cache key adds for speech and text ("" when both are off, so turning
@@ -84,7 +97,8 @@ class ClipSenses:
             with self._serial(self.reader.needs_network, self._text_lock):
                 spans = self.reader.read_clip(clip_input, cancel=cancel)
         # Set even when text is off: the run has said why once, the indexer need not read it.
-        return replace(out, screen_text=tuple(spans))
+        # The text frames are dropped: read now, and no indexer should get (or ship) them.
+        return replace(out, screen_text=tuple(spans), text_frames=())
 
     @staticmethod
     @contextlib.contextmanager
