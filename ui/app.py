@@ -278,8 +278,8 @@ class Page:
         if waiting != current:
             return gr.update(), gr.update(), "", -1.0  # another video was opened meanwhile
         info = self.ctx.video(waiting)
-        state = self.ctx.player.state(info) if info is not None else "missing"
-        if info is None or state in ("needed", "preparing"):
+        state = self.ctx.player.state(info) if info is not None else CopyState.MISSING
+        if info is None or state.pending:
             return idle
         playable = self.ctx.player.path_for(info)
         pos = max(last_pos, 0.0)
@@ -377,7 +377,7 @@ class Page:
             out[tl.player] = gr.update(playback_position=pos)
             return out
         playable = ctx.player.path_for(info)
-        copy_state = "ready" if playable else ctx.player.state(info)
+        copy_state = CopyState.READY if playable else ctx.player.state(info)
         event_rows = ctx.event_rows(events)
         columns = EVENT_COLUMNS if people else EVENT_COLUMNS[:-1]
         event_rows = [row[: len(columns)] for row in event_rows]
@@ -393,7 +393,7 @@ class Page:
                 tl.transcript_html: tl.transcript_view(video_id),
                 tl.player_note: _player_note(info, copy_state),
                 self.current_video: video_id,
-                self.copy_wait: video_id if copy_state in ("needed", "preparing") else "",
+                self.copy_wait: video_id if copy_state.pending else "",
                 tl.video_dd: gr.update(choices=ctx.video_choices(), value=video_id),
                 tl.events_table: gr.update(value=table(event_rows, columns), column_widths=widths),
                 self.characters.chars_html: self.characters.view(video_id),
@@ -413,9 +413,9 @@ class Page:
 def _player_note(info: VideoInfo, copy_state: CopyState) -> str:
     """What the Timeline says under a player that has no file (yet)."""
     name = md_text(Path(info.path).name)
-    if copy_state == "ready":
+    if copy_state is CopyState.READY:
         return ""
-    if copy_state in ("needed", "preparing"):
+    if copy_state.pending:
         return (
             f"⏳ Preparing the browser copy of {name}… its timeline, search and answers work "
             "meanwhile; the player appears here when the copy is ready."

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,10 +49,26 @@ COPY_LONG_SIDE_PX = 1280
 FALLBACK_FPS = 30.0
 
 CopyKind = Literal["original", "remux", "encode"]
-CopyState = Literal["ready", "needed", "preparing", "failed", "missing"]
-"""``ready``: the player has a file (the original or a finished copy); ``needed``: a copy is
-needed and nobody asked for it yet; ``preparing``: it is being made; ``failed``: it could not be
-made; ``missing``: the source file is gone."""
+
+
+class CopyState(StrEnum):
+    """Where a video's browser file stands (a vocabulary, like the run and job statuses)."""
+
+    READY = "ready"
+    """The player has a file: the original, or a finished copy."""
+    NEEDED = "needed"
+    """A copy is needed and nobody asked for it yet."""
+    PREPARING = "preparing"
+    """The copy is being made."""
+    FAILED = "failed"
+    """The copy could not be made."""
+    MISSING = "missing"
+    """The source file is gone."""
+
+    @property
+    def pending(self) -> bool:
+        """A copy is on its way (or will be once asked for): the page waits for it."""
+        return self in (CopyState.NEEDED, CopyState.PREPARING)
 
 
 def one_frame_s(info: VideoInfo) -> float:
@@ -96,13 +113,13 @@ class PlayerFiles:
     def state(self, info: VideoInfo) -> CopyState:
         """Where the player's file for ``info`` stands; never waits."""
         if not Path(info.path).is_file():
-            return "missing"
+            return CopyState.MISSING
         if browser_plays(info) or self.copy_path(info).is_file():
-            return "ready"
+            return CopyState.READY
         with self._guard:
             if info.video_id in self._making:
-                return "preparing"
-            return "failed" if info.video_id in self._failed else "needed"
+                return CopyState.PREPARING
+            return CopyState.FAILED if info.video_id in self._failed else CopyState.NEEDED
 
     def path_for(self, info: VideoInfo) -> Path | None:
         """The playable file now, or None: the source is gone, the copy failed, or it is being
