@@ -80,6 +80,10 @@ def embed_missing(
             progress(report.docs, total)
 
 
+CANCELLED_JOIN_S = 0.5
+"""How long a cancelled run waits for the embedding thread before it goes on without it."""
+
+
 class EmbedWorker:
     """A batch's embedding thread (see the module docstring)."""
 
@@ -142,11 +146,13 @@ class EmbedWorker:
         self.embedder.close()
 
     def stop(self) -> None:
-        """Stop the thread (after the batch it is embedding, if any)."""
+        """Stop the thread (after the batch it is embedding, if any). A cancelled run does not
+        wait for it: the thread may be loading a model for seconds, and Ctrl-C must end the run
+        promptly; the vectors it had no time for are embedded by the next run."""
         with self._wake:
             self._stopping = True
             self._wake.notify()
-        self._thread.join()
+        self._thread.join(CANCELLED_JOIN_S if self.cancel.is_set() else None)
 
 
 _said_off = False
