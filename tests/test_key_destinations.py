@@ -298,6 +298,7 @@ def test_no_page_endpoint_sends_a_server_key_to_a_visitors_address(
     for provider in ["zai", "zai_cn", "openrouter", "siliconflow", "openai", "vllm", "sglang"]:
         values = {
             "Videos to index": [handle_file(str(colour_video))],
+            "Or a folder or glob on this server": "",
             "Indexer": "glm",
             "Provider": provider,
             "Model": "m" if provider == "openai" else "",  # openai has no default model
@@ -308,7 +309,7 @@ def test_no_page_endpoint_sends_a_server_key_to_a_visitors_address(
             "Stop at cost (USD, 0 = no cap)": 0,
             "Question": "what happens?",
             "About": "Whole library",
-            "Conversation (click an answer to list its citations)": [],
+            "Conversation": [],
         }
         for name, params in sorted(takes_url.items()):
             result = client.predict(*_arguments(params, values), api_name=name)
@@ -338,7 +339,7 @@ def test_a_url_the_operator_allowed_works_from_the_page(
         "Indexer": "glm", "Provider": "zai", "Model": gateway.model, "Base URL": gateway.base_url,
         "Thinking (slower, more tokens)": False, "Clip length (s)": 8, "Requests at once": 1,
         "Stop at cost (USD, 0 = no cap)": 0, "Question": "what happened between 0:00 and 0:12?",
-        "About": "Whole library", "Conversation (click an answer to list its citations)": [],
+        "About": "Whole library", "Conversation": [],
     }  # fmt: skip
     answer = _texts(client.predict(*_arguments(params["parameters"], values), api_name="/on_ask"))
     assert "not allowed" not in answer and "From the evidence" in answer, answer

@@ -256,11 +256,13 @@ class IndexTab:
         """Queue the videos of an allowed folder or glob on the server as one batch."""
         ctx = self.ctx
         folder = (folder or "").strip()
-        if not folder:
-            return [], "Type a folder or a glob on this server first.", gr.update()
         try:
+            # The settings first: a provider address the operator did not allow is refused
+            # whatever the folder, so the visitor learns that before typing one.
             settings = self.job_settings(*settings_values)
             videoidx.check_ready(settings)
+            if not folder:
+                return [], "Type a folder or a glob on this server first.", gr.update()
             paths, _skipped = ctx.path_rule.expand([folder])
         except VideoIdxError as exc:
             return [], error_text(exc), gr.update()
