@@ -69,6 +69,7 @@ def test_the_page_finds_a_moment_by_meaning(server: Server) -> None:
         results = page.locator("#search-results")
         results.get_by_text("two cars collide at the crossroads").first.wait_for()
         screenshot(page, "hybrid-search")
+        page.get_by_text("Match and filters").click()  # the Match choice is folded away
         page.locator("#search-mode").get_by_label("keyword").check()
         info = _search(page, "automobile accident")
         assert "No match" in info, info

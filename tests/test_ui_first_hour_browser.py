@@ -89,9 +89,9 @@ def test_offline_timeline_hides_what_only_a_model_fills(
     assert any("What happens" in h for h in headers(page, "event-list"))
     assert not any("Who" in h for h in headers(page, "event-list"))
     assert not page.locator("#colour-by").is_visible()
-    page.get_by_text("Filters").click()
+    page.get_by_text("Match and filters").click()
     filters = page.locator("#tab-timeline")
-    assert filters.get_by_label("Label", exact=True).is_visible()
+    filters.get_by_label("Label", exact=True).wait_for()  # the accordion opens, not at once
     assert not filters.get_by_label("Character", exact=True).is_visible()
 
     # A video indexed by a model that names characters shows all three.
@@ -111,8 +111,8 @@ def test_offline_timeline_hides_what_only_a_model_fills(
         ".some((h) => h.innerText.includes('Who'))"
     )
     assert page.locator("#colour-by").is_visible()
-    page.get_by_text("Filters").click()
-    assert filters.get_by_label("Character", exact=True).is_visible()
+    page.get_by_text("Match and filters").click()
+    filters.get_by_label("Character", exact=True).wait_for()
 
     # And back to the offline video: hidden again.
     pick_video(page, "offline_one")

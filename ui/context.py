@@ -201,9 +201,8 @@ class PageContext:
             )
         return (
             "No speech found",
-            f"Speech comes from the {name} transcriber; it heard no words in this video's "
-            "sound. A video indexed before a transcriber was installed has none either: "
-            "re-index it.",
+            f"The {name} transcriber heard no words. Indexed before a transcriber was "
+            "installed? Re-index it.",
         )
 
     def text_absence(self, video_id: str) -> tuple[str, str]:

@@ -317,10 +317,16 @@ def transcript_html(
             f'<ol class="vx-lines">{lines}</ol>'
         )
     else:
-        body = empty_state(*empty)
+        # A line, not the boxed empty state: under the player, a box would push the timeline
+        # below the first screen for every silent video.
+        body = _note(*empty) if empty[0] else ""
     if text_note[0]:
-        body += f'<p class="vx-note"><b>{escape(text_note[0])}</b> {escape(text_note[1])}</p>'
+        body += _note(*text_note)
     return f'<div class="vx-transcript">{body}</div>'
+
+
+def _note(title: str, hint: str) -> str:
+    return f'<p class="vx-note"><b>{escape(title)}</b> {escape(hint)}</p>'
 
 
 # -- indexing progress -------------------------------------------------------------------------

@@ -120,5 +120,8 @@ button.vx-job { cursor:pointer; } button.vx-job:hover { border-color:var(--color
   #player { min-height:0 !important; }
   #search-results { max-height:24vh; overflow:auto; }
   #selected { min-height:0; }
+  /* The parts under the player sit closer than Gradio's 16 px, so a laptop's first screen
+     shows the timeline's lanes too. */
+  #player-col { gap:6px; }
 }
 """

@@ -38,7 +38,7 @@ class TimelineTab:
     def build(self) -> None:
         self.video_dd = gr.Dropdown([], label="Video", elem_id="video-select")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
+            with gr.Column(scale=3, elem_id="player-col"):
                 self.player = gr.Video(
                     interactive=False, elem_id="player", label="Player", autoplay=False
                 )
@@ -61,15 +61,18 @@ class TimelineTab:
                 self.search_tb, self.search_btn, self.scope_rd = query_row(
                     "Search", SEARCH_PLACEHOLDER, "search", scope_label="In"
                 )
-                # "auto" is hybrid when the library has vectors of the embedder, else keyword.
-                self.mode_rd = gr.Radio(
-                    SEARCH_MODES, value="auto", label="Match", elem_id="search-mode"
-                )
-                with gr.Accordion("Filters", open=False), gr.Row():
-                    self.from_tb = gr.Textbox(label="From", placeholder="0:00")
-                    self.to_tb = gr.Textbox(label="To", placeholder="end")
-                    self.char_dd = gr.Dropdown([], label="Character", allow_custom_value=True)
-                    self.label_dd = gr.Dropdown([], label="Label", allow_custom_value=True)
+                # Folded away with the filters: "auto" (hybrid when the library has vectors of
+                # the embedder, else keyword) is right for most searches, and open it would
+                # push the timeline below a laptop's first screen.
+                with gr.Accordion("Match and filters", open=False, elem_id="search-options"):
+                    self.mode_rd = gr.Radio(
+                        SEARCH_MODES, value="auto", label="Match", elem_id="search-mode"
+                    )
+                    with gr.Row():
+                        self.from_tb = gr.Textbox(label="From", placeholder="0:00")
+                        self.to_tb = gr.Textbox(label="To", placeholder="end")
+                        self.char_dd = gr.Dropdown([], label="Character", allow_custom_value=True)
+                        self.label_dd = gr.Dropdown([], label="Label", allow_custom_value=True)
                 self.search_info = gr.Markdown(elem_id="search-info")
                 self.results = gr.Dataframe(
                     table([], ["Time", "Label", "What happens"]),
