@@ -123,3 +123,25 @@ def screenshot(page: Any, name: str) -> Path:
 
 def cell(page: Any, table_id: str, row: int, col: int) -> Any:
     return page.locator(f"#{table_id} [data-testid='cell-{row}-{col}']")
+
+
+def scrolled_cell(page: Any, table_id: str, row: int, col: int, timeout_ms: int = 20_000) -> Any:
+    """The cell at ``row``, ``col``, once the table has drawn it: a Gradio table draws only the
+    rows near its scrolled view, so this scrolls it down until the row is there."""
+    target = cell(page, table_id, row, col)
+    page.locator(f"#{table_id} [data-testid^='cell-']").first.wait_for(timeout=timeout_ms)
+    scroll = (
+        "(t, top) => { for (const e of [t, ...t.querySelectorAll('*')]) "
+        "if (e.scrollHeight > e.clientHeight + 2) "
+        "e.scrollTop = top ? 0 : e.scrollTop + e.clientHeight / 2; }"
+    )
+    if target.count() == 0:
+        page.eval_on_selector(f"#{table_id}", scroll, True)
+        page.wait_for_timeout(100)
+    deadline_ms = timeout_ms
+    while target.count() == 0 and deadline_ms > 0:
+        page.eval_on_selector(f"#{table_id}", scroll, False)
+        page.wait_for_timeout(100)
+        deadline_ms -= 100
+    target.scroll_into_view_if_needed()
+    return target

@@ -21,12 +21,12 @@ from tests.browser import (
     free_port,
     launch,
     open_tab,
+    scrolled_cell,
     wait_for_page_loaded,
     wait_for_player_at,
 )
-from ui.context import SEARCH_LIMIT
 from ui.server import Server, serve
-from videoidx import resolve_settings, search
+from videoidx import resolve_settings
 from videoidx.media.synth import Segment, make_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -99,13 +99,13 @@ def shown_title(page: Any, server: Server) -> str:
 
 
 def test_a_search_hit_in_another_video_seeks_in_one_click(page: Any, server: Server) -> None:
-    hits = search(server.ctx.store, QUERY, limit=SEARCH_LIMIT)
+    hits = server.ctx.search(QUERY, video_id=None)  # the search the page runs, in its mode
     assert {h.title for h in hits} == {Path(n).stem for n in VIDEOS}, "need hits in both videos"
     open_tab(page, "Timeline")
     page.locator("#search-scope").get_by_text("Whole library").click()
     page.locator("#search-box textarea, #search-box input").first.fill(QUERY)
     page.click("#search-btn")
-    cell(page, "search-results", len(hits) - 1, 3).wait_for()
+    scrolled_cell(page, "search-results", len(hits) - 1, 3).wait_for()
 
     # Two switches, one in each direction: each time, the latest-starting hit of the video that
     # is NOT on show, clicked once.
@@ -115,8 +115,8 @@ def test_a_search_hit_in_another_video_seeks_in_one_click(page: Any, server: Ser
             ((i, h) for i, h in enumerate(hits) if h.title != shown), key=lambda ih: ih[1].start_s
         )
         assert hit.start_s >= 2.0
-        assert hit.title in cell(page, "search-results", row, 1).inner_text()
-        cell(page, "search-results", row, 3).click()
+        assert hit.title in scrolled_cell(page, "search-results", row, 1).inner_text()
+        scrolled_cell(page, "search-results", row, 3).click()
         page.wait_for_function(
             "(t) => document.querySelector('#video-select input').value.startsWith(t)",
             arg=hit.title,

@@ -384,9 +384,19 @@ def test_the_page_never_shows_server_paths(page: Any, library: Library, tmp_path
     _wait_text(page, "#estimate", "cannot be indexed")
     estimate = page.inner_text("#estimate")
     page.click("#start-index")
+    # Alone, the file is refused before a job starts: the line under Start says why.
+    _wait_text(page, "#index-msg", "Nothing to index")
+    refused = page.inner_text("#index-msg")
+    # Beside a real video, it gets a job of its own, which fails: its card says why.
+    real = make_video(tmp_path / "real.mp4", COLOUR_SEGMENTS[:1], width_px=64, height_px=48)
+    page.locator("#upload input[type=file]").set_input_files([str(junk), str(real)])
+    _wait_text(page, "#estimate", "real.mp4")
+    page.click("#start-index")
     page.wait_for_selector("#jobs .vx-job[data-status=failed]", timeout=60_000)
-    shown = estimate + page.inner_text("#jobs") + page.inner_text("#index-msg")
-    assert "holiday clip" in shown
+    card = page.inner_text("#jobs .vx-job[data-status=failed]")
+    for shown in (estimate, refused, card):
+        assert "holiday clip" in shown, shown
     hidden = [tempfile.gettempdir(), str(library.root), "/gradio/", str(Path.cwd())]
-    for path in hidden:
-        assert path not in shown, f"{path} is shown to the visitor: {shown}"
+    for shown in (estimate, refused, card, page.inner_text("#jobs")):
+        for path in hidden:
+            assert path not in shown, f"{path} is shown to the visitor: {shown}"
