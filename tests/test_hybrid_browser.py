@@ -41,17 +41,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.close()
 
 
-def _search(page: Any, query: str) -> str:
-    """Search and wait for the answer line to change (each search here says something new)."""
-    before = str(page.locator("#search-info").inner_text())
+def _search(page: Any, query: str, expect: str) -> str:
+    """Search and wait for an answer line about ``query`` that holds ``expect`` (each step here
+    expects what the step before did not show). While a search runs, Gradio's progress text
+    ("queue: 1/1", "processing | 0.1s") sits over the previous answer: waiting for a change
+    alone took that for the answer."""
     page.locator("#search-box textarea, #search-box input").first.fill(query)
     page.click("#search-btn")
     page.wait_for_function(
-        """([q, old]) => {
+        r"""([q, want]) => {
             const t = document.querySelector('#search-info')?.innerText || '';
-            return t.includes(q) && t !== old;
+            const running = /queue:|processing \|/.test(t);
+            return t.includes(q) && t.includes(want) && !running;
         }""",
-        arg=[query, before],
+        arg=[query, expect],
     )
     return str(page.locator("#search-info").inner_text())
 
@@ -64,17 +67,17 @@ def test_the_page_finds_a_moment_by_meaning(server: Server) -> None:
         page.goto(server.url)
         wait_for_page_loaded(page)
         page.locator("#search-scope").get_by_label("Whole library").check()
-        info = _search(page, "automobile accident")
+        info = _search(page, "automobile accident", "(hybrid)")
         assert "(hybrid)" in info, info
         results = page.locator("#search-results")
         results.get_by_text("two cars collide at the crossroads").first.wait_for()
         screenshot(page, "hybrid-search")
         page.get_by_text("Match and filters").click()  # the Match choice is folded away
         page.locator("#search-mode").get_by_label("keyword").check()
-        info = _search(page, "automobile accident")
+        info = _search(page, "automobile accident", "No match")
         assert "No match" in info, info
         page.locator("#search-mode").get_by_label("semantic").check()
-        info = _search(page, "automobile accident")
+        info = _search(page, "automobile accident", "(semantic)")
         assert "(semantic)" in info, info
         results.get_by_text("two cars collide at the crossroads").first.wait_for()
         browser.close()
