@@ -291,6 +291,20 @@ def test_local_indexer_puts_text_into_its_events(slides_video: Path) -> None:
 
 
 @needs_rapidocr
+def test_text_the_pipeline_read_is_not_repeated_as_events(slides_video: Path) -> None:
+    """The pipeline stores the spans it read as the on-screen text lane; events of the same text
+    would show it twice on the timeline and three times in a search (event, span, shot)."""
+    settings = Settings().replace(**ONE_CLIP)
+    [(clip, _)] = _sample(slides_video, settings)
+    spans = tuple(open_text_reader(settings).read_clip(clip))
+    assert "Quarterly results 2026" in [t.text for t in spans]
+    analysis = LocalIndexer(settings).analyze(dataclasses.replace(clip, screen_text=spans))
+    assert not [e for e in analysis.events if e.label == "on-screen text"]
+    shots = [e for e in analysis.events if e.label == "shot"]
+    assert any("Quarterly results 2026" in e.on_screen_text.splitlines() for e in shots)
+
+
+@needs_rapidocr
 def test_one_model_shared_by_threads(slides_video: Path) -> None:
     # Readers built per indexer share the process's one model; calls from threads agree.
     settings = Settings().replace(**ONE_CLIP)

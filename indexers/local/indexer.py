@@ -15,8 +15,11 @@ its audio once, and reports what was measured:
 * **on-screen text** (``"on-screen text"``): read from the sampled JPEG frames by the text reader
   the ``ocr_engine`` setting chooses (:mod:`indexers.text`; RapidOCR from
   ``pip install 'videoidx[ocr]'`` by default), one event per block of lines shown together; the
-  text is also attached to the shot events it overlaps. When no engine can run, the first clip
-  says so once (a warning naming what to install) and the timeline has no text.
+  text is also attached to the shot events it overlaps. When the pipeline read the clip's text
+  (``ClipInput.screen_text``), it stores the spans as a lane of their own, so the indexer makes
+  no text events (they would show the same text twice) and only attaches it to the shots.
+  When no engine can run, the first clip says so once (a warning naming what to install) and
+  the timeline has no text.
 
 It never claims to understand the scene: it returns **no characters** (it recognises nobody) and
 **no causal links**. The only relation it could measure is co-occurrence in time (a loud sound
@@ -144,7 +147,14 @@ class LocalIndexer(Indexer):
             for s in shots
         ]
         m = timeline.Measurements(
-            spec, shots, motion, audio, texts, audio_note, clip.cuts_before is not None
+            spec,
+            shots,
+            motion,
+            audio,
+            texts,
+            audio_note,
+            numbered_in_video=clip.cuts_before is not None,
+            texts_stored=clip.screen_text is not None,
         )
         header = {
             "indexer": self.name,

@@ -32,6 +32,9 @@ class Measurements:
     """Why there is no audio measure (no audio stream, or it could not be decoded)."""
     numbered_in_video: bool = False
     """Shot numbers count from the video's start (the caller said how many cuts come first)."""
+    texts_stored: bool = False
+    """The caller read ``texts`` and stores them as spans of their own (the pipeline's
+    on-screen text lane), so text events would repeat them on the timeline and in search."""
 
 
 def _r(t: float) -> float:
@@ -156,7 +159,8 @@ def build_events(m: Measurements, silence_db: float) -> list[Event]:
     events += [_motion_event(s) for s in m.motion]
     if m.audio is not None:
         events += _audio_events(m.audio, silence_db)
-    events += _text_events(m.texts)
+    if not m.texts_stored:
+        events += _text_events(m.texts)
     lo, hi = _r(m.clip.start_s), _r(m.clip.end_s)
     clamped = [
         replace(e, start_s=min(max(e.start_s, lo), hi), end_s=min(max(e.end_s, lo), hi))
