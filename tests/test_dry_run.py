@@ -85,3 +85,40 @@ def test_a_paid_run_names_its_provider_and_the_others_as_alternatives(
     plan = _dry_run_json(capsys, colour_video, tmp_path, *flags)[0]
     assert plan["free"] is False
     assert [e["provider"] for e in plan["estimates"] if e["this_run"]] == [chosen.name]
+
+
+def test_the_clip_count_a_dry_run_states_holds_when_the_run_snaps_to_a_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 60 s planned without cuts is 3 clips (0-25, 25-50, 50-60). The colour change at 31 s is a
+    # cut the run snaps to, leaving 29 s for one clip: the run makes 2. The dry run once said
+    # "3 clips" and nothing else; now it says what the run may make.
+    import os
+
+    from videoidx.media.synth import Segment, make_video
+    from videoidx.pipeline.run import index_video
+    from videoidx.settings import resolve_settings
+
+    monkeypatch.setenv("VIDEOIDX_CONFIG", "/dev/null")
+    video = make_video(
+        tmp_path / "cut_at_31s.mp4",
+        [Segment("navy", 31.0), Segment("yellow", 29.0)],
+        width_px=64,
+        height_px=48,
+        fps=5,
+        audio=False,
+    )
+    free = offline_indexer()
+    code, out = _dry_run(capsys, video, tmp_path / "dry.duckdb", "--indexer", free)
+    assert code == 0
+    assert f"{video.stem}: 1:00, 3 clips (2 to 3 once snapped to shot cuts), " in out, out
+    plan = _dry_run_json(capsys, video, tmp_path, "--indexer", free)[0]
+    assert (plan["clips_fewest"], plan["clips_most"]) == (2, 3)
+
+    settings = resolve_settings(
+        {"db_path": str(tmp_path / "run.duckdb"), "indexer": free}, env={}, config_path=os.devnull
+    )
+    result = index_video(video, settings=settings)
+    assert result.status == "done", result
+    assert result.clips_total == 2  # the real run: fewer than planned, within the stated range
+    assert plan["clips_fewest"] <= result.clips_total <= plan["clips_most"]

@@ -9,6 +9,7 @@ import pytest
 
 from tests.storefix import video_info
 from videoidx import plan_clips
+from videoidx.media.plan import clip_count_range
 from videoidx.settings import MediaSettings
 from videoidx.types import ShotCut, VideoInfo
 
@@ -82,3 +83,35 @@ def test_plan_of_a_prefix_of_cuts_agrees_with_the_final_plan() -> None:
             if a.start_s + m.clip_overlap_s + m.clip_max_s > known_until:
                 break
             assert a == b
+
+
+@pytest.mark.parametrize(
+    "m",
+    [MediaSettings(), MediaSettings(clip_target_s=10, clip_min_s=6, clip_max_s=11, shot_snap_s=3)],
+    ids=["defaults", "min over half of max"],
+)
+def test_any_cuts_give_a_clip_count_within_the_range_a_dry_run_states(m: MediaSettings) -> None:
+    # A dry run plans without the shot pass: the count it states must hold whatever cuts the
+    # real run finds, including the cuts that pull every boundary to one end of its window.
+    rng = random.Random(7)
+    seen: set[tuple[int, int, int]] = set()
+    for _ in range(400):
+        duration = rng.uniform(1, 400)
+        fewest, most = clip_count_range(duration, m)
+        assert fewest <= len(plan_clips(info(duration), [], m)) <= most
+        for n_cuts in (0, 3, 30, 300):
+            cuts = cuts_at(*sorted(rng.uniform(0, duration) for _ in range(n_cuts)))
+            made = len(plan_clips(info(duration), cuts, m))
+            assert fewest <= made <= most, (duration, fewest, most, made)
+            seen.add((fewest, most, made))
+    # The range is tight: both of its ends are reached by some cuts.
+    assert any(f == made < mo for f, mo, made in seen)
+    assert any(f < made == mo for f, mo, made in seen)
+
+
+def test_a_cut_after_the_target_makes_one_clip_fewer_and_the_range_says_so() -> None:
+    m = MediaSettings()
+    # 60 s without cuts: 0-25, 25-50, 50-60. A cut at 31 s leaves 29 s: one clip, not two.
+    assert len(plan_clips(info(60), [], m)) == 3
+    assert len(plan_clips(info(60), cuts_at(31), m)) == 2
+    assert clip_count_range(60, m) == (2, 3)

@@ -165,6 +165,8 @@ def _plan_json(plan: Any, run: Any) -> dict[str, Any]:
         "error": plan.error or None,
         "video_id": plan.info.video_id if plan.info else None,
         "duration_s": plan.info.duration_s if plan.info else None,
+        "clips_fewest": plan.clips_fewest if plan.info else None,
+        "clips_most": plan.clips_most if plan.info else None,
         "clips": [
             {
                 "index": c.clip.index,

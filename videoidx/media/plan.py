@@ -13,7 +13,7 @@ clip but the first starts that much before its boundary.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from videoidx.settings import MediaSettings
 from videoidx.types import ClipSpec, ShotCut, VideoInfo
@@ -24,6 +24,36 @@ def plan_boundaries(
 ) -> list[float]:
     """Clip boundaries ``[0, b1, ..., duration]`` (without overlap)."""
     cuts = sorted(t for t in cut_times_s if 0 < t < duration_s)
+
+    def nearest_cut(lo: float, hi: float, target: float) -> float:
+        i = bisect.bisect_left(cuts, lo)
+        best: float | None = None
+        while i < len(cuts) and cuts[i] <= hi:
+            if best is None or abs(cuts[i] - target) < abs(best - target):
+                best = cuts[i]
+            i += 1
+        return best if best is not None else min(max(target, lo), hi)
+
+    return _boundaries(duration_s, m, nearest_cut)
+
+
+def clip_count_range(duration_s: float, m: MediaSettings) -> tuple[int, int]:
+    """The fewest and the most clips any shot cuts can give a video of ``duration_s``.
+
+    A plan made before the shot pass (a dry run) knows the count only within this range: each
+    boundary may snap anywhere in its window. Every window's ends grow with the clip's start, so
+    always taking the latest end reaches the tail in the fewest clips, and the earliest in the
+    most.
+    """
+    fewest = len(_boundaries(duration_s, m, lambda lo, hi, target: hi)) - 1
+    most = len(_boundaries(duration_s, m, lambda lo, hi, target: lo)) - 1
+    return fewest, most
+
+
+def _boundaries(
+    duration_s: float, m: MediaSettings, pick: Callable[[float, float, float], float]
+) -> list[float]:
+    """The greedy plan; ``pick(lo, hi, target)`` chooses each boundary within ``[lo, hi]``."""
     bounds = [0.0]
     start = 0.0
     # Split while the rest is too long for one clip, or a target-length clip leaves a full tail.
@@ -31,17 +61,8 @@ def plan_boundaries(
         target = start + m.clip_target_s
         lo = max(start + m.clip_min_s, target - m.shot_snap_s)
         hi = min(start + m.clip_max_s, target + m.shot_snap_s, duration_s - m.clip_min_s)
-        if hi < lo:
-            # Lengths that cannot all be met (min > max/2): split the rest evenly instead.
-            end = start + (duration_s - start) / 2
-        else:
-            i = bisect.bisect_left(cuts, lo)
-            best: float | None = None
-            while i < len(cuts) and cuts[i] <= hi:
-                if best is None or abs(cuts[i] - target) < abs(best - target):
-                    best = cuts[i]
-                i += 1
-            end = best if best is not None else min(max(target, lo), hi)
+        # Lengths that cannot all be met (min > max/2): split the rest evenly instead.
+        end = start + (duration_s - start) / 2 if hi < lo else pick(lo, hi, target)
         bounds.append(round(end, 6))
         start = end
     bounds.append(round(duration_s, 6))

@@ -1,7 +1,9 @@
 """Dry runs: the clip plan with estimated tokens and cost per provider, calling nothing.
 
 A dry run probes each file and plans its clips (without the shot pass, so it takes seconds even
-on hours of video; real runs snap clips to shot cuts, which changes the count only slightly). It
+on hours of video). A real run snaps each boundary to a shot cut, so the count it makes can differ
+from this plan by a few; the plan says how few and how many clips any cuts could give
+(:func:`clip_count_range`), so "10 clips" is never followed by a run of 9 without warning. It
 then counts the frames each clip would send and asks each provider profile's indexer what that
 costs. Nothing is decoded beyond the probe and no model is called. A provider is priced by the
 registered indexer that offers it (the configured indexer first), so a dry run knows no adapter.
@@ -27,7 +29,7 @@ from pathlib import Path
 from indexers import Transcriber, create_indexer, create_transcriber
 from videoidx.catalog import indexer_choice, provider_choices
 from videoidx.errors import ConfigError, VideoIdxError
-from videoidx.media.plan import plan_clips
+from videoidx.media.plan import clip_count_range, plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.sample import output_size_px
 from videoidx.pipeline.bulk import Unmatched, expand_inputs, videos_of
@@ -116,6 +118,16 @@ class VideoPlan:
     error: str = ""
     speech: SpeechEstimate | None = None
     """None when the settings switch speech off."""
+    clips_fewest: int = 0
+    clips_most: int = 0
+    """The range of clip counts a real run can make once it snaps to shot cuts."""
+
+    def clips_said(self) -> str:
+        """The clip count as the plan can promise it: "10 clips (9 to 11 ...)"."""
+        said = count(len(self.clips), "clip")
+        if self.clips_fewest == self.clips_most:
+            return said
+        return f"{said} ({self.clips_fewest} to {self.clips_most} once snapped to shot cuts)"
 
 
 def frames_per_clip(clip: ClipSpec, settings: Settings) -> int:
@@ -154,6 +166,7 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
         ClipEstimate(clip, frames_per_clip(clip, settings), size)
         for clip in plan_clips(info, [], settings.media)
     ]
+    plan.clips_fewest, plan.clips_most = clip_count_range(info.duration_s, settings.media)
     plan.speech = estimate_speech(info, [c.clip for c in plan.clips], settings)
     for name in providers:
         offered_by = indexer_offering(name, settings)
@@ -250,7 +263,7 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
         w, h = plan.clips[0].frame_size_px if plan.clips else (0, 0)
         hours += plan.info.duration_s / 3600
         lines.append(
-            f"{plan.info.title}: {clock(plan.info.duration_s)}, {count(len(plan.clips), 'clip')}, "
+            f"{plan.info.title}: {clock(plan.info.duration_s)}, {plan.clips_said()}, "
             f"{count(frames, 'frame')} at {w}x{h}"
         )
         lines.append("  " + speech_line(plan.speech, plan.info.has_audio))
