@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -27,13 +26,19 @@ import numpy as np
 
 from indexers.embedders.base import Embedder
 from indexers.embedders.profiles import PROFILES, EmbeddingProfile, resolve_embedding_profile
-from indexers.remote.errors import Endpoint
 from indexers.remote.http import RemoteHttp
-from indexers.remote.keys import KeyPlace, lookup_key
+from indexers.remote.link import ServiceLink, ServiceNames
 from videoidx.errors import BadReplyError
 from videoidx.settings import Settings
 from videoidx.types import Usage
 
+NAMES = ServiceNames(
+    profile="embedder",
+    model="embed_model",
+    base_url="embed_base_url",
+    base_url_env="VIDEOIDX_EMBED_BASE_URL",
+    key_env="embed_api_key_env (VIDEOIDX_EMBED_API_KEY_ENV)",
+)
 CHARS_PER_TOKEN = 4.0
 """For estimates and replies without usage: English text runs about four characters a token."""
 
@@ -89,11 +94,16 @@ class RemoteEmbedder(Embedder):
         self.priced = p.price_usd_per_mtok > 0
         self.max_inputs_per_request = p.max_inputs
         self._dims = p.dims
-        self._transport = transport
-        self._sleep = sleep
-        self._env = env
-        self._http: RemoteHttp | None = None
-        self._http_lock = threading.Lock()
+        builtin = PROFILES.get(p.name)
+        self._link = ServiceLink(
+            p,
+            NAMES,
+            settings.provider,
+            builtin_base_url=builtin.base_url if builtin else None,
+            transport=transport,
+            sleep=sleep,
+            env=env,
+        )
 
     def __repr__(self) -> str:
         return f"RemoteEmbedder(provider={self.profile.name!r}, model={self.profile.model!r})"
@@ -117,53 +127,17 @@ class RemoteEmbedder(Embedder):
     # -- key and connection ------------------------------------------------------------------
 
     def api_key(self) -> str | None:
-        builtin = PROFILES.get(self.profile.name)
-        place = KeyPlace(
-            setting="embedder",
-            profile=self.profile.name,
-            base_url=self.profile.base_url,
-            var=self.profile.key_env,
-            required=self.profile.key_required,
-            builtin_base_url=builtin.base_url if builtin else None,
-            allowed_base_urls=self.settings.provider.allowed_base_urls,
-            base_url_setting="embed_base_url, VIDEOIDX_EMBED_BASE_URL",
-            key_env_setting="embed_api_key_env (VIDEOIDX_EMBED_API_KEY_ENV)",
-        )
-        return lookup_key(place, self._env)
+        return self._link.api_key()
 
     def check_ready(self) -> None:
         """MissingKeyError or KeyDestinationError now rather than at the first batch."""
         self.api_key()
 
     def _remote(self) -> RemoteHttp:
-        with self._http_lock:
-            if self._http is None:
-                p = self.settings.provider
-                extra: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
-                self._http = RemoteHttp(
-                    Endpoint(
-                        self.profile.name,
-                        self.profile.key_env,
-                        self.profile.model,
-                        check_hint=(
-                            f"embedder, embed_model ({self.profile.model!r}) and embed_base_url"
-                        ),
-                        base_url_hint="embed_base_url",
-                    ),
-                    api_key=self.api_key(),
-                    timeout_s=p.timeout_s,
-                    deadline_s=p.request_deadline_s,
-                    max_retries=p.max_retries,
-                    transport=self._transport,
-                    **extra,
-                )
-            return self._http
+        return self._link.http()
 
     def close(self) -> None:
-        with self._http_lock:
-            if self._http is not None:
-                self._http.close()
-                self._http = None
+        self._link.close()
 
     # -- estimates and work ------------------------------------------------------------------
 

@@ -30,9 +30,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from indexers.remote.errors import Endpoint
 from indexers.remote.http import RemoteHttp
-from indexers.remote.keys import KeyPlace, lookup_key
+from indexers.remote.link import ServiceLink, ServiceNames
 from indexers.transcribers.base import SAMPLE_RATE_HZ, Transcriber, Transcript
 from indexers.transcribers.profiles import (
     PROFILES,
@@ -44,6 +43,13 @@ from videoidx.media.audio import quiet_cuts, wav_bytes
 from videoidx.settings import Settings
 from videoidx.types import SpeechSegment, Usage, Word
 
+NAMES = ServiceNames(
+    profile="transcribe_provider",
+    model="transcribe_model",
+    base_url="transcribe_base_url",
+    base_url_env="VIDEOIDX_TRANSCRIBE_BASE_URL",
+    key_env="transcribe_api_key_env (VIDEOIDX_TRANSCRIBE_API_KEY_ENV)",
+)
 TEXT_ONLY_PIECE_S = 30.0
 """Longest piece sent to a service that gives no times: its text is timed by the piece."""
 WINDOW_S = 0.1
@@ -80,11 +86,16 @@ class RemoteTranscriber(Transcriber):
         self.priced = p.price_usd_per_min > 0
         self.max_bytes_per_request = p.max_bytes
         self.max_seconds_per_request = self._piece_s()
-        self._transport = transport
-        self._sleep = sleep
-        self._env = env
-        self._http: RemoteHttp | None = None
-        self._lock = threading.Lock()
+        builtin = PROFILES.get(settings.speech.transcribe_provider)
+        self._link = ServiceLink(
+            p,
+            NAMES,
+            settings.provider,
+            builtin_base_url=builtin.base_url if builtin else None,
+            transport=transport,
+            sleep=sleep,
+            env=env,
+        )
 
     def __repr__(self) -> str:
         return f"RemoteTranscriber(provider={self.profile.name!r}, model={self.profile.model!r})"
@@ -114,60 +125,20 @@ class RemoteTranscriber(Transcriber):
     # -- key and connection ------------------------------------------------------------------
 
     def api_key(self) -> str | None:
-        """The key from the profile's variable; MissingKeyError when required and unset, and
-        KeyDestinationError when the base URL may not receive it."""
-        builtin = PROFILES.get(self.settings.speech.transcribe_provider)
-        place = KeyPlace(
-            setting="transcribe_provider",
-            profile=self.profile.name,
-            base_url=self.profile.base_url,
-            var=self.profile.key_env,
-            required=self.profile.key_required,
-            builtin_base_url=builtin.base_url if builtin else None,
-            allowed_base_urls=self.settings.provider.allowed_base_urls,
-            base_url_setting="transcribe_base_url, VIDEOIDX_TRANSCRIBE_BASE_URL",
-            key_env_setting="transcribe_api_key_env (VIDEOIDX_TRANSCRIBE_API_KEY_ENV)",
-        )
-        return lookup_key(place, self._env)
+        return self._link.api_key()
 
     def check_ready(self) -> None:
         """MissingKeyError or KeyDestinationError now rather than at the first span."""
         self.api_key()
 
     def worker_env(self) -> dict[str, str]:
-        key, var = self.api_key(), self.profile.key_env
-        return {var: key} if key and var else {}
+        return self._link.worker_env()
 
     def _remote(self) -> RemoteHttp:
-        with self._lock:
-            if self._http is None:
-                p = self.settings.provider
-                extra: dict[str, Any] = {} if self._sleep is None else {"sleep": self._sleep}
-                self._http = RemoteHttp(
-                    Endpoint(
-                        self.profile.name,
-                        self.profile.key_env,
-                        self.profile.model,
-                        check_hint=(
-                            f"transcribe_provider, transcribe_model ({self.profile.model!r}) "
-                            "and transcribe_base_url"
-                        ),
-                        base_url_hint="transcribe_base_url",
-                    ),
-                    api_key=self.api_key(),
-                    timeout_s=p.timeout_s,
-                    deadline_s=p.request_deadline_s,
-                    max_retries=p.max_retries,
-                    transport=self._transport,
-                    **extra,
-                )
-            return self._http
+        return self._link.http()
 
     def close(self) -> None:
-        with self._lock:
-            if self._http is not None:
-                self._http.close()
-                self._http = None
+        self._link.close()
 
     # -- estimates ---------------------------------------------------------------------------
 
