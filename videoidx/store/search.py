@@ -172,7 +172,7 @@ def search(
     query_vector = embedder.embed_query(query)
     depth = max(limit, FUSE_DEPTH) if chosen == "hybrid" else limit
     with store._read() as cur:
-        near = vectors.nearest_docs(cur, model, query_vector, where, params, depth)
+        near = vectors.nearest_docs(store, cur, model, query_vector, where, params, depth)
         if chosen == "semantic":
             return _hits(cur, near)
         keyword = _keyword_rows(cur, query, where, params, depth)

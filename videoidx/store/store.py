@@ -53,6 +53,7 @@ from videoidx.store.rows import (
     words_from_json,
 )
 from videoidx.store.tokenize import tokenize
+from videoidx.store.vector_cache import VectorCache
 from videoidx.types import (
     ClipAnalysis,
     ClipSpec,
@@ -105,6 +106,10 @@ class Store(StoreReads):
         self._writer = con.cursor()
         self._closed = False
         self._stage_n = 0
+        self.vector_cache = VectorCache()
+        self.vector_generation = 0
+        """Bumped after a transaction that removed vectors: copies of older ones are stale."""
+        self._vectors_removed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -156,6 +161,7 @@ class Store(StoreReads):
         with self._write_lock:
             if not self._closed:
                 self._closed = True
+                self.vector_cache.forget()
                 self._writer.close()
                 self._root.close()
 
@@ -205,6 +211,12 @@ class Store(StoreReads):
             except BaseException:
                 _rollback(con)
                 raise
+            finally:
+                # After the commit (or rollback), so a copy built from an older snapshot is
+                # never tagged with the new generation.
+                if self._vectors_removed:
+                    self._vectors_removed = False
+                    self.vector_generation += 1
 
     def _insert(
         self, con: duckdb.DuckDBPyConnection, table: str, cols: Rows | Mapping[str, Sequence[Any]]
@@ -475,6 +487,7 @@ class Store(StoreReads):
         )
         con.execute(f"DELETE FROM postings WHERE {gone}", [lo, hi])
         # A document's vectors go with it, in every model's table (videoidx.store.vectors).
+        self._vectors_removed = True
         for (table,) in con.execute("SELECT table_name FROM embedding_models").fetchall():
             con.execute(f"DELETE FROM {table} WHERE {gone}", [lo, hi])
         con.execute(

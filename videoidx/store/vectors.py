@@ -172,8 +172,16 @@ def write_vectors(
                 f"FROM {name} s WHERE s.doc IN (SELECT doc FROM search_docs) ORDER BY s.doc"
             )
             written = cur.fetchall()
+            kept = np.isin(
+                staged["doc"],
+                con.execute(
+                    f"SELECT doc FROM {name} WHERE doc IN (SELECT doc FROM search_docs)"
+                ).fetchnumpy()["doc"],
+            )
         finally:
             con.unregister(name)
+    # Committed: the in-memory copy gets the same rows the table got.
+    store.vector_cache.added(table, staged["doc"][kept], vectors[kept])
     return int(written[0][0]) if written else 0
 
 
@@ -182,6 +190,7 @@ def drop_vectors(
 ) -> None:
     """Delete ``model``'s vectors (of ``video_ids``, or all), so they are embedded again."""
     with store._tx() as con:
+        store._vectors_removed = True
         if video_ids is None:
             con.execute(f"DELETE FROM {_table(model)}")
         else:
@@ -212,6 +221,7 @@ def vector_counts(store: Store) -> dict[str, int]:
 
 
 def nearest_docs(
+    store: Store,
     cur: Any,
     model: VectorModel,
     query_vector: np.ndarray,
@@ -220,13 +230,20 @@ def nearest_docs(
     limit: int,
 ) -> list[tuple[int, float]]:
     """The ``limit`` documents closest to ``query_vector`` (exact cosine), with their scores,
-    among those matching ``where`` (conditions on ``search_docs e``)."""
+    among those matching ``where`` (conditions on ``search_docs e``). Without conditions the
+    store's in-memory copy scores (:mod:`videoidx.store.vector_cache`), with the same result."""
     vector = np.asarray(query_vector, dtype=np.float32).ravel()
     if vector.shape[0] != model.dims:
         raise StoreError(
             f"the query vector has {vector.shape[0]} numbers, model {model.model_key!r} "
             f"stores {model.dims}"
         )
+    if not where:
+        near = store.vector_cache.nearest(
+            cur, _table(model), model.dims, store.vector_generation, vector, int(limit)
+        )
+        if near is not None:
+            return near
     doc_filter = ""
     if where:
         doc_filter = (
