@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.retrieval_data import make_videos, write_sets  # noqa: E402
 from videoidx.cli.eval_cmd import render  # noqa: E402
 from videoidx.evaluate import EvalReport, evaluate  # noqa: E402
+from videoidx.pipeline.embed import query_embedder  # noqa: E402
 from videoidx.pipeline.run import index_video  # noqa: E402
 from videoidx.settings import resolve_settings  # noqa: E402
 from videoidx.store import Store  # noqa: E402
@@ -77,9 +78,12 @@ def main() -> None:
     db.unlink(missing_ok=True)
     indexed_s = index_offline(videos, db)
     reports: dict[str, EvalReport] = {}
+    # The searches' own embedder (the default settings' one), so the semantic modes run.
+    settings = resolve_settings({"db_path": str(db)}, env={}, config_path=os.devnull)
+    embedder = query_embedder(settings)
     with Store.open(db) as store:
         for name, path in sets.items():
-            reports[name] = evaluate(store, path)
+            reports[name] = evaluate(store, path, embedder=embedder)
     print(
         f"{len(videos)} videos, {len(moments)} moments; generated in {made_s:.0f} s, indexed "
         f"offline in {indexed_s:.0f} s; load average {load_before[0]:.1f} before, "

@@ -199,3 +199,39 @@ def test_reciprocal_rank_fusion() -> None:
     assert [doc for doc, _ in fused] == [7, 9, 8]
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
     assert fused[2][1] == pytest.approx(1 / 62)
+
+
+def test_videoidx_eval_scores_the_semantic_modes_with_the_searches_embedder(
+    tmp_path: Path,
+    embedder: LocalEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # `videoidx eval` once called search without an embedder, so semantic and hybrid were
+    # always "skipped" however many vectors the store held. The paraphrases share no word
+    # with their events: keyword finds none of them at the top, meaning finds every one.
+    import json
+
+    from videoidx.cli import main
+
+    db = tmp_path / "lib.duckdb"
+    with _library(db) as store:
+        embed_missing(store, embedder)
+    starts = {
+        (vid, label): 10.0 * i for vid, rows in SCENES.items() for i, (label, _) in enumerate(rows)
+    }
+    moments = tmp_path / "paraphrases.txt"
+    moments.write_text(
+        "".join(
+            f"{vid} {starts[vid, label]} {starts[vid, label] + 5}##{query}\n"
+            for query, label, vid in PARAPHRASES
+        )
+    )
+    monkeypatch.setenv("VIDEOIDX_CONFIG", "/dev/null")
+    monkeypatch.setenv("VIDEOIDX_DB", str(db))
+    assert main(["eval", str(moments), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert not report.get("skipped"), report.get("skipped")
+    assert report["modes"]["keyword"]["r1_iou_0.5"] == 0.0
+    assert report["modes"]["semantic"]["r1_iou_0.5"] == 1.0
+    assert report["modes"]["hybrid"]["recall_at_5"] == 1.0

@@ -11,6 +11,8 @@ from videoidx.evaluate import EvalReport, evaluate
 from videoidx.evaluate.datasets import FORMATS
 from videoidx.evaluate.metrics import Scores
 from videoidx.evaluate.runner import ALL_MODES
+from videoidx.pipeline.embed import query_embedder
+from videoidx.settings import resolve_settings
 from videoidx.store.search import MODES
 from videoidx.times import clock_span
 from videoidx.wording import count
@@ -45,8 +47,10 @@ def register(subparsers: Any) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    settings = resolve_settings({"db_path": args.db})
+    embedder = None if args.mode == "keyword" else query_embedder(settings)
     with _open_existing(args) as store:
-        report = evaluate(store, args.file, mode=args.mode, fmt=args.fmt)
+        report = evaluate(store, args.file, mode=args.mode, fmt=args.fmt, embedder=embedder)
     if args.json:
         print(json.dumps(report.as_dict(per_query=args.per_query), ensure_ascii=False))
         return 0

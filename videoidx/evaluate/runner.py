@@ -5,9 +5,11 @@ or its file's stem (``talk`` for ``/videos/talk.mp4``), exactly first and then i
 Names that match nothing, or more than one video, are reported with their query counts and left
 out of the scores; they never stop the run.
 
-Every query runs as ``search(store, query, mode=m, video_ids=[video], limit=5)`` for each mode
-asked for; ``mode="all"`` tries every search mode and reports the ones this store cannot run
-(say, semantic without an embedder) as skipped, with the reason the search gave.
+Every query runs as ``search(store, query, mode=m, embedder=..., video_ids=[video], limit=5)``
+for each mode asked for; ``mode="all"`` tries every search mode and reports the ones this store
+cannot run (say, semantic without an embedder) as skipped, with the reason the search gave. The
+embedder is the one searches use (``query_embedder(settings)``, as ``videoidx eval`` passes it):
+without it the semantic modes can never run, however many vectors the store holds.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from videoidx.evaluate.datasets import MomentQuery, read_moments
 from videoidx.evaluate.metrics import RECALL_K, Scores, Window, baseline, best_iou, score
 from videoidx.store import Store, VideoSummary, search
 from videoidx.store.search import MODES
+from videoidx.store.vectors import QueryEmbedder
 
 ALL_MODES = "all"
 
@@ -137,7 +140,12 @@ def modes_for(mode: str) -> tuple[str, ...]:
 
 
 def evaluate(
-    store: Store, path: str | Path, *, mode: str = ALL_MODES, fmt: str = "auto"
+    store: Store,
+    path: str | Path,
+    *,
+    mode: str = ALL_MODES,
+    fmt: str = "auto",
+    embedder: QueryEmbedder | None = None,
 ) -> EvalReport:
     """Score the library's search on the moment-retrieval file at ``path`` (see the module
     docstring). A mode named alone that the store cannot run raises its ConfigError; under
@@ -165,7 +173,7 @@ def evaluate(
     report.baseline_window, report.baseline = baseline(truths)
     for m in asked:
         try:
-            results = [_run(store, q, found[q.video], m) for q in usable]
+            results = [_run(store, q, found[q.video], m, embedder) for q in usable]
         except ConfigError as exc:
             if mode != ALL_MODES:
                 raise
@@ -176,8 +184,12 @@ def evaluate(
     return report
 
 
-def _run(store: Store, q: MomentQuery, video_id: str, mode: str) -> QueryResult:
-    hits = search(store, q.query, mode=mode, video_ids=[video_id], limit=RECALL_K)
+def _run(
+    store: Store, q: MomentQuery, video_id: str, mode: str, embedder: QueryEmbedder | None
+) -> QueryResult:
+    hits = search(
+        store, q.query, mode=mode, embedder=embedder, video_ids=[video_id], limit=RECALL_K
+    )
     windows = tuple((h.start_s, h.end_s) for h in hits)
     top = best_iou(windows[0], q.windows) if windows else 0.0
     return QueryResult(
