@@ -235,3 +235,40 @@ def test_videoidx_eval_scores_the_semantic_modes_with_the_searches_embedder(
     assert report["modes"]["keyword"]["r1_iou_0.5"] == 0.0
     assert report["modes"]["semantic"]["r1_iou_0.5"] == 1.0
     assert report["modes"]["hybrid"]["recall_at_5"] == 1.0
+
+
+def test_words_most_documents_share_do_not_rank_the_keyword_list(
+    tmp_path: Path, embedder: LocalEmbedder
+) -> None:
+    # The puppy shares no word with the question. Twelve other events share its glue words
+    # ("what", "is", "the", "with"): fusing a keyword list ranked by those alone gave each of them
+    # a keyword rank on top of its (lower) cosine rank, and pushed the puppy out of the top 10.
+    store = Store.open(tmp_path / "glue.duckdb")
+    store.upsert_video(video_info("vid-glue", title="vid-glue"))
+    texts = ["a puppy chases a tennis ball across the lawn"] + [
+        f"what is the {thing} with the {place}"
+        for thing, place in [
+            ("weather", "city"), ("price", "market"), ("train", "station"), ("menu", "cafe"),
+            ("traffic", "bridge"), ("queue", "bank"), ("noise", "office"), ("light", "hall"),
+            ("crowd", "square"), ("paint", "fence"), ("clock", "tower"), ("roof", "school"),
+        ]
+    ]  # fmt: skip
+    events = [Event(f"e{i}", 5.0 * i, 5.0 * i + 4, f"t{i}", t) for i, t in enumerate(texts)]
+    store.write_clip(
+        start(store, "vid-glue"),
+        ClipSpec("vid-glue", 0, 0.0, 5.0 * len(texts)),
+        "glue-k",
+        ClipAnalysis(events=events),
+    )
+    embed_missing(store, embedder)
+    question = "what is the dog doing with the toy"
+    keyword = search(store, question, mode="keyword", embedder=embedder)
+    assert keyword and "t0" not in [h.label for h in keyword[:10]]  # glue matches, no puppy
+    semantic = search(store, question, mode="semantic", embedder=embedder)
+    assert semantic[0].label == "t0"
+    hybrid = search(store, question, mode="hybrid", embedder=embedder, limit=3)
+    assert hybrid[0].label == "t0"
+    # A distinctive word still ranks the keyword list: "clock" is in one event.
+    clock = search(store, "what is the clock with", mode="hybrid", embedder=embedder, limit=3)
+    assert clock[0].label == "t11" and clock[0].score == pytest.approx(2 / 61)
+    store.close()

