@@ -58,15 +58,33 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of ``root`` and all its descendants now."""
+def _name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
+def tree_rss(root: int) -> dict[str, float]:
+    """Resident memory (MB) of ``root`` and all its descendants now, summed by process name."""
     tree = _children()
-    total, todo = 0.0, [root]
+    by_name: dict[str, float] = {}
+    todo = [root]
     while todo:
         pid = todo.pop()
-        total += _rss_mb(pid)
+        name = _name(pid)
+        by_name[name] = by_name.get(name, 0.0) + _rss_mb(pid)
         todo += tree.get(pid, [])
-    return total
+    return by_name
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of ``root`` and all its descendants now."""
+    return sum(tree_rss(root).values())
+
+
+PEAK_PARTS: dict[str, float] = {}
+"""The process tree at the last :func:`watch`'s peak, MB by process name (python, ffmpeg)."""
 
 
 def watch(cmd: list[str]) -> tuple[float, float, int, str]:
@@ -75,7 +93,11 @@ def watch(cmd: list[str]) -> tuple[float, float, int, str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     peak = 0.0
     while proc.poll() is None:
-        peak = max(peak, tree_rss_mb(proc.pid))
+        parts = tree_rss(proc.pid)
+        if sum(parts.values()) > peak:
+            peak = sum(parts.values())
+            PEAK_PARTS.clear()
+            PEAK_PARTS.update(parts)
         time.sleep(SAMPLE_S)
     out = proc.stdout.read() if proc.stdout else ""
     lines = out.strip().splitlines()
@@ -143,6 +165,8 @@ def main() -> None:
         f"decode peaks at {base_peak:.0f} MB in {base_s:.0f} s ({peak / max(base_peak, 1):.1f}x)",
         flush=True,
     )
+    parts = ", ".join(f"{n} {mb:.0f} MB" for n, mb in sorted(PEAK_PARTS.items()))
+    print(f"  at the peak: {parts}")
     for note in result["notes"]:
         print(f"  note: {note}")
 
