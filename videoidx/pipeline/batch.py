@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 from indexers import Indexer, create_indexer
 from videoidx.errors import CancelledError, VideoIdxError
+from videoidx.pipeline import heap
 from videoidx.pipeline.consolidate import TextModel, text_model_of
 from videoidx.pipeline.embed import open_embed_worker
 from videoidx.pipeline.job import PendingClip, RunLimits, VideoJob, VideoResult
@@ -89,6 +90,7 @@ def run_batch(
         indexer = indexer or create_indexer(settings)
         try:
             indexer.check_ready()
+            heap.limit_arenas()  # before the engines start their threads
             senses = open_senses(settings)
             # The media work decodes frames for the text reader only when one reads them.
             settings = settings.replace(text_long_side_px=senses.text_long_side_px)

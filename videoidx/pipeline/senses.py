@@ -32,6 +32,7 @@ import numpy as np
 
 from indexers import Transcriber, open_transcriber
 from indexers.text import TextReader, open_text_reader, text_reader_status
+from videoidx.pipeline import heap
 from videoidx.pipeline.pauses import split_at_pauses
 from videoidx.settings import Settings
 from videoidx.types import ClipInput, ScreenText, VideoInfo
@@ -103,12 +104,16 @@ class ClipSenses:
     @staticmethod
     @contextlib.contextmanager
     def _serial(remote: bool, lock: threading.Lock) -> Iterator[None]:
-        """One clip at a time for an engine that computes here; a remote one runs freely."""
+        """One clip at a time for an engine that computes here; a remote one runs freely. A
+        local engine's freed buffers go back to the system after each clip (``heap``)."""
         if remote:
             yield
             return
         with lock:
-            yield
+            try:
+                yield
+            finally:
+                heap.give_back()
 
     def close(self) -> None:
         if self.transcriber is not None:
