@@ -201,3 +201,23 @@ def test_detect_shots_decodes_at_the_settings_long_side(colour_video: Path) -> N
     cuts = detect_shots(colour_video, m)
     assert cuts and cuts == scan.cuts
     assert detect_shots(colour_video, MediaSettings(shot_threshold=0.99)) == []
+
+
+def test_large_frames_come_in_batches_bounded_by_bytes(
+    colour_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader holds up to five batches; 64 frames of a text-reading size were 45 MB each.
+    # Batches are bounded by bytes (here: three frames' worth), and every frame still arrives.
+    from videoidx.media import decode
+
+    info = probe(colour_video)
+    stride, rows = decode.stacked_size(info.width_px, info.height_px)
+    frame_bytes = stride * rows * 3 // 2
+    whole = list(decode.iter_frames(info, info.width_px, info.height_px))
+    assert max(len(b.indices) for b in whole) == decode.BATCH_FRAMES  # small frames: 64 a batch
+    monkeypatch.setattr(decode, "CHUNK_BYTES", frame_bytes * 3 + 1)
+    bounded = list(decode.iter_frames(info, info.width_px, info.height_px))
+    assert max(len(b.indices) for b in bounded) == 3
+    assert np.array_equal(
+        np.concatenate([b.indices for b in bounded]), np.concatenate([b.indices for b in whole])
+    )
