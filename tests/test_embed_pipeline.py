@@ -190,3 +190,61 @@ def test_qa_cites_a_moment_found_only_by_meaning(tmp_path: Path) -> None:
     # A question about nothing in the videos still finds nothing by meaning.
     unrelated = ask("what is the capital of the quantum pasta?", settings=offline(db))
     assert not unrelated.citations
+
+
+def test_a_cancelled_run_leaves_the_embedder_to_the_thread_still_using_it(
+    tmp_path: Path,
+) -> None:
+    # Ctrl-C waits at most CANCELLED_JOIN_S for the embedding thread. When the thread is still
+    # in a request, the run must not close the embedder under it; the thread closes it when
+    # its request ends.
+    import threading
+
+    import numpy as np
+
+    from indexers.embedders.base import Embedder
+    from videoidx.pipeline.embed import CANCELLED_JOIN_S, EmbedWorker
+
+    entered, release = threading.Event(), threading.Event()
+    events: list[str] = []
+
+    class Slow(Embedder):
+        name = "slow"
+
+        @property
+        def model_id(self) -> str:
+            return "slow"
+
+        @property
+        def dims(self) -> int:
+            return 4
+
+        def _embed_request(self, texts: Any) -> Any:
+            entered.set()
+            release.wait(30)
+            events.append("request ended")
+            return np.ones((len(texts), 4)), vec_usage()
+
+        def close(self) -> None:
+            events.append("closed")
+
+    def vec_usage() -> Any:
+        from videoidx.types import Usage
+
+        return Usage()
+
+    store = Store.open(tmp_path / "slow.duckdb")
+    store.upsert_video(video_info("vid-a"))
+    spec = ClipSpec("vid-a", 0, 0.0, 10.0)
+    store.write_clip(start(store, "vid-a"), spec, "k", ClipAnalysis([Event("e1", 0, 5, "a", "b")]))
+    cancel = threading.Event()
+    worker = EmbedWorker(store, Slow(resolve_settings({}, env={}, config_path=os.devnull)), cancel)
+    worker.clip_stored("vid-a")
+    assert entered.wait(30)
+    cancel.set()
+    worker.finish(["vid-a"])  # returns after at most CANCELLED_JOIN_S, the request still going
+    assert events == [], events
+    release.set()
+    worker._thread.join(10 + CANCELLED_JOIN_S)
+    assert events == ["request ended", "closed"]
+    store.close()

@@ -99,6 +99,9 @@ class EmbedWorker:
         self._wake = threading.Condition()
         self._stopping = False
         self._failed = False
+        self._exited = False
+        self._close_on_exit = False
+        """Set by a cancelled ``finish`` that left the thread running: it closes the embedder."""
         self._thread = threading.Thread(target=self._run, name="videoidx-embed", daemon=True)
         self._thread.start()
 
@@ -109,14 +112,21 @@ class EmbedWorker:
             self._wake.notify()
 
     def _run(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._wake:
+                    while not self._videos and not self._stopping:
+                        self._wake.wait()
+                    if self._stopping:
+                        return
+                    videos, self._videos = sorted(self._videos), set()
+                self._embed(videos)
+        finally:
             with self._wake:
-                while not self._videos and not self._stopping:
-                    self._wake.wait()
-                if self._stopping:
-                    return
-                videos, self._videos = sorted(self._videos), set()
-            self._embed(videos)
+                self._exited = True
+                close = self._close_on_exit
+            if close:
+                self.embedder.close()
 
     def _embed(self, video_ids: Sequence[str]) -> None:
         if self._failed or self.cancel.is_set():
@@ -143,6 +153,12 @@ class EmbedWorker:
         self.stop()
         if video_ids:
             self._embed(video_ids)
+        with self._wake:
+            if not self._exited:
+                # Cancelled, and the thread is still in a request or loading the model: closing
+                # the embedder under it would break that call; it closes it as it ends.
+                self._close_on_exit = True
+                return
         self.embedder.close()
 
     def stop(self) -> None:
