@@ -211,6 +211,31 @@ def test_search_videos_export_and_ask_route_with_the_library_types(served: Serve
     assert answer.citations and all(isinstance(c, videoidx.Citation) for c in answer.citations)
 
 
+def test_parquet_export_of_a_served_library_lands_in_the_clients_folder(
+    served: Served, tmp_path: Path
+) -> None:
+    # It used to refuse ("stop the server"). The server zips the files; the client writes them.
+    import duckdb
+
+    video_id = json.loads(served.cli("search", "shot", "--json", "--limit", "1").stdout)["video_id"]
+    out = tmp_path / "pq"
+    done = served.cli("export", video_id, "--format", "parquet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert ROUTED in done.stderr and f"parquet files to the folder {out}" in done.stderr
+    with Client(served.record.url, token=served.record.token) as client:
+        events = client.events(video_id)
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "SELECT count(*), count(DISTINCT video_id) FROM read_parquet(?)",
+            [str(out / "events.parquet")],
+        ).fetchall()[0]
+    assert rows == (len(events), 1) and len(events) > 0
+    assert {"videos.parquet", "clips.parquet", "speech.parquet"} <= {f.name for f in out.iterdir()}
+    assert not list(served.root.glob("*parquet*")), "the server left files beside the library"
+    missing = served.cli("export", "no-such-video", "--format", "parquet", "--out", str(out))
+    assert missing.returncode != 0 and "no-such-video is not in store" in missing.stderr
+
+
 def test_opening_the_served_file_says_how_to_go_through_the_server(served: Served) -> None:
     with pytest.raises(videoidx.StoreError, match=r"held by `videoidx serve` \(pid \d+\)"):
         videoidx.Store.open(served.db, read_only=True)

@@ -23,6 +23,7 @@ from videoidx import errors
 from videoidx.errors import VideoIdxError
 from videoidx.service import wire
 from videoidx.store import SearchHit, StoredEvent, VideoSummary
+from videoidx.store import export as exports
 from videoidx.types import VideoInfo
 
 # The pipeline and Q&A types load on first use: a routed ``videoidx search`` must start as fast
@@ -176,6 +177,12 @@ class Client:
             "GET", f"/videos/{video_id}/export", params={"format": format, "speech": speech}
         )
         return r.json() if format == "json" else r.text
+
+    def export_parquet(self, video_id: str, out_dir: str | Path) -> list[Path]:
+        """One Parquet file per table of the video's rows, written into ``out_dir`` here (the
+        server zips them; nothing is left on its disk). Returns the files written."""
+        r = self._call("GET", f"/videos/{video_id}/export", params={"format": "parquet"})
+        return exports.unpack_parquet_zip(r.content, out_dir)
 
     def settings(self) -> dict[str, Any]:
         return dict(self._json("GET", "/settings"))

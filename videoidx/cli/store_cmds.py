@@ -163,14 +163,7 @@ def run_export(args: argparse.Namespace) -> int:
             return _export_through(client, args)
     with _open_existing(args) as store:
         if args.format == "parquet":
-            files = exports.export_parquet(
-                store, args.video_id, args.out or f"{args.video_id}-parquet"
-            )
-            print(
-                f"wrote {count(len(files), 'parquet file')} to the folder {files[0].parent}",
-                file=sys.stderr,
-            )
-            return 0
+            return _wrote_parquet(exports.export_parquet(store, args.video_id, _parquet_dir(args)))
         if args.format == "json":
             text = (
                 json.dumps(
@@ -191,13 +184,22 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parquet_dir(args: argparse.Namespace) -> str:
+    return str(args.out or f"{args.video_id}-parquet")
+
+
+def _wrote_parquet(files: list[Path]) -> int:
+    print(
+        f"wrote {count(len(files), 'parquet file')} to the folder {files[0].parent}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _export_through(client: Client, args: argparse.Namespace) -> int:
     """``export`` by a server that holds the store: the same text, written here."""
     if args.format == "parquet":
-        raise StoreError(
-            "parquet export writes files beside the store, which `videoidx serve` holds now; "
-            "export --format json through it, or stop the server and run this again"
-        )
+        return _wrote_parquet(client.export_parquet(args.video_id, _parquet_dir(args)))
     if args.format == "json":
         text = json.dumps(client.export(args.video_id, "json"), ensure_ascii=False, indent=1)
         text += "\n"

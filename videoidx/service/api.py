@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 import videoidx
@@ -218,14 +218,24 @@ def create_api(service: Service) -> FastAPI:
 
     @api.get(
         "/videos/{video_id}/export",
-        responses={200: {"content": {"application/json": {}, "text/plain": {}}}},
+        responses={
+            200: {"content": {"application/json": {}, "text/plain": {}, "application/zip": {}}}
+        },
     )
     def export(
         video_id: str,
-        format: Literal["json", "vtt", "srt", "chapters"] = "json",
+        format: Literal["json", "vtt", "srt", "chapters", "parquet"] = "json",
         speech: bool = False,
     ) -> Any:
         store = service.store
+        if format == "parquet":
+            # One Parquet file per table, zipped: the files are the client's to keep, not the
+            # server's (nothing is left beside the library).
+            return Response(
+                exports.parquet_zip(store, video_id),
+                media_type="application/zip",
+                headers={"Content-Disposition": f'attachment; filename="{video_id}-parquet.zip"'},
+            )
         if format == "json":
             return exports.timeline_document(store, video_id)
         if format == "vtt":

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
+import re
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +226,37 @@ def to_chapters(store: Store, video_id: str) -> str:
 
 
 # -- parquet ---------------------------------------------------------------------------------
+
+
+def parquet_zip(store: Store, video_id: str) -> bytes:
+    """The files of :func:`export_parquet` as one zip archive (what a server sends)."""
+    with tempfile.TemporaryDirectory(prefix="videoidx-parquet-") as tmp:
+        files = export_parquet(store, video_id, tmp)
+        buf = io.BytesIO()
+        # Stored, not deflated: Parquet is compressed already.
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+            for f in files:
+                archive.write(f, f.name)
+    return buf.getvalue()
+
+
+def unpack_parquet_zip(data: bytes, out_dir: str | Path) -> list[Path]:
+    """Write the Parquet files of a :func:`parquet_zip` archive into ``out_dir``; only plain
+    ``NAME.parquet`` members are taken, so an archive cannot write outside the folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for member in archive.namelist():
+                if not re.fullmatch(r"[a-z_]+\.parquet", member):
+                    raise StoreError(f"the parquet export holds an unexpected file {member!r}")
+                target = out / member
+                target.write_bytes(archive.read(member))
+                written.append(target)
+    except zipfile.BadZipFile as exc:
+        raise StoreError(f"the parquet export is not a readable zip archive ({exc})") from None
+    return written
 
 
 def export_parquet(store: Store, video_id: str, out_dir: str | Path) -> list[Path]:
