@@ -67,13 +67,15 @@ def add_vectors(store: Store, model: vec.VectorModel, seed: int) -> float:
         spent += time.perf_counter() - t0
 
 
-def latency(size: int, dims: int, repeat: int, folder: Path) -> None:
+def latency(size: int, dims: int, repeat: int, folder: Path, copy_mb: int | None = None) -> None:
     path = folder / f"semantic-{size}.duckdb"
     for f in (path, Path(f"{path}.wal")):
         f.unlink(missing_ok=True)
     lib = search_bench.Library(50_000, seed=1)
     embedder = FixedEmbedder(dims)
     with Store.open(path) as store:
+        if copy_mb is not None:  # the in-memory vector copy's cap (vector_cache.MAX_BYTES)
+            store.vector_cache.max_bytes = copy_mb * 1024 * 1024
         t0 = time.perf_counter()
         _, videos = search_bench.ingest(store, lib, size, 10, 1000, 20_000)
         model = vec.ensure_model(store, embedder.model_key, "bench", "random", dims)
@@ -237,12 +239,15 @@ def main() -> None:
     )
     ap.add_argument("--no-query-model", action="store_true", help="skip the real model timing")
     ap.add_argument("--scan-only", type=int, default=0, help="also time a bare vector scan")
+    ap.add_argument(
+        "--copy-mb", type=int, help="cap of the in-memory vector copy (default: the store's)"
+    )
     args = ap.parse_args()
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()}", flush=True)
     for size in (int(s) for s in args.sizes.split(",") if s):
-        latency(size, args.dims, args.repeat, folder)
+        latency(size, args.dims, args.repeat, folder, args.copy_mb)
     if args.scan_only:
         scan_only(args.scan_only, args.dims, args.repeat, folder)
     if not args.no_query_model:
