@@ -105,3 +105,66 @@ def test_a_page_on_another_site_cannot_drive_a_loopback_server(tmp_path: Path) -
                 r = http.request(method, route, headers={"Origin": "https://evil.example"})
                 assert r.status_code == 403 and r.json()["type"] == "CrossSiteError"
         jobs.close()
+
+
+def test_uploads_are_capped_named_safely_and_found_only_by_their_ids(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from videoidx.service.api import Service, create_api
+    from videoidx.service.jobs import JobQueue
+
+    conf = videoidx.resolve_settings(
+        {"db_path": str(tmp_path / "l.duckdb"), "upload_max_mb": 1}, env={}
+    )
+    up = tmp_path / "uploads"
+    up.mkdir()
+    (tmp_path / "secret.mp4").write_bytes(b"secret")
+
+    def chunks(n_bytes: int):  # no Content-Length: the cap is checked as bytes arrive
+        for _ in range(n_bytes // 65536):
+            yield b"\0" * 65536
+
+    with videoidx.Store.open(conf.db_path) as store:
+        jobs = JobQueue(store)
+        rule = PathRule((tmp_path.resolve(),))
+        service = Service(conf, store, jobs, rule, "t" * 32, upload_dir=up)
+        with TestClient(create_api(service), base_url="http://127.0.0.1:7860") as http:
+            ok = http.post("/uploads", params={"name": "../../evil\x07.mp4"}, content=b"x" * 10)
+            assert ok.status_code == 201, ok.text
+            body = ok.json()
+            assert body["name"] == "evil.mp4" and body["size_bytes"] == 10
+            assert (up / body["upload_id"]).read_bytes() == b"x" * 10
+            for sent in (
+                {"content": b"x" * (1024 * 1024 + 1)},  # declared over the cap
+                {"content": chunks(2 * 1024 * 1024)},  # streamed over the cap
+            ):
+                r = http.post("/uploads", params={"name": "big.mp4"}, **sent)
+                assert r.status_code == 413 and r.json()["type"] == "UploadTooLargeError"
+                assert "over the upload cap of 1 MB" in r.json()["error"]
+            assert http.post("/uploads", params={"name": "e.mp4"}, content=b"").status_code == 400
+            # Only the one good upload is left: nothing of the refused ones.
+            assert [p.name for p in up.rglob("*") if p.is_file()] == ["evil.mp4"]
+            # An id names a file this module made, nothing else.
+            planted = up / "0123456789ab"
+            planted.mkdir()
+            (planted / "link.mp4").symlink_to(tmp_path / "secret.mp4")
+            for bad in (
+                "../secret.mp4",
+                "0123456789ab/../../secret.mp4",
+                "0123456789ab/link.mp4",
+                "0123456789ab/missing.mp4",
+                "not-hex-here/evil.mp4",
+                str(up / body["upload_id"]),
+            ):
+                r = http.post("/jobs", json={"uploads": [bad]})
+                assert r.status_code == 404, (bad, r.text)
+                assert "upload the file first" in r.json()["error"]
+            both = {"uploads": [body["upload_id"]], "paths": [str(tmp_path / "secret.mp4")]}
+            for wrong in (both, {}):
+                r = http.post("/jobs", json=wrong)
+                assert r.status_code == 400 and "one of the two" in r.json()["error"]
+            queued = http.post("/jobs", json={"uploads": [body["upload_id"]]})
+            assert queued.status_code == 201
+            assert queued.json()["jobs"][0]["path"] == body["upload_id"]
+            assert queued.json()["jobs"][0]["source"] == "upload"
+        jobs.close()

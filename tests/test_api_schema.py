@@ -30,7 +30,8 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory, small_videos: list[Path
     store = videoidx.Store.open(conf.db_path)
     videoidx.index_many(small_videos[:1], settings=conf, store=store)
     jobs = JobQueue(store)
-    service = Service(conf, store, jobs, PathRule((root.resolve(),)), "t" * 32)
+    rule = PathRule((root.resolve(),))
+    service = Service(conf, store, jobs, rule, "t" * 32, upload_dir=root / "uploads")
     try:
         yield schemathesis.openapi.from_asgi("/openapi.json", create_api(service))
     finally:

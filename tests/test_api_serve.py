@@ -378,6 +378,7 @@ def test_a_password_protects_every_route_and_the_token_opens_them(
             ("GET", "/jobs"),
             ("GET", "/settings"),
             ("POST", "/jobs"),
+            ("POST", "/uploads?name=a.mp4"),
             ("DELETE", "/videos/x"),
         ):
             r = http.request(method, route)
@@ -398,6 +399,39 @@ def test_a_password_protects_every_route_and_the_token_opens_them(
         timeout=60,
     )
     assert run.returncode == 0 and ROUTED in run.stderr
+
+
+def test_a_client_elsewhere_uploads_its_files_and_indexes_them(
+    guarded: tuple[Path, ServerRecord], colour_video: Path, tmp_path: Path
+) -> None:
+    # The client's folder is one the server may not read: naming it is refused, uploading works.
+    db, record = guarded
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    local = mine / "colours.mp4"
+    shutil.copy(colour_video, local)
+    missing = tmp_path / "gone.mp4"
+    seen: list[videoidx.Progress] = []
+    with Client(record.url, token=record.token) as client:
+        with pytest.raises(videoidx.ConfigError, match="outside the folders"):
+            client.submit([str(local)])
+        results = client.index_many([str(mine), str(missing)], upload=True, progress=seen.append)
+        # One result per video in argument order, naming the caller's own paths.
+        assert [r.status for r in results] == ["done", "failed"]
+        assert results[0].path == str(local) and results[0].title == "colours"
+        assert results[0].events > 0 and results[0].video_id
+        assert results[1].error == f"{missing} does not exist; check the path"
+        assert seen and {p.path for p in seen} == {str(local)} and seen[-1].stage == "done"
+        events = client.events(results[0].video_id)
+        word = events[0].label
+        hits = client.search(word, video_ids=[results[0].video_id])
+        assert hits and hits[0].video_id == results[0].video_id
+        job = next(j for j in client.jobs() if j["source"] == "upload")
+    # The job shows the upload's id, never the server's folders; the file sits in its folder.
+    batch, name = job["path"].split("/")
+    assert name == "colours.mp4" and len(batch) == 12 and str(db.parent) not in job["path"]
+    stored = db.parent / "videoidx-uploads" / batch / name
+    assert stored.read_bytes() == local.read_bytes()
 
 
 def test_serving_beyond_loopback_without_a_password_is_refused(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ from ui.player import PlayerFiles, browser_plays
 from ui.render import Bar, ChainStep, causes_html, clock, colour_for, timeline_html
 from ui.safety import check_exposure, is_loopback
 from ui.server import make_context
-from ui.uploads import accept_uploads, safe_name
 from videoidx import ConfigError, ShotCut, Store, probe, resolve_settings
 from videoidx.media.ffmpeg_bin import ffmpeg_exe
+from videoidx.service.uploads import accept_uploads, safe_name
 
 # -- uploads -----------------------------------------------------------------------------------
 

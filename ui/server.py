@@ -79,7 +79,9 @@ def make_context(settings: Settings, store: Store | None = None) -> PageContext:
 def make_service(ctx: PageContext, credentials: tuple[str, str] | None) -> Service:
     """The API's view of the page's context: the same store, the same one job queue."""
     token = ctx.settings.ui.api_token or secrets.token_urlsafe(32)
-    service = Service(ctx.settings, ctx.store, ctx.jobs, ctx.path_rule, token, credentials)
+    service = Service(
+        ctx.settings, ctx.store, ctx.jobs, ctx.path_rule, token, credentials, ctx.upload_dir
+    )
 
     service.on_deleted.append(ctx.player.withdraw)
     return service

@@ -5,14 +5,16 @@ Notebook code reads the same against a file or a server: ``videos``, ``search``,
 :class:`VideoSummary`, :class:`Answer`, :class:`VideoResult` ...), and an error raises the
 same :class:`~videoidx.errors.VideoIdxError` subclass with the same message as in-process.
 ``index_many`` submits one batch to the server's job queue (the page shows it) and feeds the
-server's job events to the same ``progress`` callback the local engine calls.
+server's job events to the same ``progress`` callback the local engine calls. Files on the
+server's disk are named by path; a server on another machine is sent the files first
+(``index_many(..., upload=True)``, or :meth:`Client.upload`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 POLL_WAIT_S = 10.0
+UPLOAD_CHUNK_BYTES = 1024 * 1024
+"""Read and sent this much at a time: an upload of any size holds one chunk in memory."""
 
 
 class ServerUnreachableError(VideoIdxError):
@@ -189,18 +193,44 @@ class Client:
 
     # -- index jobs ----------------------------------------------------------------------------
 
+    def upload(self, path: str | Path) -> str:
+        """Send one local file to the server (streamed); returns its upload id, which
+        :meth:`submit` (``uploads=``) indexes. The server's ``upload_max_mb`` caps the size."""
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise errors.VideoNotFoundError(
+                f"{file} does not exist; check the path"
+                if not file.exists()
+                else f"{file} is not a file; give the path of a video file"
+            )
+        size_bytes = file.stat().st_size
+        with file.open("rb") as handle:
+            body = self._json(
+                "POST",
+                "/uploads",
+                params={"name": file.name},
+                content=_chunks(handle),
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(size_bytes),
+                },
+            )
+        return str(body["upload_id"])
+
     def jobs(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/jobs")["jobs"])
 
     def submit(
         self,
-        paths: Sequence[str | Path],
+        paths: Sequence[str | Path] = (),
         *,
+        uploads: Sequence[str] = (),
         clip_seconds: float | None = None,
         max_cost_usd: float | None = None,
     ) -> dict[str, Any]:
-        """Queue files, folders or globs on the server's disk as one batch; returns it."""
-        body: dict[str, Any] = {"paths": [_server_path(p) for p in paths]}
+        """Queue files, folders or globs on the server's disk, or uploaded files (their upload
+        ids), as one batch; returns it."""
+        body: dict[str, Any] = {"paths": [_server_path(p) for p in paths], "uploads": list(uploads)}
         if clip_seconds is not None:
             body["clip_seconds"] = clip_seconds
         if max_cost_usd is not None:
@@ -223,25 +253,76 @@ class Client:
         on_result: ResultCallback | None = None,
         clip_seconds: float | None = None,
         max_cost_usd: float | None = None,
+        upload: bool = False,
     ) -> list[VideoResult]:
         """Index on the server, as :func:`videoidx.index_many` does locally: one batch, one
         result per video in argument order, ``progress`` fed from the server's job events.
-        Setting ``cancel`` (or Ctrl-C) cancels the batch on the server too."""
+        Setting ``cancel`` (or Ctrl-C) cancels the batch on the server too.
+
+        ``upload``: the paths (files, folders, globs) are on THIS machine; their videos are
+        sent to the server first, and results and progress still name the local paths."""
         from videoidx.pipeline.job import VideoResult
 
         items = [paths_or_glob] if isinstance(paths_or_glob, str | Path) else list(paths_or_glob)
-        batch = self.submit(items, clip_seconds=clip_seconds, max_cost_usd=max_cost_usd)
+        knobs = {"clip_seconds": clip_seconds, "max_cost_usd": max_cost_usd}
+        local: dict[str, str] = {}  # upload id -> the local path the caller named
+        if upload:
+            batch, local = self._upload_batch(items, knobs)
+        else:
+            batch = self.submit(items, clip_seconds=clip_seconds, max_cost_usd=max_cost_usd)
         unmatched = batch.get("unmatched", [])  # said once, at submission
         try:
-            batch = self._follow(batch, progress, cancel, on_result)
+            batch = self._follow(batch, progress, cancel, on_result, local)
         except KeyboardInterrupt:
             if batch.get("batch_id"):
                 self.cancel(batch["batch_id"])
             raise
-        results = [_result_of(j) for j in batch["jobs"]]
+        results = [_result_of(j, local) for j in batch["jobs"]]
         for u in unmatched:
             results.insert(int(u["position"]), wire.decode(VideoResult, u["result"]))
         return results
+
+    def _upload_batch(
+        self, items: Sequence[str | Path], knobs: dict[str, float | None]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Upload the videos ``items`` name here and submit them as one batch. What names no
+        video, or no file, is a failed result in its place, as in a local run."""
+        from videoidx.pipeline.bulk import Unmatched, expand_inputs, videos_of
+        from videoidx.pipeline.job import VideoResult
+        from videoidx.vocab import RunStatus
+
+        entries = expand_inputs(items)
+        videos_of(entries)  # raises, as locally, when nothing at all names a video
+        local: dict[str, str] = {}
+        failed: list[dict[str, Any]] = []
+        for position, entry in enumerate(entries):
+            if isinstance(entry, Unmatched):
+                result = entry.result()
+            elif not entry.is_file():
+                reason = (
+                    "does not exist; check the path"
+                    if not entry.exists()
+                    else ("is not a file; give the path of a video file")
+                )
+                result = VideoResult(
+                    path=str(entry),
+                    title=entry.stem,
+                    status=RunStatus.FAILED,
+                    error=f"{entry} {reason}",
+                )
+            else:
+                local[self.upload(entry)] = str(entry)
+                continue
+            failed.append({"position": position, "result": wire.encode(result)})
+        if not local:
+            batch: dict[str, Any] = {"batch_id": "", "jobs": [], "active": False, "version": 0}
+        else:
+            batch = self.submit(
+                uploads=list(local),
+                clip_seconds=knobs["clip_seconds"],
+                max_cost_usd=knobs["max_cost_usd"],
+            )
+        return {**batch, "unmatched": failed}, local
 
     def _follow(
         self,
@@ -249,6 +330,7 @@ class Client:
         progress: ProgressCallback | None,
         cancel: threading.Event | None,
         on_result: ResultCallback | None,
+        local: dict[str, str],
     ) -> dict[str, Any]:
         from videoidx.pipeline.progress import Progress
 
@@ -260,12 +342,14 @@ class Client:
                 p = job.get("progress")
                 if progress is not None and p is not None and seen.get(job["job_id"]) != p:
                     seen[job["job_id"]] = p
-                    # The job's path is what this client named: the callback keys on it.
-                    progress(wire.decode(Progress, {**p, "path": job["path"]}))
+                    # The path this client named (an upload's local file): the callback
+                    # keys on it.
+                    path = local.get(job["path"], job["path"])
+                    progress(wire.decode(Progress, {**p, "path": path}))
                 if job.get("result") is not None and job["job_id"] not in settled:
                     settled.add(job["job_id"])
                     if on_result is not None:
-                        on_result(_result_of(job))
+                        on_result(_result_of(job, local))
             if not batch.get("active"):
                 return batch
             if cancel is not None and cancel.is_set() and not cancelled:
@@ -283,12 +367,18 @@ def _server_path(p: str | Path) -> str:
     return str(Path(text).expanduser().absolute())
 
 
-def _result_of(job: dict[str, Any]) -> VideoResult:
+def _chunks(handle: Any) -> Iterator[bytes]:
+    while chunk := handle.read(UPLOAD_CHUNK_BYTES):
+        yield chunk
+
+
+def _result_of(job: dict[str, Any], local: dict[str, str] | None = None) -> VideoResult:
     from videoidx.pipeline.job import VideoResult
 
+    path = (local or {}).get(job["path"], job["path"])
     if job.get("result") is not None:
-        return wire.decode(VideoResult, {**job["result"], "path": job["path"]})
-    return VideoResult(path=job["path"], title=job["title"], error=job.get("error", ""))
+        return wire.decode(VideoResult, {**job["result"], "path": path})
+    return VideoResult(path=path, title=job["title"], error=job.get("error", ""))
 
 
 def _error_of(r: httpx.Response) -> VideoIdxError:

@@ -17,6 +17,7 @@ original stays attached for debugging but callers only ever catch one root::
     ├── ConfigError                a setting is invalid
     │   ├── MissingKeyError        a provider needs an API key that is not set
     │   ├── KeyDestinationError    an API key would go to a base URL nobody allowed
+    │   ├── UploadTooLargeError    an uploaded file is over the server's upload cap
     │   └── EngineUnavailableError an optional engine (speech, on-screen text) cannot run here
     ├── StoreError                 the DuckDB file cannot be used
     │   └── SchemaVersionError     the file was written by a newer videoidx
@@ -94,6 +95,10 @@ class MissingKeyError(ConfigError):
 class KeyDestinationError(ConfigError):
     """An API key would be sent to a base URL that is neither its provider's own endpoint nor one
     the operator allowed (``allowed_base_urls``); nothing is sent."""
+
+
+class UploadTooLargeError(ConfigError):
+    """An uploaded file is over the ``upload_max_mb`` cap; nothing of it was kept."""
 
 
 class EngineUnavailableError(ConfigError):

@@ -17,8 +17,8 @@ from ui import render
 from ui.context import PageContext, error_text, without_path
 from ui.render import CLICK_JS, md_text
 from ui.safety import public_text
-from ui.uploads import accept_uploads
 from videoidx import Settings, VideoIdxError
+from videoidx.service.uploads import accept_uploads
 
 
 class IndexTab:

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -27,8 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import videoidx
 from videoidx.errors import (
+    ConfigError,
     KeyDestinationError,
     StoreError,
+    UploadTooLargeError,
     VideoIdxError,
     VideoNotFoundError,
 )
@@ -37,10 +39,14 @@ from videoidx.qa.records import Answer
 from videoidx.service import wire
 from videoidx.service.jobs import Job, JobQueue
 from videoidx.service.paths import PathNotAllowedError, PathRule
+from videoidx.service.uploads import UploadWriter, resolve_upload, safe_name, too_large
 from videoidx.settings import Settings, clip_length_settings
 from videoidx.store import SearchHit, Store, StoredEvent, VideoSummary
 from videoidx.store import export as exports
 from videoidx.types import VideoInfo
+
+if TYPE_CHECKING:
+    from videoidx.pipeline.bulk import Unmatched
 
 PREFIX = "/api/v1"
 LONG_POLL_MAX_S = 30.0
@@ -59,6 +65,8 @@ class Service:
     token: str
     credentials: tuple[str, str] | None = None
     """The page's ``user:password``; when set, every route needs it or the token."""
+    upload_dir: Path | None = None
+    """Where uploads land (the page's upload folder); None: this API takes no uploads."""
     on_deleted: list[Callable[[VideoInfo], None]] = field(default_factory=list)
     """Hooks run after a video leaves the library (the page withdraws its player files)."""
 
@@ -103,11 +111,13 @@ class JobsOut(BaseModel):
 
 
 class IndexIn(BaseModel):
-    """A batch of files on the server's disk (files, folders or globs under allowed folders).
-    Only these knobs: a client cannot point the provider (and its key) anywhere."""
+    """A batch of files on the server's disk (files, folders or globs under allowed folders),
+    or of files a client uploaded (their upload ids). Only these knobs: a client cannot point
+    the provider (and its key) anywhere."""
 
     model_config = ConfigDict(extra="forbid")
-    paths: list[str] = Field(min_length=1, max_length=10_000)
+    paths: list[str] = Field(default_factory=list, max_length=10_000)
+    uploads: list[str] = Field(default_factory=list, max_length=10_000)
     clip_seconds: float | None = Field(default=None, gt=0, le=3600)
     max_cost_usd: float | None = Field(default=None, ge=0)
 
@@ -120,6 +130,13 @@ class AskIn(BaseModel):
     thinking: bool | None = None
 
 
+class UploadOut(BaseModel):
+    upload_id: str
+    """Name it in ``POST /jobs`` (``uploads``) to index the file."""
+    name: str
+    size_bytes: int
+
+
 class CancelOut(BaseModel):
     stopping: int
 
@@ -130,8 +147,14 @@ class ErrorOut(BaseModel):
 
 
 def job_json(job: Job) -> JobOut:
-    # A page upload lives in a server temp folder: show its name, never the folders.
-    path = str(job.path) if job.source == "api" else job.path.name
+    # An upload lives in a server folder: show its name (the page's) or upload id (a
+    # client's), never the folders.
+    if job.source == "api":
+        path = str(job.path)
+    elif job.source == "upload":
+        path = f"{job.path.parent.name}/{job.path.name}"
+    else:
+        path = job.path.name
     return JobOut(
         job_id=job.job_id,
         batch_id=job.batch_id,
@@ -151,6 +174,8 @@ def status_for(exc: VideoIdxError) -> int:
         return 404
     if isinstance(exc, PathNotAllowedError | KeyDestinationError):
         return 403
+    if isinstance(exc, UploadTooLargeError):
+        return 413
     if isinstance(exc, StoreError) and (
         "not in store" in str(exc) or "not in the store" in str(exc)
     ):
@@ -164,7 +189,7 @@ def status_for(exc: VideoIdxError) -> int:
 def create_api(service: Service) -> FastAPI:
     """The API as its own FastAPI app, to mount at :data:`PREFIX` on the page's server."""
     errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorOut} for code in (400, 401, 403, 404)
+        code: {"model": ErrorOut} for code in (400, 401, 403, 404, 413)
     }
     api = FastAPI(
         title="videoidx",
@@ -287,6 +312,46 @@ def create_api(service: Service) -> FastAPI:
         )
         return answer
 
+    @api.post(
+        "/uploads",
+        response_model=UploadOut,
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
+    async def upload(
+        request: Request, name: Annotated[str, Query(min_length=1, max_length=1000)]
+    ) -> UploadOut:
+        """One video file, its bytes as the request body (not a form: no copy in memory or in
+        a temp folder), kept under the server's upload folder; index it by naming the returned
+        ``upload_id`` in ``POST /jobs``."""
+        if service.upload_dir is None:
+            raise ConfigError(
+                "this server takes no uploads; name files on its disk in POST /jobs instead"
+            )
+        max_mb = service.settings.ui.upload_max_mb
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_mb * 1024 * 1024:
+            raise too_large(safe_name(name), int(declared), max_mb)  # refused before a byte
+        writer = UploadWriter(service.upload_dir, name, max_mb=max_mb)
+        try:
+            async for chunk in request.stream():
+                # A plain write: one chunk (tens of KB) to a local disk takes microseconds.
+                writer.write(chunk)
+        except UploadTooLargeError:
+            raise  # the writer removed what it had
+        except BaseException:
+            writer.abort()  # the client went away or the disk filled: keep nothing half-sent
+            raise
+        stored = writer.finish()
+        return UploadOut(upload_id=stored.upload_id, name=stored.name, size_bytes=stored.size_bytes)
+
     @api.get("/jobs", response_model=JobsOut)
     def jobs() -> JobsOut:
         version = service.jobs.version
@@ -337,9 +402,21 @@ def batch_json(jobs: JobQueue, batch_id: str, unmatched: Sequence[Any] = ()) -> 
 
 
 def submit_batch(service: Service, body: IndexIn) -> BatchOut:
-    """Check every path against the allowed folders, expand folders and globs, queue them as
-    one batch of the one queue (the page shows it too)."""
-    paths, skipped = service.rule.expand(body.paths)
+    """Check every path against the allowed folders, expand folders and globs (or find the
+    uploads), queue them as one batch of the one queue (the page shows it too)."""
+    if bool(body.paths) == bool(body.uploads):
+        raise ConfigError(
+            "name files on the server (paths) or uploaded files (uploads) in one job, "
+            "one of the two"
+        )
+    skipped: list[tuple[int, Unmatched]] = []
+    if body.uploads:
+        if service.upload_dir is None:
+            raise ConfigError("this server takes no uploads; name files on its disk instead")
+        upload_dir = service.upload_dir
+        paths = [resolve_upload(upload_dir, u) for u in body.uploads]
+    else:
+        paths, skipped = service.rule.expand(body.paths)
     unmatched = [{"position": i, "result": wire.encode(e.result())} for i, e in skipped]
     settings = service.settings
     if body.clip_seconds is not None:
@@ -354,7 +431,7 @@ def submit_batch(service: Service, body: IndexIn) -> BatchOut:
         return BatchOut(
             batch_id="", version=service.jobs.version, jobs=[], unmatched=unmatched, active=False
         )
-    jobs = service.jobs.submit(paths, settings, source="api")
+    jobs = service.jobs.submit(paths, settings, source="upload" if body.uploads else "api")
     return batch_json(service.jobs, jobs[0].batch_id, unmatched)
 
 

@@ -74,7 +74,8 @@ class Job:
     error: str = ""
     submitted_at: float = field(default_factory=time.time)
     source: str = "page"
-    """Who queued it: ``page`` or ``api`` (a program, the CLI or the notebook)."""
+    """Who queued it: ``page``, ``api`` (a program, the CLI or the notebook, naming files on
+    the server's disk) or ``upload`` (a program naming files it uploaded)."""
 
     @property
     def active(self) -> bool:
