@@ -12,6 +12,7 @@ server's disk are named by path; a server on another machine is sent the files f
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -291,7 +292,7 @@ class Client:
         from videoidx.pipeline.job import VideoResult
         from videoidx.vocab import RunStatus
 
-        entries = expand_inputs(items)
+        entries = expand_inputs([os.path.expanduser(str(i)) for i in items])
         videos_of(entries)  # raises, as locally, when nothing at all names a video
         local: dict[str, str] = {}
         failed: list[dict[str, Any]] = []
