@@ -150,3 +150,18 @@ def test_cli_search_export_videos_delete(
     assert sorted(v["video_id"] for v in json.loads(capsys.readouterr().out)) == ["vid-a", "vid-b"]
     assert main(["search", "striker", "--db", str(tmp_path / "missing.duckdb")]) == 2
     assert "no store" in capsys.readouterr().err
+
+
+def test_a_library_copy_is_the_whole_library_as_of_one_moment(tmp_path: Path) -> None:
+    with filled_store(tmp_path / "s.duckdb", video_ids=("vid-a", "vid-b"), clips=2) as store:
+        copy = store.copy_to(tmp_path / "copy.duckdb")
+        # Later writes are not in it, and a second copy never overwrites a file.
+        store.delete_video("vid-b")
+        with pytest.raises(StoreError, match="exists"):
+            store.copy_to(copy)
+        live = {v.video_id for v in store.list_videos()}
+    assert live == {"vid-a"}
+    with Store.open(copy, read_only=True) as snap:
+        assert {v.video_id for v in snap.list_videos()} == {"vid-a", "vid-b"}
+        hits = search(snap, "", video_ids=["vid-b"], limit=50)
+        assert len(hits) == 4 and index_is_consistent(snap)

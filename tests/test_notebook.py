@@ -176,3 +176,47 @@ def test_notebook_run_from_notebooks_writes_nothing_into_the_repository(
     assert {p.suffix for p in (out / "exports").iterdir()} == {".json", ".vtt"}
     assert "IProgress not found" not in text
     assert widget_views(nb) >= 3  # the batch's bar and one per video
+
+
+@pytest.mark.slow
+def test_notebook_runs_unchanged_while_a_server_holds_the_store(
+    small_videos: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `videoidx serve` on the notebook's store, every cell still runs: indexing, search,
+    the SQL cell (on a copy the server makes) and the exports go through the server."""
+    import shutil
+
+    from tests.test_api_serve import start_server, stop, wait_for_record
+    from videoidx.client import Client
+
+    served = tmp_path / "served"
+    media = served / "videos"  # under the server's folder: a client may have it indexed
+    media.mkdir(parents=True)
+    for video in small_videos:
+        shutil.copy(video, media / video.name)
+    db = served / "library.duckdb"
+    proc = start_server(served, db)
+    try:
+        record = wait_for_record(db, proc)
+        nb = run_notebook(tmp_path, monkeypatch, media, {"VIDEOIDX_NB_DB": str(db)})
+        with Client(record.url, token=record.token) as client:
+            videos = client.videos()
+            jobs = client.jobs()
+    finally:
+        stop(proc)
+    text = outputs_text(nb)
+    assert text.count("is held by `videoidx serve`") == 1, text  # said once, in one process
+    assert len(videos) == 2 and {j["source"] for j in jobs} == {"api"}
+    # The SQL cell read the copy: both videos, each with its events.
+    sql_cell = next(c for c in nb.cells if c.cell_type == "code" and "open_sql" in c.source)
+    table = sql_cell.outputs[0]["data"]["text/plain"]
+    assert all(v.title in table for v in videos), table
+    exports = list((tmp_path / "work" / "exports").iterdir())
+    assert {p.suffix for p in exports} == {".json", ".vtt"}
+    assert not list(Path(tempfile_dir()).glob("videoidx-sql-*")), "the SQL copy was left behind"
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()

@@ -39,7 +39,7 @@ from videoidx.media.plan import plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan, detect_shots, sample_clip, sample_frames, scan_video
 from videoidx.pipeline.progress import TERMINAL_STAGES, Stage
-from videoidx.routing import search
+from videoidx.routing import open_library, open_sql, search
 from videoidx.settings import Settings, clip_length_settings, resolve_settings
 from videoidx.store import (
     SearchHit,
@@ -161,6 +161,8 @@ __all__ = [
     "indexer_choice",
     "indexer_choices",
     "indexer_names",
+    "open_library",
+    "open_sql",
     "parse_seconds",
     "plan_clips",
     "plan_video",

@@ -95,13 +95,16 @@ class Client:
         try:
             r = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ServerUnreachableError(
-                f"the videoidx server at {self.url} did not answer ({type(exc).__name__}); "
-                "is `videoidx serve` still running?"
-            ) from None
+            raise self._unreachable(exc) from None
         if r.status_code >= 400:
             raise _error_of(r)
         return r
+
+    def _unreachable(self, exc: Exception) -> ServerUnreachableError:
+        return ServerUnreachableError(
+            f"the videoidx server at {self.url} did not answer ({type(exc).__name__}); "
+            "is `videoidx serve` still running?"
+        )
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._call(method, path, **kwargs).json()
@@ -188,6 +191,23 @@ class Client:
         server zips them; nothing is left on its disk). Returns the files written."""
         r = self._call("GET", f"/videos/{video_id}/export", params={"format": "parquet"})
         return exports.unpack_parquet_zip(r.content, out_dir)
+
+    def snapshot(self, target: str | Path) -> Path:
+        """The whole library as a new DuckDB file ``target`` here: a consistent copy the
+        server makes as of now (for SQL; the served file itself cannot be opened)."""
+        out = Path(target)
+        try:
+            with self._http.stream("GET", "/snapshot") as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise _error_of(r)
+                with out.open("xb") as handle:
+                    for chunk in r.iter_bytes(UPLOAD_CHUNK_BYTES):
+                        handle.write(chunk)
+        except httpx.TransportError as exc:
+            out.unlink(missing_ok=True)  # no half copy
+            raise self._unreachable(exc) from None
+        return out
 
     def settings(self) -> dict[str, Any]:
         return dict(self._json("GET", "/settings"))

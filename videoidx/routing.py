@@ -1,17 +1,24 @@
 """Go through the server that holds a library file, when one does.
 
 ``videoidx serve`` leaves a record beside the file it holds (:mod:`videoidx.service.record`).
-The CLI's store commands, :func:`videoidx.index_many`, :func:`videoidx.search` on a path and
-:func:`videoidx.ask` look for it first: with a live server they use a :class:`videoidx.Client`
-(and say so once on stderr), without one they open the file in-process as before.
+The CLI's store commands, :func:`videoidx.index_many`, :func:`videoidx.search` on a path,
+:func:`videoidx.ask`, :func:`open_library` and :func:`open_sql` look for it first: with a live
+server they use a :class:`videoidx.Client` (and say so once on stderr), without one they open
+the file in-process as before.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import duckdb
 
 from videoidx.errors import StoreError, VideoIdxError
 from videoidx.service.record import PROBE_TIMEOUT_S, ServerRecord, live_record
@@ -22,6 +29,7 @@ CALL_TIMEOUT_S = 600.0
 
 if TYPE_CHECKING:
     from videoidx.client import Client
+    from videoidx.library import LocalLibrary
 
 _said: set[str] = set()
 _lock = threading.Lock()
@@ -90,3 +98,38 @@ def _with_embedder(filters: dict[str, Any]) -> dict[str, Any]:
     from videoidx.settings import resolve_settings
 
     return {**filters, "embedder": query_embedder(resolve_settings())}
+
+
+def open_library(db_path: str | Path) -> Client | LocalLibrary:
+    """The library at ``db_path`` with one set of reading verbs (``videos``, ``video``,
+    ``events``, ``transcript``, ``search``, ``export``, ``export_parquet``): through the server
+    that holds it, else the file opened read-only here. Close it (or use ``with``) when done:
+    an open file keeps a page from starting on it."""
+    client = served_client(db_path)
+    if client is not None:
+        return client
+    from videoidx.library import LocalLibrary
+
+    return LocalLibrary(db_path)
+
+
+@contextmanager
+def open_sql(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only DuckDB connection for your own SQL on the library at ``db_path``: the file
+    itself, or, while a server holds it, a consistent copy the server makes as of now (fetched
+    to a temporary file, removed on exit; later writes are not in it)."""
+    client = served_client(db_path)
+    if client is None:
+        if not Path(db_path).is_file():
+            raise StoreError(f"no store at {db_path}; index a video first")
+        with duckdb.connect(str(db_path), read_only=True) as con:
+            yield con
+        return
+    folder = Path(tempfile.mkdtemp(prefix="videoidx-sql-"))
+    try:
+        with client:
+            copy = client.snapshot(folder / Path(db_path).name)
+        with duckdb.connect(str(copy), read_only=True) as con:
+            yield con
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

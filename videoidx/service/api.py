@@ -261,15 +261,8 @@ def create_api(service: Service) -> FastAPI:
                 media_type="application/zip",
                 headers={"Content-Disposition": f'attachment; filename="{video_id}-parquet.zip"'},
             )
-        if format == "json":
-            return exports.timeline_document(store, video_id)
-        if format == "vtt":
-            text = exports.to_webvtt(store, video_id, speech=speech)
-        elif format == "srt":
-            text = exports.to_srt(store, video_id, speech=speech)
-        else:
-            text = exports.to_chapters(store, video_id)
-        return PlainTextResponse(text)
+        out = exports.export_as(store, video_id, format, speech=speech)
+        return out if format == "json" else PlainTextResponse(out)
 
     @api.get("/search", response_model=list[SearchHit])
     def search(
@@ -381,6 +374,34 @@ def create_api(service: Service) -> FastAPI:
         if not jobs:
             raise VideoNotFoundError(f"no index job {batch_id}; GET /api/v1/jobs lists them")
         return CancelOut(stopping=service.jobs.cancel([j.job_id for j in jobs]))
+
+    @api.get(
+        "/snapshot",
+        responses={200: {"content": {"application/octet-stream": {}}}},
+        response_class=Response,
+    )
+    def snapshot() -> Response:
+        """The whole library as a DuckDB file, a consistent copy as of now: what a client's
+        SQL reads while this server holds the file (``videoidx.open_sql``)."""
+        import shutil
+        import tempfile
+
+        from starlette.background import BackgroundTask
+        from starlette.responses import FileResponse
+
+        folder = Path(tempfile.mkdtemp(prefix="videoidx-snapshot-"))
+        try:
+            copy = service.store.copy_to(folder / "library.duckdb")
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return FileResponse(
+            copy,
+            media_type="application/octet-stream",
+            filename="library.duckdb",
+            # Sent, then gone: the copy is the client's, not a second library on the server.
+            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+        )
 
     @api.get("/settings")
     def settings() -> dict[str, Any]:

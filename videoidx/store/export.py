@@ -225,6 +225,21 @@ def to_chapters(store: Store, video_id: str) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+def export_as(store: Store, video_id: str, format: str, *, speech: bool = False) -> Any:
+    """The timeline document (``json``, a dict) or the text of ``vtt``, ``srt`` or
+    ``chapters`` (``speech``: subtitles of what is said): one dispatch for the API and the
+    library's verbs."""
+    if format == "json":
+        return timeline_document(store, video_id)
+    if format == "vtt":
+        return to_webvtt(store, video_id, speech=speech)
+    if format == "srt":
+        return to_srt(store, video_id, speech=speech)
+    if format == "chapters":
+        return to_chapters(store, video_id)
+    raise StoreError(f"unknown export format {format!r}; use json, vtt, srt or chapters")
+
+
 # -- parquet ---------------------------------------------------------------------------------
 
 

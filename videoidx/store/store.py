@@ -687,6 +687,30 @@ class Store(StoreReads):
         with self._tx() as con:
             return self._remove_clips(con, "video_id = ?", [video_id])
 
+    def copy_to(self, target: str | Path) -> Path:
+        """A consistent copy of the whole library in a new DuckDB file ``target`` (tables,
+        views, sequences and indexes as of one snapshot), for readers that cannot open this
+        file while this process holds it: a notebook's SQL beside a serving page."""
+        out = Path(target)
+        if out.exists():
+            raise StoreError(f"{out} exists; a library copy goes to a new file")
+        alias = f"copy_{uuid.uuid4().hex[:12]}"  # ATTACH names are shared by every cursor
+        literal = str(out).replace("'", "''")  # ATTACH takes its file as a literal
+        try:
+            with self._read() as cur:
+                source = cur.execute("SELECT current_database()").fetchall()[0][0]
+                cur.execute(f"ATTACH '{literal}' AS {alias}")
+                try:
+                    # One statement, one transaction: every table as of the same moment.
+                    cur.execute(f'COPY FROM DATABASE "{source}" TO {alias}')
+                finally:
+                    cur.execute(f"DETACH {alias}")
+        except BaseException:
+            for leftover in (out, out.with_name(out.name + ".wal")):
+                leftover.unlink(missing_ok=True)  # no half copy that looks like a library
+            raise
+        return out
+
     def delete_video(self, video_id: str) -> bool:
         """Remove the video and everything hanging off it; False when it was not stored."""
         with self._tx() as con:
