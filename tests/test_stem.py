@@ -37,6 +37,24 @@ def test_inflections_meet_and_accents_fold() -> None:
     assert tokenize("한국어 텍스트") == ["한국어", "텍스트"]
 
 
+def test_the_fast_ascii_split_and_the_shared_stems_change_no_term() -> None:
+    # ASCII text skips the regex and stems from a shared dict; the terms must be the ones the
+    # regex and Snowball give (the index and old queries were made that way).
+    import random
+    import string
+
+    import Stemmer
+
+    snowball = Stemmer.Stemmer("english")
+    rnd = random.Random(7)
+    pieces = [*string.printable, "_", "__", "x" * 70, "Running", "o'clock", "e-mail", "\t\n"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 60)))
+        folded = [t[:64] for t in _OLD_RE.findall(text.casefold())]
+        assert words(text) == folded, text
+        assert tokenize(text) == (snowball.stemWords(folded) if folded else []), text
+
+
 def test_qa_content_terms_are_words_not_stems() -> None:
     # Q&A joins its content words into a query that search() stems; a stem stemmed again
     # can change ("agreed" -> "agre" -> "agr"), so the words must reach search unstemmed.

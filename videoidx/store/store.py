@@ -264,9 +264,12 @@ class Store(StoreReads):
             "start_offset_s": info.start_offset_s, "size_bytes": info.size_bytes,
             "variable_frame_rate": info.variable_frame_rate,
         }  # fmt: skip
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
         with self._tx() as con:
             con.execute("DELETE FROM videos WHERE video_id = ?", [info.video_id])
-            self._insert(con, "videos", {k: [v] for k, v in cols.items()})
+            # One row: plain parameters (staging a one-row numpy table costs a millisecond).
+            con.execute(f"INSERT INTO videos ({names}) VALUES ({marks})", list(cols.values()))
 
     def start_run(
         self,

@@ -50,8 +50,13 @@ MAX_TERM_CHARS = 64
 MAX_QUERY_TERMS = 32
 """A query keeps its first distinct terms up to this many; a pasted essay still answers fast."""
 
-STEM_CACHE_WORDS = 100_000
-"""Words whose stems each thread keeps (a few MB)."""
+STEM_CACHE_WORDS = 200_000
+"""Words whose stems are kept (about 30 MB at most)."""
+
+_STEMS: dict[str, str] = {}
+
+# ASCII letters and digits lowered, everything else a space (underscores too: see _TOKEN_RE).
+_ASCII_FOLD_SPLIT = {i: (chr(i).lower() if chr(i).isalnum() else " ") for i in range(128)}
 
 # A PyStemmer object keeps a cache and is not safe to share between threads (the page, the
 # pipeline's writer and Ray workers search and index at once): one per thread.
@@ -61,9 +66,8 @@ _local = threading.local()
 def _stemmer() -> Stemmer.Stemmer:
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
-        # A larger cache than the default 10,000 words: a library's vocabulary is bigger, and
-        # a hit skips the Snowball run.
-        stemmer = _local.stemmer = Stemmer.Stemmer("english", STEM_CACHE_WORDS)
+        # No cache of its own: :func:`tokenize` keeps one for all threads.
+        stemmer = _local.stemmer = Stemmer.Stemmer("english", 0)
     return stemmer
 
 
@@ -78,6 +82,13 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The folded words of ``text`` in order, with repeats, not stemmed (for stop-word lists
     and for showing which words matched)."""
+    if text.isascii():
+        # The same split as the regex for ASCII ([^\W_] is [A-Za-z0-9] there), 3x faster: one
+        # C pass lowers and blanks the separators, one splits. Bulk ingest is mostly this.
+        found = text.translate(_ASCII_FOLD_SPLIT).split()
+        if any(len(w) > MAX_TERM_CHARS for w in found):
+            return [w[:MAX_TERM_CHARS] for w in found]
+        return found
     return [t[:MAX_TERM_CHARS] for t in _TOKEN_RE.findall(fold(text))]
 
 
@@ -89,7 +100,22 @@ def stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """All index terms of ``text`` in order, with repeats: folded, split and stemmed."""
     found = words(text)
-    return _stemmer().stemWords(found) if found else []
+    if not found:
+        return []
+    # Stems of words seen before come from one shared dict (a lookup is a tenth of a Snowball
+    # run); a word's stem never changes, so threads may share it. Cleared when full.
+    stems = _STEMS
+    if len(stems) > STEM_CACHE_WORDS:
+        stems.clear()
+    out = []
+    stemmer: Stemmer.Stemmer | None = None
+    for word in found:
+        term = stems.get(word)
+        if term is None:
+            stemmer = stemmer or _stemmer()
+            term = stems[word] = stemmer.stemWord(word)
+        out.append(term)
+    return out
 
 
 def event_text(parts: Iterable[str]) -> str:
