@@ -74,7 +74,7 @@ def latency(size: int, dims: int, repeat: int, folder: Path, copy_mb: int | None
     lib = search_bench.Library(50_000, seed=1)
     embedder = FixedEmbedder(dims)
     with Store.open(path) as store:
-        if copy_mb is not None:  # the in-memory vector copy's cap (vector_cache.MAX_BYTES)
+        if copy_mb is not None:  # the vector_copy_mb setting (the in-memory copy's cap)
             store.vector_cache.max_bytes = copy_mb * 1024 * 1024
         t0 = time.perf_counter()
         _, videos = search_bench.ingest(store, lib, size, 10, 1000, 20_000)

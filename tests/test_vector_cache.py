@@ -136,3 +136,38 @@ def test_a_filtered_search_and_a_table_over_the_limit_are_scored_in_sql(
     assert not store.vector_cache._copies
     _same(cached, scanned)
     store.close()
+
+
+def test_the_copy_is_built_by_the_second_search_not_the_first(
+    library: tuple[Store, vec.VectorModel],
+) -> None:
+    # A one-shot `videoidx search` must not pay a copy's build for its one query.
+    store, model = library
+    rng = np.random.default_rng(5)
+    _embed_all(store, model, rng)
+    query = _unit(rng, 1)[0]
+    with store._read() as cur:
+        first = vec.nearest_docs(store, cur, model, query, [], [], 5)
+        assert not store.vector_cache._copies
+        second = vec.nearest_docs(store, cur, model, query, [], [], 5)
+        assert store.vector_cache._copies
+    _same(second, first)
+    store.close()
+
+
+def test_a_serving_process_sizes_the_copy_by_its_setting(tmp_path: Path) -> None:
+    import videoidx
+    from ui.server import make_context
+
+    for mb in (0, 2048):
+        conf = videoidx.resolve_settings(
+            {"db_path": str(tmp_path / f"s{mb}.duckdb"), "vector_copy_mb": mb}, env={}
+        )
+        ctx = make_context(conf)
+        try:
+            assert ctx.store.vector_cache.max_bytes == mb * 1024 * 1024
+        finally:
+            ctx.jobs.close()
+            ctx.store.close()
+    with pytest.raises(videoidx.ConfigError, match="vector_copy_mb"):
+        videoidx.resolve_settings({"vector_copy_mb": -1}, env={})

@@ -62,6 +62,8 @@ def upload_dir_for(settings: Settings) -> Path:
 def make_context(settings: Settings, store: Store | None = None) -> PageContext:
     """Everything the page needs, without starting a web server (tests use this directly)."""
     store = store or Store.open(settings.db_path)
+    # A long-lived process: worth the in-memory vector copy its settings allow.
+    store.vector_cache.max_bytes = settings.embedding.vector_copy_mb * 1024 * 1024
     upload_dir = upload_dir_for(settings).resolve()
     upload_dir.mkdir(parents=True, exist_ok=True)
     player = PlayerFiles(upload_dir / "player-copies", ffmpeg_path=settings.media.ffmpeg_path)

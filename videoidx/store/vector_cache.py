@@ -7,8 +7,11 @@ filters (the page's default) therefore scores against a copy of the table held b
 :class:`~videoidx.store.store.Store` that owns the file. The copy is exact (same vectors, same
 cosine, ties by document number as in SQL), so results do not change, only their cost.
 
-* **Built on first use**, from one read of the table (about 0.5 s per 100,000 vectors), and only
-  when it fits in :data:`MAX_BYTES`; a larger table is scored by DuckDB as before.
+* **Built on the second search** of a store's life, from one read of the table (about 0.5 s per
+  100,000 vectors), and only when it fits in ``max_bytes`` (:data:`MAX_BYTES`, or the
+  ``vector_copy_mb`` setting in a serving process); a larger table is scored by DuckDB as
+  before. The first search scans: a one-shot ``videoidx search`` would pay the build for one
+  query, which costs more than the scan it saves.
 * **Kept current in place**: vectors this process writes are added to the copy after their
   transaction commits (replacing a document's old vector); removals (a video deleted or
   re-indexed, a model's vectors dropped) bump the store's vector generation, and a copy of an
@@ -27,7 +30,11 @@ from typing import Any
 import numpy as np
 
 MAX_BYTES = 512 * 1024 * 1024
-"""Largest copy kept per model: 350,000 vectors of 384 numbers. Beyond it DuckDB scores."""
+"""Largest copy kept per model by default: 350,000 vectors of 384 numbers. Beyond it DuckDB
+scores."""
+
+BUILD_AT_SEARCH = 2
+"""The unfiltered search of a table (in one store's life) that builds its copy."""
 
 
 @dataclass
@@ -45,13 +52,15 @@ class VectorCache:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._copies: dict[str, _Copy] = {}
+        self._searches: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def nearest(
         self, cur: Any, table: str, dims: int, generation: int, vector: np.ndarray, limit: int
     ) -> list[tuple[int, float]] | None:
-        """The ``limit`` closest documents (doc, cosine), best first; None when the table is
-        too large to copy (the caller scores in SQL)."""
+        """The ``limit`` closest documents (doc, cosine), best first; None when there is no
+        copy to score (the first search, or a table too large to copy): the caller scores in
+        SQL."""
         got = self._arrays(cur, table, dims, generation)
         if got is None:
             return None
@@ -93,6 +102,9 @@ class VectorCache:
             if copy is not None and copy.generation == generation:
                 return copy.docs, copy.matrix
             self._copies.pop(table, None)
+            searches = self._searches[table] = self._searches.get(table, 0) + 1
+            if searches < BUILD_AT_SEARCH:
+                return None
             (n,) = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0]
             if int(n) * dims * 4 > self.max_bytes:
                 return None
