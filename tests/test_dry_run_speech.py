@@ -95,3 +95,50 @@ def test_a_remote_transcriber_is_priced_in_pieces_of_30_s(
     assert "1.7 min of audio" in line
     # The offline indexer is free, the speech is not: the run's total says so.
     assert f"total for this run: {cost} for speech" in out
+
+
+def test_embeddings_are_estimated_from_replies_and_speech_and_priced_by_the_embedder(
+    videos: tuple[Path, Path], clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from videoidx.pipeline import embed_estimate as est
+
+    voiced, silent = videos
+    clean_env.setenv("VIDEOIDX_EMBEDDER", "zai")
+    clean_env.setenv("VIDEOIDX_EMBED_PRICE_USD_PER_MTOK", "2.0")
+    clean_env.setenv("VIDEOIDX_EMBED_BATCH_SIZE", "16")
+    plans: list[dict[str, Any]] = json.loads(_dry(capsys, "--json", str(voiced), str(silent)))
+    by_name = {Path(p["path"]).stem: p for p in plans}
+    for name, audio_s in (("voiced", 100.0), ("silent", 0.0)):
+        emb = by_name[name]["embeddings"]
+        clips = len(by_name[name]["clips"])
+        # The offline indexer writes no reply: its measured event text per clip, plus the
+        # speech of every second of audio (none for the silent file).
+        chars = clips * est.OFFLINE_EVENT_CHARS_PER_CLIP + audio_s * est.SPEECH_CHARS_PER_S
+        texts = math.ceil(clips * est.OFFLINE_EVENT_CHARS_PER_CLIP / est.EVENT_CHARS) + math.ceil(
+            audio_s / est.SPEECH_SEGMENT_S
+        )
+        assert emb["model"] == "embedding-3" and emb["texts"] == texts, emb
+        assert emb["tokens"] == pytest.approx(chars / 4, abs=1)
+        assert emb["requests"] == math.ceil(texts / 16)
+        assert emb["cost_usd"] == pytest.approx(emb["tokens"] / 1e6 * 2.0)
+    assert by_name["voiced"]["embeddings"]["tokens"] > by_name["silent"]["embeddings"]["tokens"]
+    out = _dry(capsys, str(voiced))
+    cost = by_name["voiced"]["embeddings"]["cost_usd"]
+    assert f"total for this run: ${cost:.4f} for embeddings (" in out, out
+    clean_env.setenv("VIDEOIDX_EMBEDDER", "none")
+    assert "embeddings: off" in _dry(capsys, str(voiced))
+
+
+def test_a_model_reply_sets_the_event_text_to_embed(
+    videos: tuple[Path, Path], clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With GLM the events are as long as the reply it is expected to write, clip by clip.
+    voiced, _ = videos
+    clean_env.setenv("VIDEOIDX_EMBEDDER", "zai")
+    clean_env.setenv("VIDEOIDX_TRANSCRIBER", "none")
+    args = ["index", "--dry-run", "--json", "--indexer", "glm", "--provider", "zai", str(voiced)]
+    assert main(args) == 0
+    plan = json.loads(capsys.readouterr().out)[0]
+    reply = next(e for e in plan["estimates"] if e["this_run"])["completion_tokens"]
+    assert reply > 0
+    assert plan["embeddings"]["tokens"] == pytest.approx(reply, abs=len(plan["clips"]))

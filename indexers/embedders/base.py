@@ -26,6 +26,7 @@ naming the model rather than a silently wrong ranking.
 
 from __future__ import annotations
 
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -37,6 +38,9 @@ import numpy as np
 from videoidx.errors import BadReplyError, CancelledError
 from videoidx.settings import Settings
 from videoidx.types import Usage
+
+CHARS_PER_TOKEN = 4.0
+"""Estimates only: about four characters of English a token."""
 
 
 @dataclass
@@ -100,7 +104,13 @@ class Embedder(ABC):
 
     def estimate_usage(self, texts: Sequence[str]) -> Usage:
         """What embedding ``texts`` would cost (zero for a local engine)."""
-        return Usage(requests=-(-len(texts) // max(self._per_request(), 1)))
+        tokens = sum(math.ceil(len(t) / CHARS_PER_TOKEN) for t in texts)
+        return self.estimate_usage_of(len(texts), tokens)
+
+    def estimate_usage_of(self, texts: int, tokens: int) -> Usage:
+        """What embedding ``texts`` texts of ``tokens`` tokens in all would cost: the dry run's
+        estimate, made before the texts exist (zero for a local engine)."""
+        return Usage(requests=-(-texts // max(self._per_request(), 1)))
 
     @abstractmethod
     def _embed_request(self, texts: Sequence[str]) -> tuple[np.ndarray, Usage]:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import httpx
 import numpy as np
 
-from indexers.embedders.base import Embedder
+from indexers.embedders.base import CHARS_PER_TOKEN, Embedder
 from indexers.embedders.profiles import PROFILES, EmbeddingProfile, resolve_embedding_profile
 from indexers.remote.http import RemoteHttp
 from indexers.remote.link import ServiceLink, ServiceNames
@@ -39,8 +39,6 @@ NAMES = ServiceNames(
     base_url_env="VIDEOIDX_EMBED_BASE_URL",
     key_env="embed_api_key_env (VIDEOIDX_EMBED_API_KEY_ENV)",
 )
-CHARS_PER_TOKEN = 4.0
-"""For estimates and replies without usage: English text runs about four characters a token."""
 
 
 def reply_vectors(data: Any, count: int, name: str) -> tuple[np.ndarray, int | None]:
@@ -141,12 +139,11 @@ class RemoteEmbedder(Embedder):
 
     # -- estimates and work ------------------------------------------------------------------
 
-    def estimate_usage(self, texts: Sequence[str]) -> Usage:
-        tokens = sum(math.ceil(len(t) / CHARS_PER_TOKEN) for t in texts)
+    def estimate_usage_of(self, texts: int, tokens: int) -> Usage:
         per = max(self._per_request(), 1)
         return Usage(
             prompt_tokens=tokens,
-            requests=-(-len(texts) // per),
+            requests=-(-texts // per),
             cost_usd=tokens / 1e6 * self.profile.price_usd_per_mtok,
         )
 

@@ -179,7 +179,15 @@ def _plan_json(plan: Any, run: Any) -> dict[str, Any]:
         ],
         "estimates": [{**dataclasses.asdict(e), "this_run": run.uses(e)} for e in plan.estimates],
         "speech": _speech_json(plan),
+        "embeddings": _embeddings_json(plan),
     }
+
+
+def _embeddings_json(plan: Any) -> dict[str, Any] | None:
+    """The plan's embedding estimate (None: embeddings off)."""
+    if plan.embeddings is None or plan.info is None:
+        return None
+    return {**dataclasses.asdict(plan.embeddings), "free": plan.embeddings.cost_usd == 0}
 
 
 def _speech_json(plan: Any) -> dict[str, Any] | None:

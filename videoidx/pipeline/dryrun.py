@@ -16,7 +16,8 @@ Speech is priced too (:class:`SpeechEstimate`): the minutes of audio the run wou
 (every clip of a video with an audio stream), the requests (a remote service takes each clip in
 pieces of at most its ``max_seconds_per_request``, 30 s for Z.AI), and the cost where the
 transcriber's profile has a price; the offline default says it is free. Its cost is part of the
-run's total.
+run's total. So are embeddings (:mod:`videoidx.pipeline.embed_estimate`): the texts a run would
+embed, estimated from the clips' expected replies and the audio, priced by the embedder.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from videoidx.media.plan import clip_count_range, plan_clips
 from videoidx.media.probe import probe
 from videoidx.media.sample import output_size_px
 from videoidx.pipeline.bulk import Unmatched, expand_inputs, videos_of
+from videoidx.pipeline.embed_estimate import EmbeddingEstimate, embedding_line, estimate_embeddings
 from videoidx.settings import Settings
 from videoidx.times import clock
 from videoidx.types import ClipSpec, VideoInfo
@@ -118,6 +120,8 @@ class VideoPlan:
     error: str = ""
     speech: SpeechEstimate | None = None
     """None when the settings switch speech off."""
+    embeddings: EmbeddingEstimate | None = None
+    """None when the settings switch embeddings off."""
     clips_fewest: int = 0
     clips_most: int = 0
     """The range of clip counts a real run can make once it snaps to shot cuts."""
@@ -186,7 +190,27 @@ def plan_video(path: str | Path, settings: Settings, providers: Sequence[str]) -
             )
         finally:
             indexer.close()
+    plan.embeddings = estimate_embeddings(
+        _reply_tokens(plan, settings), plan.speech.audio_s if plan.speech else 0.0, settings
+    )
     return plan
+
+
+def _reply_tokens(plan: VideoPlan, settings: Settings) -> list[int]:
+    """Each clip's expected reply by the run's own indexer (0 when it writes none)."""
+    run = run_choice(settings)
+    if not run.priced and not run.provider:
+        return [0] * len(plan.clips)
+    indexer = create_indexer(settings)
+    try:
+        return [
+            indexer.estimate_usage(
+                [c.frame_size_px] * c.frames, c.clip.duration_s
+            ).completion_tokens
+            for c in plan.clips
+        ]
+    finally:
+        indexer.close()
 
 
 def estimate_speech(
@@ -254,7 +278,7 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
     lines: list[str] = [] if run is None else [_run_line(run)]
     totals: dict[tuple[str, str], float] = {}
     hours = 0.0
-    speech_usd = 0.0
+    speech_usd = embed_usd = 0.0
     for plan in plans:
         if plan.info is None:
             lines.append(f"{plan.path}: cannot index: {plan.error}")
@@ -269,6 +293,9 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
         lines.append("  " + speech_line(plan.speech, plan.info.has_audio))
         if plan.speech is not None and plan.info.has_audio:
             speech_usd += plan.speech.cost_usd
+        lines.append("  " + embedding_line(plan.embeddings))
+        if plan.embeddings is not None:
+            embed_usd += plan.embeddings.cost_usd
         for label, group in _by_label(plan.estimates, run):
             lines.append(f"  {label}:")
             for est in group:
@@ -278,15 +305,20 @@ def format_plans(plans: Sequence[VideoPlan], run: RunChoice | None = None) -> st
                     f"    {est.provider:<12} {est.model:<18} ~{est.prompt_tokens:>9,} in "
                     f"~{est.completion_tokens:>7,} out  ${est.cost_usd:.4f}"
                 )
+    besides = [
+        (what, usd) for what, usd in (("speech", speech_usd), ("embeddings", embed_usd)) if usd > 0
+    ]
+    said = " and ".join(f"${usd:.4f} for {what}" for what, usd in besides)
     if run is not None and not run.priced:
-        if speech_usd > 0:
-            lines.append(
-                f"total for this run: ${speech_usd:.4f} for speech ({run.display_name} is free)"
-            )
+        if len(besides) == 1:
+            lines.append(f"total for this run: {said} ({run.display_name} is free)")
+        elif besides:
+            total = f"${speech_usd + embed_usd:.4f}"
+            lines.append(f"total for this run: {total} ({said}; {run.display_name} is free)")
         else:
             lines.append(f"total for this run: $0 ({run.display_name} is free)")
-    elif speech_usd > 0:
-        lines.append(f"speech for this run: ${speech_usd:.4f} (besides the indexer's cost)")
+    elif besides:
+        lines.append(f"for this run besides the indexer's cost: {said}")
     if totals:
         lines.append("total:")
         shown = ""
