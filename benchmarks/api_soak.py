@@ -3,15 +3,16 @@
 Starts a real ``videoidx serve`` on a temp library, then for ``--minutes`` (default 10):
 a "notebook" thread runs ``videoidx.index_many`` on the library path (which routes through the
 server) over ``--videos`` generated videos, again and again; a second client searches every
-second and lists the videos. Counted: lock errors and any other error on either side, and for
-every video the notebook saw finish, how long until the searching client's results held it
-(target: within one clip's time, ``clip_target_s``, of finishing).
+second and lists the videos; and the page is open in headless Chromium (Index tab), checked
+every few seconds for the jobs it shows and reloaded every minute as a new visitor. Counted: lock
+errors and any other error on any side (the page's own script errors included), and for every
+video the notebook saw finish, how long until the searching client's results held it (target:
+within one clip's time, ``clip_target_s``, of finishing).
 
     .venv/bin/python -m benchmarks.api_soak
     .venv/bin/python -m benchmarks.api_soak --minutes 2 --videos 4   # a quick check
 
-The page in Chromium is not part of this script (``tests/test_api_browser.py`` shows the same
-server's page following an API batch).
+``--no-page`` leaves Chromium out (on a machine without ``/usr/bin/chromium``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--videos", type=int, default=20)
+    ap.add_argument("--no-page", action="store_true", help="no Chromium on the page")
     args = ap.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIDEOIDX_")}
     env["VIDEOIDX_INDEXER"] = "local"
@@ -76,16 +78,21 @@ def main() -> None:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("videoidx serve did not come up")
                 time.sleep(0.5)
-            report = soak(db, folder, record.url, record.token, args.minutes)
+            report = soak(db, folder, record.url, record.token, args.minutes, not args.no_page)
         finally:
             server.terminate()
             server.wait(30)
     print(report)
 
 
-def soak(db: Path, folder: Path, url: str, token: str, minutes: float) -> str:
+PAGE_CHECK_S = 5.0
+PAGE_RELOAD_S = 60.0
+
+
+def soak(db: Path, folder: Path, url: str, token: str, minutes: float, page: bool) -> str:
     stop = threading.Event()
     errors: list[str] = []
+    page_stats = {"loads": 0, "checks": 0, "checks_with_jobs": 0}
     finished: dict[str, float] = {}  # video_id -> when the notebook heard it finish
     found: dict[str, float] = {}  # video_id -> when the searching client first saw it
     searches = 0
@@ -124,7 +131,42 @@ def soak(db: Path, folder: Path, url: str, token: str, minutes: float) -> str:
                     errors.append(f"searcher: {type(exc).__name__}: {exc}")
                 stop.wait(1.0)
 
+    def page_watcher() -> None:
+        # Playwright's sync API belongs to the thread that started it: all of it lives here.
+        from playwright.sync_api import sync_playwright
+
+        from tests.browser import launch, open_tab, wait_for_page_loaded
+
+        page_url = url.removesuffix("/api/v1")
+        with sync_playwright() as p:
+            browser = launch(p)
+            try:
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                pg = context.new_page()
+                pg.set_default_timeout(60_000)
+                pg.on("pageerror", lambda exc: errors.append(f"page script: {exc}"))
+                loaded_at = 0.0
+                while not stop.is_set():
+                    try:
+                        if time.monotonic() - loaded_at > PAGE_RELOAD_S:
+                            pg.goto(page_url)
+                            wait_for_page_loaded(pg)
+                            open_tab(pg, "Index")
+                            loaded_at = time.monotonic()
+                            page_stats["loads"] += 1
+                        page_stats["checks"] += 1
+                        if pg.locator("#jobs .vx-job").count() > 0:
+                            page_stats["checks_with_jobs"] += 1
+                    except Exception as exc:
+                        errors.append(f"page: {type(exc).__name__}: {str(exc)[:200]}")
+                        loaded_at = 0.0
+                    stop.wait(PAGE_CHECK_S)
+            finally:
+                browser.close()
+
     threads = [threading.Thread(target=notebook), threading.Thread(target=searcher)]
+    if page:
+        threads.append(threading.Thread(target=page_watcher))
     for t in threads:
         t.start()
     stop.wait(minutes * 60)
@@ -140,6 +182,11 @@ def soak(db: Path, folder: Path, url: str, token: str, minutes: float) -> str:
         f"notebook batches finished: {batches}; videos seen finishing: {len(finished)}",
         f"searches: {searches}; errors: {len(errors)} (lock errors: {len(locks)})",
     ]
+    if page:
+        lines.append(
+            f"page in Chromium: {page_stats['loads']} loads, {page_stats['checks']} checks, "
+            f"{page_stats['checks_with_jobs']} of them showing the notebook's jobs"
+        )
     if lags:
         lines.append(
             f"finish -> searchable: median {statistics.median(lags):.2f} s, max {max(lags):.2f} s"
