@@ -165,3 +165,36 @@ def test_a_library_copy_is_the_whole_library_as_of_one_moment(tmp_path: Path) ->
         assert {v.video_id for v in snap.list_videos()} == {"vid-a", "vid-b"}
         hits = search(snap, "", video_ids=["vid-b"], limit=50)
         assert len(hits) == 4 and index_is_consistent(snap)
+
+
+def test_parquet_carries_each_models_vectors_of_the_video(tmp_path: Path) -> None:
+    import numpy as np
+
+    from videoidx.store import vectors as vec
+
+    rng = np.random.default_rng(4)
+    with filled_store(tmp_path / "s.duckdb", video_ids=("vid-a", "vid-b"), clips=2) as store:
+        written = {}
+        for key, dims in (("test:a:4", 4), ("test:b:6", 6)):
+            model = vec.ensure_model(store, key, "test", key, dims)
+            pending = vec.missing_docs(store, model)
+            vectors = rng.standard_normal((len(pending), dims)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            vec.write_vectors(store, model, pending, vectors)
+            written[key] = (model.table, dims)
+        files = export_parquet(store, "vid-a", tmp_path / "pq")
+        items = {
+            r[0] for r in store.sql("SELECT item_id FROM search_docs WHERE video_id = 'vid-a'")
+        }
+    con = duckdb.connect()
+    for key, (table, dims) in written.items():
+        path = tmp_path / "pq" / f"{table}.parquet"
+        assert path in files
+        rows = con.execute(
+            "SELECT DISTINCT model_key, len(vector) FROM read_parquet(?)", [str(path)]
+        ).fetchall()
+        assert rows == [(key, dims)]
+        found = {
+            r[0] for r in con.execute("SELECT item_id FROM read_parquet(?)", [str(path)]).fetchall()
+        }
+        assert found == items  # this video's documents, every one, no other video's

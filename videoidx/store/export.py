@@ -8,7 +8,9 @@
   ``HH:MM:SS,mmm``. A cue shorter than :data:`MIN_CUE_S` is stretched so players show it.
 * Chapters: WebVTT chapters from the shot cuts, or from the clips when no shots are stored.
 * Parquet: one file per table (``videos.parquet``, ``events.parquet``, ...) in a directory,
-  holding this video's rows; the search index tables are derived data and are not exported.
+  holding this video's rows, and one per embedding model (``vectors_N.parquet``: model key, kind,
+  item id, doc and vector of each of the video's documents), for analysis beside the timeline;
+  the keyword index tables are derived data and are not exported.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from videoidx.errors import StoreError
 from videoidx.store.store import Store
+from videoidx.store.vectors import models as vector_models
 
 FORMAT = "videoidx-timeline"
 VERSION = 1
@@ -264,7 +267,7 @@ def unpack_parquet_zip(data: bytes, out_dir: str | Path) -> list[Path]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             for member in archive.namelist():
-                if not re.fullmatch(r"[a-z_]+\.parquet", member):
+                if not re.fullmatch(r"[a-z0-9_]+\.parquet", member):
                     raise StoreError(f"the parquet export holds an unexpected file {member!r}")
                 target = out / member
                 target.write_bytes(archive.read(member))
@@ -283,14 +286,27 @@ def export_parquet(store: Store, video_id: str, out_dir: str | Path) -> list[Pat
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    queries: list[tuple[str, str, list[Any]]] = [
+        (table, f"SELECT * FROM {table} WHERE {where}", [video_id])
+        for table in ("videos", *(t for t, _, _ in _TABLES), "qa_log")
+        for where in ["list_contains(video_ids, ?)" if table == "qa_log" else "video_id = ?"]
+    ]
+    # One file per embedding model (their vectors differ in size), each row naming its model
+    # and the event, speech segment or text span it embeds, by the ids the other files use.
+    queries += [
+        (
+            model.table,
+            f"SELECT ?::VARCHAR AS model_key, d.kind, d.item_id, v.doc, v.vector "
+            f"FROM {model.table} v JOIN search_docs d USING (doc) WHERE d.video_id = ? "
+            "ORDER BY v.doc",
+            [model.model_key, video_id],
+        )
+        for model in vector_models(store)
+    ]
     with store._read() as cur:
-        for table in ("videos", *(t for t, _, _ in _TABLES), "qa_log"):
-            target = out / f"{table}.parquet"
-            where = "list_contains(video_ids, ?)" if table == "qa_log" else "video_id = ?"
+        for name, query, params in queries:
+            target = out / f"{name}.parquet"
             literal = str(target).replace("'", "''")  # COPY takes its target as a literal
-            cur.execute(
-                f"COPY (SELECT * FROM {table} WHERE {where}) TO '{literal}' (FORMAT parquet)",
-                [video_id],
-            )
+            cur.execute(f"COPY ({query}) TO '{literal}' (FORMAT parquet)", params)
             written.append(target)
     return written
