@@ -379,6 +379,7 @@ def test_a_password_protects_every_route_and_the_token_opens_them(
             ("GET", "/settings"),
             ("POST", "/jobs"),
             ("POST", "/uploads?name=a.mp4"),
+            ("GET", "/snapshot"),
             ("DELETE", "/videos/x"),
         ):
             r = http.request(method, route)
