@@ -135,8 +135,11 @@ def soak(db: Path, folder: Path, url: str, token: str, minutes: float, page: boo
         # Playwright's sync API belongs to the thread that started it: all of it lives here.
         from playwright.sync_api import sync_playwright
 
-        from tests.browser import launch, open_tab, wait_for_page_loaded
+        from tests.browser import CHROMIUM, launch, open_tab, wait_for_page_loaded
 
+        if not CHROMIUM.exists():  # launch() would skip a test; here it is an error to count
+            errors.append(f"page: {CHROMIUM} is missing; run with --no-page")
+            return
         page_url = url.removesuffix("/api/v1")
         with sync_playwright() as p:
             browser = launch(p)
