@@ -198,3 +198,43 @@ def test_parquet_carries_each_models_vectors_of_the_video(tmp_path: Path) -> Non
             r[0] for r in con.execute("SELECT item_id FROM read_parquet(?)", [str(path)]).fetchall()
         }
         assert found == items  # this video's documents, every one, no other video's
+
+
+def test_open_sql_reads_the_file_and_says_what_to_do_when_another_process_holds_it(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import videoidx
+
+    db = tmp_path / "s.duckdb"
+    filled_store(db, video_ids=("vid-a",), clips=2).close()
+    with videoidx.open_sql(db) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchall() == [(4,)]
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(db)!r}); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # Wait until the other process holds the lock: a plain connect fails from then on.
+        for _ in range(100):
+            try:
+                duckdb.connect(str(db), read_only=True).close()
+            except duckdb.IOException:
+                break
+            time.sleep(0.1)
+        with (
+            pytest.raises(StoreError, match=r"Another process .* probably holds it"),
+            videoidx.open_sql(db),
+        ):
+            pass
+    finally:
+        holder.communicate("", timeout=30)

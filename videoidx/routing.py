@@ -122,7 +122,15 @@ def open_sql(db_path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
     if client is None:
         if not Path(db_path).is_file():
             raise StoreError(f"no store at {db_path}; index a video first")
-        with duckdb.connect(str(db_path), read_only=True) as con:
+        try:
+            con = duckdb.connect(str(db_path), read_only=True)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open store {db_path} for SQL: {exc}. Another process (an indexing run) "
+                "probably holds it; wait for it to finish, or serve the library with "
+                "`videoidx serve` so SQL gets a copy"
+            ) from exc
+        with con:
             yield con
         return
     folder = Path(tempfile.mkdtemp(prefix="videoidx-sql-"))
