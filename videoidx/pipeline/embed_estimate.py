@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from indexers import open_embedder
-from indexers.embedders.base import CHARS_PER_TOKEN
 from videoidx.settings import Settings
 from videoidx.wording import count
 
@@ -33,6 +32,8 @@ EVENT_CHARS = 80
 CHARS_PER_REPLY_TOKEN = 4.0
 SPEECH_CHARS_PER_S = 15.0
 SPEECH_SEGMENT_S = 5.0
+CHARS_PER_TOKEN = 4.0
+"""About four characters of English a token, as the embedding services count."""
 
 
 @dataclass(frozen=True)
