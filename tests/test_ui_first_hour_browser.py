@@ -126,7 +126,13 @@ def test_offline_timeline_hides_what_only_a_model_fills(
 def test_the_timeline_draws_its_axis_whole_and_its_shots_once(page: Any, server: Server) -> None:
     open_tab(page, "Timeline")
     pick_video(page, "offline_one")
-    page.wait_for_selector("#timeline-viz .vx-bar")
+    video_id = next(v.video_id for v in server.ctx.store.list_videos() if v.title == "offline_one")
+    # The picked video's timeline, not the one shown before it (the select changes first).
+    page.wait_for_function(
+        "(v) => { const b = document.querySelector('#timeline-viz .vx-bar');"
+        " return !!b && b.dataset.video === v; }",
+        arg=video_id,
+    )
     timeline = page.locator("#timeline-viz .vx-timeline").bounding_box()
     last = page.locator("#timeline-viz .vx-axis span").last
     box = last.bounding_box()
