@@ -19,7 +19,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from videoidx.errors import StoreError
 from videoidx.routing import search as routed_search
 from videoidx.store import SearchHit, Store, StoredEvent, VideoSummary
 from videoidx.store import export as exports
@@ -30,9 +29,7 @@ class LocalLibrary:
     """The file at ``db_path``, opened read-only in this process until :meth:`close`."""
 
     def __init__(self, db_path: str | Path) -> None:
-        if not Path(db_path).is_file():
-            raise StoreError(f"no store at {db_path}; index a video first")
-        self.store = Store.open(db_path, read_only=True)
+        self.store = Store.open(db_path, read_only=True)  # says so when there is no file
 
     def close(self) -> None:
         self.store.close()
@@ -52,10 +49,7 @@ class LocalLibrary:
         return self.store.list_videos()
 
     def video(self, video_id: str) -> VideoInfo:
-        info = self.store.video(video_id)
-        if info is None:  # the server's message, so both ways read the same
-            raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
-        return info
+        return self.store.require_video(video_id)
 
     def events(self, video_id: str) -> list[StoredEvent]:
         """The video's timeline, in time order."""

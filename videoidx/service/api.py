@@ -71,8 +71,8 @@ class Service:
     """Hooks run after a video leaves the library (the page withdraws its player files)."""
 
     def delete(self, video_id: str) -> None:
-        info = self.store.video(video_id)
-        if info is None or not self.store.delete_video(video_id):
+        info = self.store.require_video(video_id)
+        if not self.store.delete_video(video_id):  # deleted meanwhile by another request
             raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
         self.jobs.forget_video(video_id)
         for hook in self.on_deleted:
@@ -222,10 +222,7 @@ def create_api(service: Service) -> FastAPI:
 
     @api.get("/videos/{video_id}", response_model=VideoInfo)
     def video(video_id: str) -> VideoInfo:
-        info = service.store.video(video_id)
-        if info is None:
-            raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
-        return info
+        return service.store.require_video(video_id)
 
     @api.delete("/videos/{video_id}")
     def delete(video_id: str) -> dict[str, str]:

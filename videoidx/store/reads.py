@@ -12,6 +12,7 @@ from typing import Any
 
 import duckdb
 
+from videoidx.errors import StoreError
 from videoidx.store.records import (
     ClipCharacter,
     EventBrief,
@@ -128,6 +129,13 @@ class StoreReads:
             [video_id],
         )
         return VideoInfo(*rows[0]) if rows else None
+
+    def require_video(self, video_id: str) -> VideoInfo:
+        """The video, or the one StoreError every way in (CLI, API, library) raises for it."""
+        info = self.video(video_id)
+        if info is None:
+            raise StoreError(f"video {video_id} is not in the store; `videoidx videos` lists them")
+        return info
 
     def clips(self, video_id: str) -> list[StoredClip]:
         rows = self._rows(
