@@ -63,6 +63,12 @@ def decode_frames(
         # the measures can see.
         "-skip_loop_filter",
         "all",
+        # One decoding thread. This pass runs beside the scan's own decode, which already keeps
+        # both cores busy, and frame threads each hold full-size frames: measured on 25 s of
+        # 1080p30 at 5 fps, the default threads used 2.07 s of CPU and peaked at 72 MB; one
+        # thread used 1.55 s and 55 MB (1.43 s wall against 1.24 s).
+        "-threads",
+        "1",
         *_seek_args(clip),
         "-i",
         video.path,
