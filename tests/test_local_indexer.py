@@ -6,6 +6,8 @@ import dataclasses
 import io
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ import pytest
 from PIL import Image
 
 from indexers import REGISTRY, create_indexer
-from indexers.local import LocalIndexer
+from indexers.local import LocalIndexer, decode
+from indexers.local import indexer as local_indexer
 from indexers.local.decode import decode_frames
 from indexers.local.spans import hysteresis_levels, merge_short_runs, runs
 from indexers.local.visual import PALETTE, colour_names
@@ -287,3 +290,42 @@ def test_jpeg_frames_outside_the_clip_are_not_read(tmp_path: Path) -> None:
     )
     _assert_well_formed(a, 0.0, 1.0)
     assert not _of(a, "on-screen text")
+
+
+def test_clips_are_measured_one_per_core_however_many_the_batch_sends(
+    colour_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch hands the indexer `concurrency` clips at once; each measurement is an ffmpeg
+    # decode of full-size frames, so more at once than cores only multiplies the memory.
+    monkeypatch.setattr(local_indexer, "_MEASURING", threading.BoundedSemaphore(1))
+    real_decode = decode.decode_frames
+    lock = threading.Lock()
+    running = [0]
+    most = [0]
+
+    def counting_decode(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)  # long enough for every thread to arrive while one decodes
+        try:
+            return real_decode(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(decode, "decode_frames", counting_decode)
+    indexer = LocalIndexer(Settings())
+    info = video_info(colour_video)
+    results: list[ClipAnalysis] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(_analyse(indexer, info, 0.0, 3.0)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and all(r.events for r in results)
+    assert most[0] == 1
+    assert local_indexer.MEASURE_SLOTS >= 1

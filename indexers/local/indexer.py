@@ -30,6 +30,7 @@ a causal link would invite readers to take it for a cause.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import replace
 
@@ -46,6 +47,12 @@ log = logging.getLogger(__name__)
 ALGORITHM_VERSION = "2"
 """Bump when a measure or a constant below changes, so cached clips are analysed again."""
 ANALYSIS_LONG_SIDE_PX = 128
+MEASURE_SLOTS = max(1, os.cpu_count() or 1)
+"""Clips measured at once in this process: one per core. Each measurement is an ffmpeg decode of
+the clip's full-size frames, and the batch hands the indexer up to ``concurrency`` (4) clips at
+once. Measured on 5 minutes of 1080p30 on the 2-core machine (offline, no speech or OCR): four at
+once took 29 s with ffmpeg holding 247 MB at the peak, two 31 s and 191 MB, one 37 s and 121 MB."""
+_MEASURING = threading.BoundedSemaphore(MEASURE_SLOTS)
 
 
 class LocalIndexer(Indexer):
@@ -99,6 +106,10 @@ class LocalIndexer(Indexer):
         )
 
     def analyze(self, clip: ClipInput, *, cancel: threading.Event | None = None) -> ClipAnalysis:
+        with _MEASURING:
+            return self._analyze(clip, cancel)
+
+    def _analyze(self, clip: ClipInput, cancel: threading.Event | None) -> ClipAnalysis:
         p = self.settings.provider
         spec = clip.clip
         ffmpeg_path = self.settings.media.ffmpeg_path
