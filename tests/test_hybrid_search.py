@@ -272,3 +272,35 @@ def test_words_most_documents_share_do_not_rank_the_keyword_list(
     clock = search(store, "what is the clock with", mode="hybrid", embedder=embedder, limit=3)
     assert clock[0].label == "t11" and clock[0].score == pytest.approx(2 / 61)
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "meaning"),
+    [
+        (
+            "shot 3, 23.0-32.0 s (9.0 s, starts at a hard cut); medium, green 97% (#2f8f3a), "
+            "white 3%; -30 dBFS",
+            "shot 3, (starts at a hard cut); medium, green, white",
+        ),
+        ("loud sound -21 dBFS", "loud sound"),
+        ("moving for 4.2 s, luma change 0.031 a frame", "moving for, luma change 0.031 a frame"),
+        ("a man trips over 3 chairs", "a man trips over 3 chairs"),
+    ],
+)
+def test_measurement_notation_is_not_embedded(text: str, meaning: str) -> None:
+    assert vec.meaning_text(text) == meaning
+
+
+def test_events_are_embedded_without_their_numbers_and_speech_with_them(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "notation.duckdb") as store:
+        store.upsert_video(video_info("vid-a"))
+        said = "half of it, 50% of the 2026 budget, goes to schools"
+        analysis = ClipAnalysis(
+            events=[Event("e0", 0.0, 9.0, "shot", "medium, green 97% (#2f8f3a); -30 dBFS")],
+            speech=[SpeechSegment(1.0, 4.0, said)],
+            speech_engine="test",
+        )
+        store.write_clip(start(store, "vid-a"), ClipSpec("vid-a", 0, 0.0, 9.0), "k", analysis)
+        model = vec.ensure_model(store, "test:m", "test", "m", 4)
+        texts = sorted(d.text for d in vec.missing_docs(store, model))
+        assert texts == [said, "shot. medium, green"]

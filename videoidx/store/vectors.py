@@ -126,7 +126,7 @@ def missing_docs(
         where.append("e.video_id IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(video_ids))
     sql = (
-        f"SELECT e.doc, e.video_id, {_DOC_TEXT} FROM search_docs e WHERE "
+        f"SELECT e.doc, e.video_id, {_DOC_TEXT}, e.kind FROM search_docs e WHERE "
         + " AND ".join(where)
         + " ORDER BY e.doc"
     )
@@ -135,7 +135,39 @@ def missing_docs(
         params.append(int(limit))
     with store._read() as cur:
         rows = cur.execute(sql, params).fetchall()
-    return [PendingDoc(int(r[0]), r[1], r[2] or "") for r in rows]
+    # Only events carry measurement notation; what was said or shown keeps its numbers.
+    return [
+        PendingDoc(int(r[0]), r[1], meaning_text(r[2] or "") if r[3] == "event" else r[2] or "")
+        for r in rows
+    ]
+
+
+# Measurement notation: hex colours, percentages, levels in dBFS, times and spans in seconds.
+_MEASURES = re.compile(
+    r"\(?#[0-9a-fA-F]{6}\)?"
+    r"|[-+]?\d+(?:\.\d+)?(?:\s*-\s*\d+(?:\.\d+)?)?\s*(?:%|dBFS\b|s\b)"
+)
+# What removing them leaves behind: "( , starts", "green , white ;", "()".
+_ORPHANS = (
+    (re.compile(r"\(\s*[,;]\s*"), "("),
+    (re.compile(r"\(\s*\)"), ""),
+    (re.compile(r"\s+(?=[,;)])"), ""),
+    (re.compile(r"[,;](?=\s*(?:[,;)]|$))"), ""),
+    (re.compile(r"\s{2,}"), " "),
+)
+
+
+def meaning_text(text: str) -> str:
+    """``text`` as a sentence model should read it: without measurement notation.
+
+    A hex code or "97%" means nothing to a sentence model and dilutes what the words say: the
+    offline indexer's "medium, green 97% (#2f8f3a)" came out closer to unrelated texts than to
+    "emerald screen" (see BENCHMARKS.md, retrieval). Keyword search keeps the full text.
+    """
+    out = _MEASURES.sub("", text)
+    for pattern, repl in _ORPHANS:
+        out = pattern.sub(repl, out)
+    return out.strip(" ,;")
 
 
 def write_vectors(
