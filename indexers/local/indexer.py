@@ -47,11 +47,13 @@ log = logging.getLogger(__name__)
 ALGORITHM_VERSION = "2"
 """Bump when a measure or a constant below changes, so cached clips are analysed again."""
 ANALYSIS_LONG_SIDE_PX = 128
-MEASURE_SLOTS = max(1, os.cpu_count() or 1)
-"""Clips measured at once in this process: one per core. Each measurement is an ffmpeg decode of
-the clip's full-size frames, and the batch hands the indexer up to ``concurrency`` (4) clips at
-once. Measured on 5 minutes of 1080p30 on the 2-core machine (offline, no speech or OCR): four at
-once took 29 s with ffmpeg holding 247 MB at the peak, two 31 s and 191 MB, one 37 s and 121 MB."""
+MEASURE_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+"""Clips measured at once in this process: one per two cores (the scan's own decode runs two
+threads beside it). Each measurement is an ffmpeg decode of the clip's full-size frames, and the
+batch hands the indexer up to ``concurrency`` (4) clips at once. Measured on 5 minutes of
+1080p30 on the 2-core machine, offline without speech or OCR: four at once took 29 s with ffmpeg
+holding 247 MB at the peak; two 25-26 s and 182-190 MB; one 27-28 s and 127 MB. With speech and
+on-screen text read, their engines set the pace: 102 s with one slot, 97 s with four."""
 _MEASURING = threading.BoundedSemaphore(MEASURE_SLOTS)
 
 
