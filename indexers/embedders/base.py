@@ -83,6 +83,12 @@ class Embedder(ABC):
         that adds it), or "" when it can. Must not load a model."""
         return ""
 
+    @classmethod
+    def unavailable_reason_for(cls, settings: Settings) -> str:
+        """:meth:`unavailable_reason` with these settings (the model they name may need other
+        packages than the default one). Must not load a model; the default asks the class."""
+        return cls.unavailable_reason()
+
     @property
     @abstractmethod
     def model_id(self) -> str:
