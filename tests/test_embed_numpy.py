@@ -226,6 +226,16 @@ def test_supports_refuses_a_name_that_is_not_a_directory(tmp_path: Path) -> None
     assert "not a directory" in bert_numpy.supports(tmp_path / "missing")
 
 
+def test_auto_says_why_the_configured_model_cannot_run(tmp_path: Path) -> None:
+    from indexers import embedder_status
+
+    settings = resolve_settings(
+        {"embed_model": str(tmp_path), "embed_runtime": "numpy"}, env={}, config_path=os.devnull
+    )
+    status = embedder_status(settings)
+    assert not status.on and "has no modules.json" in status.reason, status
+
+
 def test_embed_runtime_takes_its_three_words_only() -> None:
     assert Settings().replace(embed_runtime="numpy").embedding.embed_runtime == "numpy"
     with pytest.raises(ConfigError, match="embed_runtime"):

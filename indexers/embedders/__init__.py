@@ -85,12 +85,18 @@ def embedder_status(settings: Settings) -> EmbedderStatus:
             (c for c in EMBEDDERS.values() if c.auto_rank is not None),
             key=lambda c: c.auto_rank or 0,
         )
+        reasons = []
         for cls in ranked:
-            if not cls.unavailable_reason_for(settings):
+            why = cls.unavailable_reason_for(settings)
+            if not why:
                 return EmbedderStatus(setting, cls.name)
+            reasons.append(why)
+        # The first engine's own reason: with a model configured, "not installed" may be wrong.
         return EmbedderStatus(
             setting,
-            reason=f"no embedder is installed; install the local one with: {SEMANTIC_INSTALL}",
+            reason=reasons[0]
+            if reasons
+            else f"no embedder is installed; install the local one with: {SEMANTIC_INSTALL}",
         )
     if setting in REMOTE_PROFILES and "remote" in EMBEDDERS:
         return EmbedderStatus(setting, "remote")
