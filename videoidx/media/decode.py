@@ -388,7 +388,8 @@ def iter_frames(
                 pos = index.position_of(np.asarray(pts, dtype=np.float64) + seek_s)
                 ok = pos >= 0
                 ok[ok] &= wanted[pos[ok]] & ~seen[pos[ok]]  # unknown, unwanted, repeated
-                pos, frames = pos[ok], frames[ok]
+                if not ok.all():  # a masked index copies the whole chunk: only when needed
+                    pos, frames = pos[ok], frames[ok]
                 seen[pos] = True
                 if len(pos):
                     yield FrameBatch(
