@@ -93,9 +93,21 @@ def test_gelu_is_the_erf_gelu_to_float32_precision() -> None:
     assert np.max(np.abs(got - exact)) < 1e-6
 
 
+@pytest.fixture
+def pad_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches padded however much: a short text shares its batch with a 256-token one."""
+    monkeypatch.setattr(bert_numpy, "MAX_PADDING_SHARE", 1.0)
+
+
+@pytest.mark.parametrize("padding", ["batched by length", "all padded together"])
 def test_the_numpy_vectors_are_sentence_transformers_vectors(
-    engine: bert_numpy.NumpyBert, torch_vectors: Callable[[list[str]], np.ndarray]
+    engine: bert_numpy.NumpyBert,
+    torch_vectors: Callable[[list[str]], np.ndarray],
+    padding: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if padding == "all padded together":
+        monkeypatch.setattr(bert_numpy, "MAX_PADDING_SHARE", 1.0)
     ours, theirs = engine.encode(TEXTS), torch_vectors(TEXTS)
     assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
     cos = _cosines(ours, theirs)
@@ -108,7 +120,7 @@ def test_the_numpy_vectors_are_sentence_transformers_vectors(
 
 
 def test_a_text_gets_the_same_vector_alone_and_padded_in_a_batch(
-    engine: bert_numpy.NumpyBert,
+    engine: bert_numpy.NumpyBert, pad_all: None
 ) -> None:
     alone = np.concatenate([engine.encode([t]) for t in ("ok", "", TEXTS[0])])
     batch = engine.encode(["ok", LONG, "", TEXTS[0], LONG + " more"])
@@ -119,6 +131,7 @@ def test_a_broken_mask_fails_the_comparison(
     engine: bert_numpy.NumpyBert,
     torch_vectors: Callable[[list[str]], np.ndarray],
     monkeypatch: pytest.MonkeyPatch,
+    pad_all: None,
 ) -> None:
     # Padding not masked from attention: the short texts padded to LONG's 256 tokens attend to
     # [PAD] and their vectors move. The comparison above would then fail.
@@ -127,6 +140,17 @@ def test_a_broken_mask_fails_the_comparison(
     cos = _cosines(engine.encode(texts), torch_vectors(texts))
     assert cos[:2].max() < SAME, cos
     assert cos[2] >= SAME  # the longest text has no padding to see
+
+
+def test_batches_keep_padding_within_its_share() -> None:
+    lengths = sorted([3, 3, 4, 5, 9, 9, 10, 30, 31, 256, 256, *[12] * 100])
+    batches = bert_numpy._batches(lengths)
+    assert [i for b in batches for i in b] == list(range(len(lengths)))  # each once, in order
+    for b in batches:
+        padded, real = len(b) * lengths[b[-1]], sum(lengths[i] for i in b)
+        assert len(b) <= bert_numpy.MAX_TEXTS_PER_BATCH
+        assert padded <= bert_numpy.MAX_TOKENS_PER_BATCH or len(b) == 1
+        assert padded - real <= bert_numpy.MAX_PADDING_SHARE * padded
 
 
 def test_semantic_ranking_through_the_local_embedder() -> None:

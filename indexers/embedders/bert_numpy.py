@@ -48,6 +48,12 @@ MAX_TOKENS_PER_BATCH = 2048
 would need 200 MB for the attention scores alone (64 x 12 heads x 256 x 256 float32); at this
 cap the scores take at most 25 MB and the feed-forward's activations 12 MB."""
 
+MAX_PADDING_SHARE = 0.2
+"""Most of a batch's padded tokens that may be padding. Requests of 64 event texts (9-39 tokens)
+padded to their longest were 38% padding; cutting a batch where padding would pass a fifth
+leaves 11%, and took 1,000 such texts (16 requests) from 10.7 to 7.4 CPU seconds. Much smaller
+batches cost more than they save (5%: 8.3 s)."""
+
 MASKED_SCORE = float(np.finfo(np.float32).min)
 """What a padding position adds to an attention score (as transformers does): exp() of it is 0."""
 
@@ -280,6 +286,28 @@ def layer_norm_(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     return x
 
 
+def _batches(lengths: list[int]) -> list[range]:
+    """Consecutive runs of ``lengths`` (token counts, ascending) to encode together, each
+    within MAX_TEXTS_PER_BATCH, MAX_TOKENS_PER_BATCH and MAX_PADDING_SHARE once padded."""
+    out: list[range] = []
+    at = 0
+    while at < len(lengths):
+        end, real = at + 1, lengths[at]
+        # Ascending: the text added last is the longest, so the padded size is
+        # (texts taken) x (its length).
+        while end < len(lengths) and end - at < MAX_TEXTS_PER_BATCH:
+            padded = (end - at + 1) * lengths[end]
+            if padded > MAX_TOKENS_PER_BATCH or padded - real - lengths[end] > (
+                MAX_PADDING_SHARE * padded
+            ):
+                break
+            real += lengths[end]
+            end += 1
+        out.append(range(at, end))
+        at = end
+    return out
+
+
 class _BlasLimit:
     """Contexts in which numpy's BLAS uses at most ``threads`` threads (None: no limit).
 
@@ -437,20 +465,9 @@ class NumpyBert:
         out = np.zeros((len(texts), self.dims), dtype=np.float32)
         tokens = self.tokenize(texts)
         order = sorted(range(len(texts)), key=lambda i: len(tokens[i][0]))
-        at = 0
-        while at < len(order):
-            # Sorted by length: the last text taken is the longest, so the padded size is
-            # (texts taken) x (its length).
-            end = at + 1
-            while (
-                end < len(order)
-                and end - at < MAX_TEXTS_PER_BATCH
-                and (end - at + 1) * len(tokens[order[end]][0]) <= MAX_TOKENS_PER_BATCH
-            ):
-                end += 1
-            batch = order[at:end]
-            out[batch] = self._forward([tokens[i] for i in batch])
-            at = end
+        for batch in _batches([len(tokens[i][0]) for i in order]):
+            chosen = [order[i] for i in batch]
+            out[chosen] = self._forward([tokens[i] for i in chosen])
         if self.layout.normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             np.divide(out, norms, out=out, where=norms > 0)
