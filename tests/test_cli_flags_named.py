@@ -17,7 +17,9 @@ from videoidx.cli import build_parser
 
 FLAG_RE = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Flags the code passes to other programs (the tesseract command line), not to videoidx.
-OTHER_PROGRAMS = {"--version", "--psm"}
+# Flags of other programs the messages name: ffmpeg and tesseract (--version, --psm), pip
+# (--no-deps: how to install the packaged embedding model without PyTorch).
+OTHER_PROGRAMS = {"--version", "--psm", "--no-deps"}
 
 
 def parser_flags(parser: argparse.ArgumentParser) -> set[str]:
