@@ -16,8 +16,8 @@ from videoidx.catalog import provider_choices
 from videoidx.cli import build_parser
 
 FLAG_RE = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-# Flags the code passes to other programs (the tesseract command line), not to videoidx.
-# Flags of other programs the messages name: ffmpeg and tesseract (--version, --psm), pip
+# Flags of other programs, not of videoidx, that the code passes or its messages name: ffmpeg
+# and tesseract (--version, --psm), pip
 # (--no-deps: how to install the packaged embedding model without PyTorch).
 OTHER_PROGRAMS = {"--version", "--psm", "--no-deps"}
 
