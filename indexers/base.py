@@ -16,6 +16,9 @@ What an indexer declares (class attributes; those marked * may also be set per i
                             page offers a cost cap. False means free (``estimate_usage`` is 0).
 ``max_images_per_request``  Most frames one request may carry (None: no limit) *.
 ``takes_video_url`` *       It wants ``ClipInput.clip_path`` (an MP4 of the clip).
+``picture_fps`` *           It measures the picture itself: the run hands it each clip's small
+                            pictures at this rate (``ClipInput.pictures``) from its own decode,
+                            so it need not decode the clip again. 0: it wants none.
 ``finds_characters``        It can name people; False promises ``characters`` and
                             ``appearances`` stay empty (the offline indexer recognises nobody).
 ``finds_links``             It can say what caused what; False promises ``links`` stay empty.
@@ -81,6 +84,8 @@ class Indexer(ABC):
     # adapter's provider profile) can set them per instance; class-level values are the defaults.
     takes_video_url: bool = False
     """True when the indexer wants ``ClipInput.clip_path`` (an MP4 of the clip)."""
+    picture_fps: float = 0.0
+    """Small pictures per second the indexer wants with each clip (``ClipInput.pictures``)."""
     max_images_per_request: int | None = None
     needs_key: bool = False
     needs_network: ClassVar[bool] = False

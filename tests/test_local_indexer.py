@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import shutil
 import threading
 import time
@@ -24,9 +25,13 @@ from indexers.local.spans import hysteresis_levels, merge_short_runs, runs
 from indexers.local.visual import PALETTE, colour_names
 from indexers.text.tesseract import parse_tsv
 from tests.clip_frames import frames_at, video_info
+from videoidx import index_video, resolve_settings
 from videoidx.errors import ConfigError
+from videoidx.media.decode import iter_frames
+from videoidx.media.pictures import PictureTrack
 from videoidx.media.synth import COLOURS_RGB, Segment, make_video
 from videoidx.settings import Settings
+from videoidx.store import Store
 from videoidx.types import (
     ClipAnalysis,
     ClipInput,
@@ -79,7 +84,7 @@ def _assert_well_formed(analysis: ClipAnalysis, start_s: float, end_s: float) ->
     keys = [e.key for e in analysis.events]
     assert len(set(keys)) == len(keys)
     assert analysis.characters == [] and analysis.links == [] and analysis.appearances == []
-    assert analysis.model == "videoidx-local-2"
+    assert analysis.model == "videoidx-local-3"
     assert analysis.usage.prompt_tokens == 0 and analysis.usage.cost_usd == 0.0
     record = json.loads(analysis.raw_reply)
     assert record["clip_s"] == [start_s, end_s]
@@ -212,7 +217,7 @@ def test_real_video_with_known_cuts(
 def test_cache_identity(indexer: LocalIndexer) -> None:
     again = LocalIndexer(Settings())
     assert indexer.cache_identity() == again.cache_identity()
-    assert "videoidx-local-2" in indexer.cache_identity()
+    assert "videoidx-local-3" in indexer.cache_identity()
     changed = LocalIndexer(Settings().replace(local_still_below=0.01))
     assert changed.cache_identity() != indexer.cache_identity()
     no_ocr = LocalIndexer(Settings().replace(local_ocr=False))
@@ -329,3 +334,70 @@ def test_clips_are_measured_one_per_core_however_many_the_batch_sends(
     assert len(results) == 4 and all(r.events for r in results)
     assert most[0] == 1
     assert local_indexer.MEASURE_SLOTS >= 1
+
+
+def test_a_run_measures_the_scans_own_pictures_and_decodes_no_clip_again(
+    colour_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scan already decoded every frame; a second decode per clip cost 1.55 s of CPU and a
+    # 55 MB ffmpeg on 25 s of 1080p. The run must hand over its pictures instead, in the right
+    # colours (a swapped chroma plane turns the red shot blue) and at the indexer's rate.
+    def no_second_decode(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the clip was decoded a second time")
+
+    monkeypatch.setattr(decode, "decode_frames", no_second_decode)
+    given: list[ClipInput] = []
+    real_analyze = LocalIndexer._analyze
+
+    def recording(self: LocalIndexer, clip: ClipInput, cancel: Any) -> ClipAnalysis:
+        given.append(clip)
+        return real_analyze(self, clip, cancel)
+
+    monkeypatch.setattr(LocalIndexer, "_analyze", recording)
+    flags = {
+        "db_path": str(tmp_path / "p.duckdb"),
+        "indexer": "local",
+        "transcriber": "none",
+        "ocr_engine": "off",
+        "embedder": "none",
+    }
+    settings = resolve_settings(flags, env={}, config_path=os.devnull)
+    result = index_video(colour_video, settings=settings)
+    assert result.status == "done" and not result.error
+
+    assert given and all(c.pictures is not None for c in given)
+    for clip in given:
+        pics = clip.pictures
+        assert pics is not None and pics.fps == Settings().provider.local_sample_fps
+        assert pics.rgb.shape[1:] == (72, 128, 3) and len(pics.rgb) == len(pics.times_s)
+        assert clip.clip.start_s - 1e-6 <= pics.times_s[0] < clip.clip.start_s + 0.2
+        assert np.allclose(np.diff(pics.times_s), 1 / pics.fps, atol=0.02)
+    with Store.open(tmp_path / "p.duckdb") as store:
+        events = store.events(result.video_id)
+    shots = [e for e in events if e.label == "shot"]
+    # The run's own detector places the cuts (within two frames of the truth).
+    assert np.allclose([e.start_s for e in shots], [0.0, *CUTS_S], atol=0.1)
+    for shot, colour in zip(shots, ("red", "blue", "green", "yellow"), strict=True):
+        assert f", {colour} " in shot.description, shot.description
+    moving = [e for e in events if e.label in ("moving", "high motion")]
+    assert _overlap(moving, *PATTERN_S) >= 0.8 * (PATTERN_S[1] - PATTERN_S[0])
+    still = [e for e in events if e.label == "still"]
+    for s, t in SOLID_S:
+        assert _overlap(still, s, t) >= 0.8 * (t - s), (s, t)
+
+
+def test_the_scans_pictures_follow_the_clips(colour_video: Path) -> None:
+    info = video_info(colour_video)
+    track = PictureTrack(5.0)
+    for batch in iter_frames(info, 320, 240):
+        track.add(batch)
+    whole = track.of(ClipSpec(info.video_id, 0, 0.0, info.duration_s), last=True)
+    # One picture per 0.2 s slot of the 25 fps video, the last frame's slot included.
+    assert np.allclose(whole.times_s, np.arange(len(whole.times_s)) * 0.2, atol=1e-6)
+    assert whole.times_s[-1] > info.duration_s - 0.2
+    middle = track.of(ClipSpec(info.video_id, 1, 3.0, 5.5), last=False)
+    assert middle.times_s[0] == pytest.approx(3.0) and middle.times_s[-1] < 5.5
+    # The blue shot (3.0-5.5 s): blue well above red in every picture.
+    assert (middle.rgb[..., 2].mean(axis=(1, 2)) > middle.rgb[..., 0].mean(axis=(1, 2)) + 50).all()
+    track.forget_before(5.0)
+    assert track.of(ClipSpec(info.video_id, 1, 3.0, 5.5), last=False).times_s[0] >= 5.0

@@ -74,6 +74,11 @@ class MediaSettings:
     sampling candidate of a clip (no near-duplicate dedupe, no budget), decoded at this size
     because text under about 24 px in a 1080p frame is lost at 448 px. 0: none. A run that reads
     on-screen text sets it from its reader (``TextReader.frame_long_side_px``)."""
+    picture_fps: float = 0.0
+    """Small pictures per second each clip carries from the run's own decode (its 128x72
+    analysis pictures, ``ClipInput.pictures``), for an indexer that measures the picture itself
+    and would otherwise decode the clip again. 0: none. A run sets it from its indexer
+    (``Indexer.picture_fps``)."""
 
 
 @dataclass(frozen=True)
@@ -403,6 +408,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("frame_max_gap_s must be > 0 and frame_budget >= 1")
     if m.frame_long_side_px < 28:
         raise ConfigError("frame_long_side_px must be at least 28 (one vision-token cell)")
+    if m.picture_fps < 0:
+        raise ConfigError("picture_fps must be >= 0 (0: no small pictures with the clips)")
     if m.text_long_side_px < 0:
         raise ConfigError("text_long_side_px must be >= 0 (0: no frames for the text reader)")
     if m.sample_mode not in SAMPLE_MODES:

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,18 @@ class Frame:
     """Why it was sampled: ``keyframe``, ``shot`` (first frame of a shot) or ``fill``."""
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class ClipPictures:
+    """Small pictures of one clip from the run's own decode, for measuring change and colour.
+
+    ``rgb`` is ``(n, 72, 128, 3)`` uint8, upright, scaled by area averaging to 16:9 whatever the
+    video's shape; ``times_s`` are absolute, about ``1 / fps`` apart within the clip."""
+
+    times_s: np.ndarray
+    rgb: np.ndarray
+    fps: float
+
+
 @dataclass(frozen=True, slots=True)
 class ClipInput:
     """Everything an indexer needs to analyse one clip."""
@@ -105,6 +121,9 @@ class ClipInput:
     screen_text: tuple[ScreenText, ...] | None = None
     """On-screen text read from the clip's frames by the run; None when the run read none (text
     off, or a caller outside the pipeline), so an indexer may read it itself."""
+    pictures: ClipPictures | None = field(default=None, compare=False)
+    """The clip's small pictures when the indexer asked for them (``Indexer.picture_fps``) and
+    the run decoded every frame; None otherwise, so an indexer decodes the clip itself."""
 
 
 @dataclass(frozen=True, slots=True)

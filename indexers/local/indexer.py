@@ -44,16 +44,18 @@ from videoidx.types import ClipAnalysis, ClipInput, ScreenText, Usage
 
 log = logging.getLogger(__name__)
 
-ALGORITHM_VERSION = "2"
-"""Bump when a measure or a constant below changes, so cached clips are analysed again."""
+ALGORITHM_VERSION = "3"
+"""Bump when a measure or a constant below changes, so cached clips are analysed again.
+3: measured on the run's own 128x72 analysis pictures (``ClipInput.pictures``) when given."""
 ANALYSIS_LONG_SIDE_PX = 128
 MEASURE_SLOTS = max(1, (os.cpu_count() or 2) // 2)
 """Clips measured at once in this process: one per two cores (the scan's own decode runs two
-threads beside it). Each measurement is an ffmpeg decode of the clip's full-size frames, and the
-batch hands the indexer up to ``concurrency`` (4) clips at once. Measured on 5 minutes of
-1080p30 on the 2-core machine, offline without speech or OCR: four at once took 29 s with ffmpeg
-holding 247 MB at the peak; two 25-26 s and 182-190 MB; one 27-28 s and 127 MB. With speech and
-on-screen text read, their engines set the pace: 102 s with one slot, 97 s with four."""
+threads beside it). Each measurement is an ffmpeg decode of the clip's full-size frames (unless
+the run handed over the clip's pictures, ``ClipInput.pictures``), and the batch hands the
+indexer up to ``concurrency`` (4) clips at once. Measured on 5 minutes of 1080p30 on the 2-core
+machine, offline without speech or OCR: four at once took 29 s with ffmpeg holding 247 MB at the
+peak; two 25-26 s and 182-190 MB; one 27-28 s and 127 MB. With speech and on-screen text read,
+their engines set the pace: 102 s with one slot, 97 s with four."""
 _MEASURING = threading.BoundedSemaphore(MEASURE_SLOTS)
 
 
@@ -82,6 +84,8 @@ class LocalIndexer(Indexer):
         if p.local_loud_db <= 0:
             raise ConfigError("local_loud_db must be > 0 (dB above the clip's median level)")
         self.fps = p.local_sample_fps
+        # The run's scan hands over its own small pictures at this rate: no second decode.
+        self.picture_fps = self.fps
         # Resolved now (cheap, silent) because the cache identity depends on it; said once, at
         # the first clip, so building an indexer to check or price a run says nothing.
         self.text_status = text_reader_status(self.settings) if p.local_ocr else None
@@ -115,13 +119,19 @@ class LocalIndexer(Indexer):
         p = self.settings.provider
         spec = clip.clip
         ffmpeg_path = self.settings.media.ffmpeg_path
-        frames = decode.decode_frames(
-            clip.video,
-            spec,
-            fps=self.fps,
-            long_side_px=ANALYSIS_LONG_SIDE_PX,
-            ffmpeg_path=ffmpeg_path,
-        )
+        given = clip.pictures
+        if given is not None and given.fps == self.fps and len(given.times_s):
+            # The scan's 128x72 analysis pictures: the same area scaling to the same size (a
+            # 16:9 shape for every video, which whole-picture measures do not see).
+            frames = decode.DecodedFrames(times_s=given.times_s, rgb=given.rgb)
+        else:
+            frames = decode.decode_frames(
+                clip.video,
+                spec,
+                fps=self.fps,
+                long_side_px=ANALYSIS_LONG_SIDE_PX,
+                ffmpeg_path=ffmpeg_path,
+            )
         y = visual.luma(frames.rgb)
         diffs = visual.pair_differences(y)
         cut_times, cuts_source = self._cut_times(clip, frames)

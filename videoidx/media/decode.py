@@ -86,19 +86,38 @@ class FrameBatch:
         a = self.analysis[k]
         return planes_to_rgb(a[0], a[1], a[2])
 
+    def small_rgb(self, ks: np.ndarray) -> np.ndarray:
+        """Frames ``ks`` as their 128x72 analysis pictures, ``(len(ks), 72, 128, 3)`` uint8 RGB.
+
+        Area-scaled from the decoded frame to 16:9 whatever the video's shape: measures of
+        whole-picture change and colour, not of geometry, are what they are for."""
+        frames = self.yuv[ks]
+        n, stride = len(frames), self.stride or self.width
+        rows = frames.shape[1] * 2 // (stride * 3)  # the picture (if any), then the analysis
+        above = rows - ANALYSIS_H
+        y = frames[:, : stride * rows].reshape(n, rows, stride)[:, above:, :ANALYSIS_W]
+        chroma = stride * rows
+        cw, cr = stride // 2, rows // 2
+        u = frames[:, chroma : chroma + cw * cr].reshape(n, cr, cw)[:, above // 2 :, :GRID_W]
+        v = frames[:, chroma + cw * cr : chroma + 2 * cw * cr].reshape(n, cr, cw)
+        return planes_to_rgb(y, u, v[:, above // 2 :, :GRID_W])
+
 
 def even(n: float) -> int:
     return max(2, round(n / 2) * 2)
 
 
 def planes_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """BT.601 limited-range Y, U, V planes to RGB; chroma planes may be half size (4:2:0)."""
+    """BT.601 limited-range Y, U, V planes to RGB; chroma planes may be half size (4:2:0).
+
+    The planes are the last two axes; any leading axes (a batch of frames) are kept."""
     y = y.astype(np.float32)
     u = u.astype(np.float32) - 128.0
     v = v.astype(np.float32) - 128.0
     if u.shape != y.shape:
-        u = np.repeat(np.repeat(u, 2, axis=0), 2, axis=1)[: y.shape[0], : y.shape[1]]
-        v = np.repeat(np.repeat(v, 2, axis=0), 2, axis=1)[: y.shape[0], : y.shape[1]]
+        h, w = y.shape[-2:]
+        u = np.repeat(np.repeat(u, 2, axis=-2), 2, axis=-1)[..., :h, :w]
+        v = np.repeat(np.repeat(v, 2, axis=-2), 2, axis=-1)[..., :h, :w]
     y = (y - 16.0) * 1.164
     rgb = np.stack([y + 1.596 * v, y - 0.392 * u - 0.813 * v, y + 2.017 * u], axis=-1)
     out: np.ndarray = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)

@@ -12,6 +12,9 @@ With ``text_long_side_px`` set (a run that reads on-screen text), the pass decod
 size instead: the model's frames are scaled down from it when encoded, and each clip also gets
 the text reader's frames (``scan.text_frames_of(clip)``, see ``media.sample``). Shot detection
 then scores analysis pictures scaled from the larger picture, which can move a borderline cut.
+With ``picture_fps`` set, each clip also gets those analysis pictures at that rate
+(``scan.pictures_of(clip)``, see ``media.pictures``), so an indexer that measures the picture
+need not decode the clip again.
 
 Iterate a :class:`Scan` for ``(clip, frames)`` pairs; once exhausted, ``scan.cuts`` and
 ``scan.clips`` hold the complete cut list and plan. The public entry points that decode
@@ -31,6 +34,7 @@ import numpy as np
 from videoidx.errors import CorruptVideoError, DamagedFramesError
 from videoidx.media.decode import DecodeReport, FrameBatch, frame_index, iter_frames
 from videoidx.media.ffmpeg_bin import ffmpeg_exe
+from videoidx.media.pictures import PictureTrack
 from videoidx.media.plan import plan_clips
 from videoidx.media.sample import (
     Candidate,
@@ -43,7 +47,7 @@ from videoidx.media.sample import (
 )
 from videoidx.media.shots import MIN_SHOT_S, ShotDetector
 from videoidx.settings import MediaSettings
-from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
+from videoidx.types import ClipPictures, ClipSpec, Frame, ShotCut, VideoInfo
 
 SKIP_LOOP_FILTER = True
 """Decode the scan pass without the in-loop deblocking filter (``-skip_loop_filter all``).
@@ -87,6 +91,18 @@ class Scan:
         # One decode serves both: at the larger of the two sizes (never beyond the video's own).
         self.decode_size = max(self.size, self.text_size or self.size, key=lambda s: s[0] * s[1])
         self._text: dict[int, list[Frame]] = {}
+        # Small pictures for an indexer that measures them; a keyframes-only pass has too few.
+        self._track = (
+            PictureTrack(settings.picture_fps)
+            if settings.picture_fps > 0 and not self.keyframes_only
+            else None
+        )
+        self._pictures: dict[int, ClipPictures] = {}
+
+    def pictures_of(self, clip: ClipSpec) -> ClipPictures | None:
+        """``clip``'s small pictures, once, asked for right after it was yielded (only the
+        latest clip's are kept); None without ``picture_fps`` or in keyframes mode."""
+        return self._pictures.pop(clip.index, None)
 
     def text_frames_of(self, clip: ClipSpec) -> tuple[Frame, ...]:
         """The text reader's frames of ``clip``, once, asked for right after it was yielded
@@ -131,6 +147,8 @@ class Scan:
                 if detector
                 else []
             )
+            if self._track is not None:
+                self._track.add(batch)
             for k, idx in enumerate(batch.indices.tolist()):
                 if idx in wanted:
                     store[idx] = Candidate(
@@ -200,10 +218,15 @@ class Scan:
                         picks, store, span, self.text_size, m.jpeg_quality
                     )
                 }
+            if self._track is not None:
+                last = clip.end_s >= info.duration_s - 1e-6
+                self._pictures = {clip.index: self._track.of(clip, last=last)}
             state.emitted += 1
             self.clips.append(clip)
             if state.emitted < len(clips):
                 _prune(store, clips[state.emitted].start_s)
+                if self._track is not None:
+                    self._track.forget_before(clips[state.emitted].start_s)
             if not frames:
                 continue  # the whole clip lies in an undecodable span: nothing to look at
             yield clip, frames

@@ -93,7 +93,10 @@ def run_batch(
             heap.limit_arenas()  # before the engines start their threads
             senses = open_senses(settings)
             # The media work decodes frames for the text reader only when one reads them.
-            settings = settings.replace(text_long_side_px=senses.text_long_side_px)
+            # Likewise small pictures with each clip, for an indexer that measures them.
+            settings = settings.replace(
+                text_long_side_px=senses.text_long_side_px, picture_fps=indexer.picture_fps
+            )
             cancel = cancel or threading.Event()
             # Vectors for semantic search, on their own thread as clips commit (pipeline.embed).
             embed = open_embed_worker(settings, store, cancel)
@@ -300,6 +303,7 @@ class Batch:
                 message.audio,
                 message.text_frames,
                 cuts_before=message.cuts_before,
+                pictures=message.pictures,
             )
             if pending is not None:
                 fut = self.pool.submit(self._analyse, slot.job, pending)

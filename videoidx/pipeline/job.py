@@ -41,7 +41,16 @@ from videoidx.pipeline.progress import ProgressCallback, ProgressTracker, Stage
 from videoidx.pipeline.senses import ClipSenses
 from videoidx.settings import Settings
 from videoidx.store import Store
-from videoidx.types import ClipAnalysis, ClipInput, ClipSpec, Frame, ShotCut, Usage, VideoInfo
+from videoidx.types import (
+    ClipAnalysis,
+    ClipInput,
+    ClipPictures,
+    ClipSpec,
+    Frame,
+    ShotCut,
+    Usage,
+    VideoInfo,
+)
 from videoidx.vocab import ClipStatus, RunStatus
 
 log = logging.getLogger(__name__)
@@ -176,6 +185,7 @@ class VideoJob:
         text_frames: Sequence[Frame] = (),
         *,
         cuts_before: int | None = None,
+        pictures: ClipPictures | None = None,
     ) -> PendingClip | None:
         """A sampled clip: None when the cache has it or it must be skipped, else the clip to
         hand to the indexer."""
@@ -196,6 +206,7 @@ class VideoJob:
             shot_cuts=tuple(shot_cuts),
             cuts_before=cuts_before,
             text_frames=tuple(text_frames),
+            pictures=pictures,
         )
         return PendingClip(clip, key, clip_input, audio)
 

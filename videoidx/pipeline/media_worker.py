@@ -30,7 +30,7 @@ from videoidx.media.scan import Scan
 from videoidx.pipeline.clip_audio import ClipAudio
 from videoidx.pipeline.lifeline import die_with_parent
 from videoidx.settings import MediaSettings
-from videoidx.types import ClipSpec, Frame, ShotCut, VideoInfo
+from videoidx.types import ClipPictures, ClipSpec, Frame, ShotCut, VideoInfo
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class ClipReady:
     """The text reader's frames, when ``media.text_long_side_px`` asks for them."""
     cuts_before: int = 0
     """The video's cuts before the clip's start (see :attr:`ClipInput.cuts_before`)."""
+    pictures: ClipPictures | None = field(default=None, compare=False)
+    """The clip's small pictures, when ``media.picture_fps`` asks for them."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def scan_messages(
                 audio,
                 text_frames=scan.text_frames_of(clip),
                 cuts_before=before,
+                pictures=scan.pictures_of(clip),
             )
         else:
             if sound is not None:
