@@ -88,10 +88,11 @@ class Frame:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ClipPictures:
-    """Small pictures of one clip from the run's own decode, for measuring change and colour.
+    """Small pictures of one clip, for measuring change and colour.
 
-    ``rgb`` is ``(n, 72, 128, 3)`` uint8, upright, scaled by area averaging to 16:9 whatever the
-    video's shape; ``times_s`` are absolute, about ``1 / fps`` apart within the clip."""
+    ``rgb`` is ``(n, height, width, 3)`` uint8, upright; ``times_s`` are absolute, about
+    ``1 / fps`` apart within the clip. The run's own (``ClipInput.pictures``) are its 128x72
+    analysis pictures, scaled by area averaging to 16:9 whatever the video's shape."""
 
     times_s: np.ndarray
     rgb: np.ndarray

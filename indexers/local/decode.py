@@ -14,25 +14,16 @@ time is ``clip.start_s`` plus its ``pts_time``, read from ``showinfo`` on stderr
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from videoidx.errors import CorruptVideoError
 from videoidx.media.ffmpeg_bin import run_ffmpeg
 from videoidx.media.probe import stream_facts
-from videoidx.types import ClipSpec, VideoInfo
+from videoidx.types import ClipPictures, ClipSpec, VideoInfo
 
 AUDIO_RATE_HZ = 16000
 _PTS_RE = re.compile(r"Parsed_showinfo.*?\bpts_time:\s*(-?[0-9.]+)")
-
-
-@dataclass(frozen=True)
-class DecodedFrames:
-    """``rgb`` is ``(n, height, width, 3)`` uint8, upright; ``times_s`` are absolute."""
-
-    times_s: np.ndarray
-    rgb: np.ndarray
 
 
 def analysis_size(video: VideoInfo, long_side_px: int) -> tuple[int, int]:
@@ -55,7 +46,7 @@ def decode_frames(
     fps: float,
     long_side_px: int,
     ffmpeg_path: str | None = None,
-) -> DecodedFrames:
+) -> ClipPictures:
     """Frames of ``clip`` at ``fps``, scaled to ``long_side_px``; raises CorruptVideoError."""
     width, height = analysis_size(video, long_side_px)
     args = [
@@ -99,7 +90,7 @@ def decode_frames(
         # showinfo lines can be lost only if ffmpeg's logging changes; fall back to the grid.
         pts = [k / fps for k in range(n)]
     times = np.clip(clip.start_s + np.asarray(pts, dtype=float), clip.start_s, clip.end_s)
-    return DecodedFrames(times_s=times, rgb=rgb)
+    return ClipPictures(times_s=times, rgb=rgb, fps=fps)
 
 
 def decode_audio(video: VideoInfo, clip: ClipSpec, *, ffmpeg_path: str | None = None) -> np.ndarray:

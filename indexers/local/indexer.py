@@ -40,7 +40,7 @@ from indexers.local.measure import AudioMeasure
 from indexers.text import TextReader, open_text_reader, text_reader_status
 from videoidx.errors import ConfigError, FFmpegError
 from videoidx.settings import Settings
-from videoidx.types import ClipAnalysis, ClipInput, ScreenText, Usage
+from videoidx.types import ClipAnalysis, ClipInput, ClipPictures, ScreenText, Usage
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class LocalIndexer(Indexer):
         if given is not None and given.fps == self.fps and len(given.times_s):
             # The scan's 128x72 analysis pictures: the same area scaling to the same size (a
             # 16:9 shape for every video, which whole-picture measures do not see).
-            frames = decode.DecodedFrames(times_s=given.times_s, rgb=given.rgb)
+            frames = given
         else:
             frames = decode.decode_frames(
                 clip.video,
@@ -195,7 +195,7 @@ class LocalIndexer(Indexer):
             finish_reason="stop",
         )
 
-    def _cut_times(self, clip: ClipInput, frames: decode.DecodedFrames) -> tuple[list[float], str]:
+    def _cut_times(self, clip: ClipInput, frames: ClipPictures) -> tuple[list[float], str]:
         spec = clip.clip
         given = [c.time_s for c in clip.shot_cuts if spec.start_s < c.time_s < spec.end_s]
         if given or clip.shot_cuts or clip.cuts_before is not None:
