@@ -120,7 +120,7 @@ def ingest(
     videos: list[str] = []
     clips_per_video = max(per_video // per_clip, 1)
     pending: list[ClipWrite] = []
-    written = 0
+    written = pending_events = 0
     while written < n_events:
         vid = f"video{len(videos):05d}"
         videos.append(vid)
@@ -150,12 +150,13 @@ def ingest(
                 break
             pending.append(lib.clip(vid, c, per_clip))
             written += per_clip
-            if sum(len(p.analysis.events) for p in pending if p.analysis) >= batch:
+            pending_events += per_clip
+            if pending_events >= batch:
                 t0, cpu0 = time.perf_counter(), time.process_time()
                 store.write_clips(None, pending)
                 spent += time.perf_counter() - t0
                 cpu += time.process_time() - cpu0
-                pending = []
+                pending, pending_events = [], 0
     if pending:
         t0, cpu0 = time.perf_counter(), time.process_time()
         store.write_clips(None, pending)

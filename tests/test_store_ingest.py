@@ -10,9 +10,11 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from tests.storefix import analysis, clip, count, start, video_info
 from videoidx.store import ClipWrite, Store, search
-from videoidx.store.rows import event_terms, postings
+from videoidx.store.rows import code_tokens, event_terms, postings
 from videoidx.store.tokenize import tokenize
 from videoidx.types import ClipAnalysis, Event, ScreenText, SpeechSegment
 from videoidx.vocab import ClipStatus
@@ -23,38 +25,51 @@ WORDS = ["goal", "Goal", "GOAL!", "straße", "STRASSE", "café", "7", "naïve", 
 def _plain(
     docs: list[int], lists: list[list[str]]
 ) -> tuple[set[tuple[int, str, int, int]], Counter[str]]:
+    """Postings and df by a plain count of the stemmed terms of each document."""
+    stemmed = [tokenize(" ".join(words)) for words in lists]
     rows = {
         (doc, term, tf, len(terms))
-        for doc, terms in zip(docs, lists, strict=True)
+        for doc, terms in zip(docs, stemmed, strict=True)
         for term, tf in Counter(terms).items()
     }
-    return rows, Counter(term for terms in lists for term in set(terms))
+    return rows, Counter(term for terms in stemmed for term in set(terms))
 
 
 def test_postings_match_a_plain_count() -> None:
     rng = random.Random(3)
-    vocab = [f"w{i}" for i in range(40)] + ["é", "北京", "x" * 64]
+    # "stops", "stopped" and "stop" are three words but one term: their counts must add up.
+    vocab = [f"w{i}" for i in range(40)] + ["e", "北京", "x" * 64, "stops", "stopped", "stop"]
     lists = [[rng.choice(vocab) for _ in range(rng.randint(0, 30))] for _ in range(300)]
     lists[5] = []  # a document with no terms at all
     lists[6] = ["same"] * 9  # one term many times
+    lists[7] = ["stops", "stop", "stopped", "w1"]
     docs = [1000 + 3 * i for i in range(len(lists))]  # numbers need not be consecutive
-    p = postings(docs, lists)
-    got = {
-        (int(d), p.terms[c], int(tf), int(dl))
-        for c, d, tf, dl in zip(p.code, p.doc, p.tf, p.dl, strict=True)
-    }
+    tokens = code_tokens(docs, lists)
+    assert len(set(tokens.terms)) == len(tokens.terms)
+    assert "stop" in tokens.terms and "stops" not in tokens.terms
+    # Store ids in no relation to the batch's order: the rows must still come out by id.
+    ids = np.random.default_rng(1).permutation(len(tokens.terms)) * 7 + 5
+    p = postings(tokens, ids)
+    name = {int(i): t for i, t in zip(ids, tokens.terms, strict=True)}
+    got = [
+        (int(d), name[int(t)], int(tf), int(dl))
+        for t, d, tf, dl in zip(p.term_id, p.doc, p.tf, p.dl, strict=True)
+    ]
     want, df = _plain(docs, lists)
-    assert got == want
-    assert len(p.code) == len(want)  # one row per (term, document), no duplicates
-    assert {t: int(n) for t, n in zip(p.terms, p.df, strict=True)} == dict(df)
-    assert len(set(p.terms)) == len(p.terms)
+    assert set(got) == want
+    assert len(got) == len(want)  # one row per (term, document), no duplicates
+    assert (1021, "stop", 3, 4) in got  # lists[7]: three words of one term, and "w1"
+    pairs = list(zip(p.term_id.tolist(), p.doc.tolist(), strict=True))
+    assert pairs == sorted(pairs)  # sorted by term id, then document
+    assert {t: int(n) for t, n in zip(tokens.terms, p.df, strict=True)} == dict(df)
 
 
 def test_postings_of_nothing() -> None:
-    p = postings([], [])
-    assert p.terms == [] and len(p.code) == len(p.doc) == len(p.df) == 0
-    p = postings([4, 5], [[], []])
-    assert p.terms == [] and len(p.code) == 0
+    tokens = code_tokens([], [])
+    assert tokens.terms == [] and len(tokens.code) == 0
+    tokens = code_tokens([4, 5], [[], []])
+    p = postings(tokens, np.empty(0, dtype=np.int64))
+    assert tokens.terms == [] and len(p.term_id) == len(p.doc) == len(p.df) == 0
 
 
 def _varied(spec_index: int, vid: str, rng: random.Random) -> ClipWrite:

@@ -50,9 +50,10 @@ from videoidx.store.rows import (
     Rows,
     clip_id_for,
     event_terms,
+    postings,
     words_from_json,
 )
-from videoidx.store.tokenize import tokenize
+from videoidx.store.tokenize import words
 from videoidx.store.vector_cache import VectorCache
 from videoidx.types import (
     ClipAnalysis,
@@ -374,17 +375,18 @@ class Store(StoreReads):
     def _index_tokens(self, con: duckdb.DuckDBPyConnection, rows: ClipRows) -> None:
         """Add the batch's postings, new terms, df and corpus stats: incremental BM25.
 
-        Terms are counted in numpy (:func:`~videoidx.store.rows.postings`); SQL sees each
-        distinct term of the batch once, to give it an id, and the postings as integers.
+        Words are stemmed and coded in Python (:func:`~videoidx.store.rows.code_tokens`); SQL
+        sees each distinct term of the batch once, to give it an id, and the postings as
+        integers counted in numpy (:func:`~videoidx.store.rows.postings`).
         """
         con.execute(
             "UPDATE search_stats SET n_docs = n_docs + ?, total_len = total_len + ?, next_doc = ?",
             [rows.doc_count, rows.total_len, rows.next_doc],
         )
-        p = rows.postings()
-        if not p.terms:
+        tokens = rows.tokens()
+        if not tokens.terms:
             return
-        batch = {"term": _array(p.terms), "code": np.arange(len(p.terms), dtype=np.int64)}
+        batch = {"term": _array(tokens.terms), "code": np.arange(len(tokens.terms))}
         self._stage(
             con,
             "INSERT INTO terms SELECT nextval('term_seq'), term, 0 FROM "
@@ -394,22 +396,18 @@ class Store(StoreReads):
         found = self._stage(
             con, "SELECT b.code, t.term_id FROM {} b JOIN terms t USING (term)", batch, fetch=True
         )
-        term_ids = np.empty(len(p.terms), dtype=np.int32)
+        term_ids = np.empty(len(tokens.terms), dtype=np.int64)
         term_ids[found["code"]] = found["term_id"]
+        p = postings(tokens, term_ids)
         self._stage(
             con,
             "UPDATE terms SET df = terms.df + d.n FROM {} d WHERE terms.term_id = d.term_id",
             {"term_id": term_ids, "n": p.df},
         )
-        term_id = term_ids[p.code]
-        # Sorted by term: inserting into the ART index on term_id (done at commit) then walks
-        # the tree in order, 4x cheaper than in document order. A batch's docs are still one
-        # range, so removing a clip's postings still skips most of the table by zone maps.
-        order = np.lexsort((p.doc, term_id))
         self._stage(
             con,
             "INSERT INTO postings SELECT term_id, doc, tf, dl FROM {}",
-            {"term_id": term_id[order], "doc": p.doc[order], "tf": p.tf[order], "dl": p.dl[order]},
+            {"term_id": p.term_id, "doc": p.doc, "tf": p.tf, "dl": p.dl},
         )
 
     def _supersede(
@@ -785,6 +783,7 @@ class Store(StoreReads):
                 terms = event_terms(
                     e.get("label") or "", e.get("description") or "", e.get("characters") or (),
                     e.get("objects") or (), e.get("location") or "", e.get("on_screen_text") or "",
+                    terms_of=words,
                 )  # fmt: skip
                 e["doc"], e["doc_len"] = rows.next_doc, len(terms)
                 span.setdefault(str(e.get("clip_id")), []).append(rows.next_doc)
@@ -799,7 +798,7 @@ class Store(StoreReads):
                 ):
                     if r.get("video_id") != video_id:
                         raise StoreError(f"a {table} row belongs to another video")
-                    terms = tokenize(r.get("text") or "")
+                    terms = words(r.get("text") or "")
                     r["doc"], r["doc_len"] = rows.next_doc, len(terms)
                     span.setdefault(str(r.get("clip_id")), []).append(rows.next_doc)
                     rows.add_tokens(rows.next_doc, terms)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import Stemmer
 
@@ -99,23 +99,33 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """All index terms of ``text`` in order, with repeats: folded, split and stemmed."""
-    found = words(text)
-    if not found:
+    return stems(words(text))
+
+
+def stems(folded: Sequence[str]) -> list[str]:
+    """The index term of each folded word (as :func:`words` gives them), in order.
+
+    Bulk ingest calls this once per batch with the batch's distinct words, so each word is
+    stemmed (or looked up) once however often it occurs.
+    """
+    if not folded:
         return []
     # Stems of words seen before come from one shared dict (a lookup is a tenth of a Snowball
     # run); a word's stem never changes, so threads may share it. Cleared when full.
-    stems = _STEMS
-    if len(stems) > STEM_CACHE_WORDS:
-        stems.clear()
-    out = []
-    stemmer: Stemmer.Stemmer | None = None
-    for word in found:
-        term = stems.get(word)
-        if term is None:
-            stemmer = stemmer or _stemmer()
-            term = stems[word] = stemmer.stemWord(word)
-        out.append(term)
-    return out
+    cache = _STEMS
+    if len(cache) > STEM_CACHE_WORDS:
+        cache.clear()
+    out = list(map(cache.get, folded))
+    if None in out:
+        stemmer = _stemmer()
+        for i, term in enumerate(out):
+            if term is None:  # a word may repeat: the first time stems it for the rest
+                word = folded[i]
+                found = cache.get(word)
+                if found is None:
+                    found = cache[word] = stemmer.stemWord(word)
+                out[i] = found
+    return out  # type: ignore[return-value]  # no None is left
 
 
 def event_text(parts: Iterable[str]) -> str:
