@@ -90,7 +90,7 @@ def run_batch(
         indexer = indexer or create_indexer(settings)
         try:
             indexer.check_ready()
-            heap.limit_arenas()  # before the engines start their threads
+            heap.limit()  # before the engines start their threads
             senses = open_senses(settings)
             # The media work decodes frames for the text reader only when one reads them.
             # Likewise small pictures with each clip, for an indexer that measures them.

@@ -27,6 +27,7 @@ from videoidx.errors import DamagedFramesError, MediaError, VideoIdxError
 from videoidx.media.ffmpeg_bin import ffmpeg_exe
 from videoidx.media.probe import probe
 from videoidx.media.scan import Scan
+from videoidx.pipeline import heap
 from videoidx.pipeline.clip_audio import ClipAudio
 from videoidx.pipeline.lifeline import die_with_parent
 from videoidx.settings import MediaSettings
@@ -112,6 +113,9 @@ def scan_messages(
     """Probe ``path`` and yield its clips as messages; never raises for a bad file, unless
     ``raise_probe_errors`` asks for the probe's own error (one video, read in this process).
     ``with_audio`` adds each clip's audio (for speech)."""
+    # In whichever process reads (the run's, a worker's, a Ray worker's): the decode's 16 MB
+    # chunks must go back to the system when freed.
+    heap.limit()
     try:
         info = probe(path, ffmpeg_path=ffmpeg_exe(media))
     except VideoIdxError as exc:
