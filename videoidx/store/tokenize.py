@@ -92,11 +92,6 @@ def words(text: str) -> list[str]:
     return [t[:MAX_TERM_CHARS] for t in _TOKEN_RE.findall(fold(text))]
 
 
-def stem(word: str) -> str:
-    """The index term of one folded word."""
-    return str(_stemmer().stemWord(word))
-
-
 def tokenize(text: str) -> list[str]:
     """All index terms of ``text`` in order, with repeats: folded, split and stemmed."""
     return stems(words(text))
