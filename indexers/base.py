@@ -19,6 +19,9 @@ What an indexer declares (class attributes; those marked * may also be set per i
 ``picture_fps`` *           It measures the picture itself: the run hands it each clip's small
                             pictures at this rate (``ClipInput.pictures``) from its own decode,
                             so it need not decode the clip again. 0: it wants none.
+``takes_audio`` *           It measures the sound itself: the run hands it each clip's audio
+                            (``ClipInput.audio``, 16 kHz mono) from the one decode of the
+                            video's sound that speech uses too.
 ``finds_characters``        It can name people; False promises ``characters`` and
                             ``appearances`` stay empty (the offline indexer recognises nobody).
 ``finds_links``             It can say what caused what; False promises ``links`` stay empty.
@@ -86,6 +89,8 @@ class Indexer(ABC):
     """True when the indexer wants ``ClipInput.clip_path`` (an MP4 of the clip)."""
     picture_fps: float = 0.0
     """Small pictures per second the indexer wants with each clip (``ClipInput.pictures``)."""
+    takes_audio: bool = False
+    """True when the indexer wants each clip's audio (``ClipInput.audio``)."""
     max_images_per_request: int | None = None
     needs_key: bool = False
     needs_network: ClassVar[bool] = False

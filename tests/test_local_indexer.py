@@ -336,16 +336,19 @@ def test_clips_are_measured_one_per_core_however_many_the_batch_sends(
     assert local_indexer.MEASURE_SLOTS >= 1
 
 
-def test_a_run_measures_the_scans_own_pictures_and_decodes_no_clip_again(
+def test_a_run_measures_the_scans_own_pictures_and_sound_and_decodes_no_clip_again(
     colour_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The scan already decoded every frame; a second decode per clip cost 1.55 s of CPU and a
     # 55 MB ffmpeg on 25 s of 1080p. The run must hand over its pictures instead, in the right
-    # colours (a swapped chroma plane turns the red shot blue) and at the indexer's rate.
+    # colours (a swapped chroma plane turns the red shot blue) and at the indexer's rate. Its
+    # sound too, from the run's one decode of the video's audio, even with speech off (an
+    # ffmpeg per clip for the level was the rest of the second decode).
     def no_second_decode(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the clip was decoded a second time")
 
     monkeypatch.setattr(decode, "decode_frames", no_second_decode)
+    monkeypatch.setattr(decode, "decode_audio", no_second_decode)
     given: list[ClipInput] = []
     real_analyze = LocalIndexer._analyze
 
@@ -372,8 +375,16 @@ def test_a_run_measures_the_scans_own_pictures_and_decodes_no_clip_again(
         assert pics.rgb.shape[1:] == (72, 128, 3) and len(pics.rgb) == len(pics.times_s)
         assert clip.clip.start_s - 1e-6 <= pics.times_s[0] < clip.clip.start_s + 0.2
         assert np.allclose(np.diff(pics.times_s), 1 / pics.fps, atol=0.02)
+        sound = clip.audio
+        assert sound is not None and sound.dtype == np.float32
+        assert abs(len(sound) / decode.AUDIO_RATE_HZ - clip.clip.duration_s) <= 0.05
     with Store.open(tmp_path / "p.duckdb") as store:
         events = store.events(result.video_id)
+    silences = [e for e in events if e.label == "silence"]
+    for s, t in SILENT_S:
+        assert _overlap(silences, s, t) >= 0.8 * (t - s), (s, t)
+    for s, t in TONE_S:
+        assert _overlap(silences, s, t) <= 0.2, "a tone was called silent"
     shots = [e for e in events if e.label == "shot"]
     # The run's own detector places the cuts (within two frames of the truth).
     assert np.allclose([e.start_s for e in shots], [0.0, *CUTS_S], atol=0.1)

@@ -125,6 +125,11 @@ class ClipInput:
     pictures: ClipPictures | None = field(default=None, compare=False)
     """The clip's small pictures when the indexer asked for them (``Indexer.picture_fps``) and
     the run decoded every frame; None otherwise, so an indexer decodes the clip itself."""
+    audio: np.ndarray | None = field(default=None, compare=False)
+    """The clip's sound when the indexer asked for it (``Indexer.takes_audio``): 16 kHz mono
+    float32, ``audio[0]`` at ``clip.start_s``, from the run's one decode of the video's sound.
+    None when the run has none there (no audio stream, or it could not be decoded), so an
+    indexer decodes the clip itself."""
 
 
 @dataclass(frozen=True, slots=True)

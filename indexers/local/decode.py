@@ -18,11 +18,13 @@ import re
 import numpy as np
 
 from videoidx.errors import CorruptVideoError
+from videoidx.media.audio import SAMPLE_RATE_HZ
 from videoidx.media.ffmpeg_bin import run_ffmpeg
 from videoidx.media.probe import stream_facts
 from videoidx.types import ClipPictures, ClipSpec, VideoInfo
 
-AUDIO_RATE_HZ = 16000
+AUDIO_RATE_HZ = SAMPLE_RATE_HZ
+"""The rate the level is measured at: the run's, so the audio it hands over is used as is."""
 _PTS_RE = re.compile(r"Parsed_showinfo.*?\bpts_time:\s*(-?[0-9.]+)")
 
 

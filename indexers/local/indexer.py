@@ -86,6 +86,8 @@ class LocalIndexer(Indexer):
         self.fps = p.local_sample_fps
         # The run's scan hands over its own small pictures at this rate: no second decode.
         self.picture_fps = self.fps
+        # And the run's one decode of the video's sound: no ffmpeg per clip for the level.
+        self.takes_audio = True
         # Resolved now (cheap, silent) because the cache identity depends on it; said once, at
         # the first clip, so building an indexer to check or price a run says nothing.
         self.text_status = text_reader_status(self.settings) if p.local_ocr else None
@@ -212,8 +214,14 @@ class LocalIndexer(Indexer):
             return None, "no audio stream"
         p = self.settings.provider
         try:
-            samples = decode.decode_audio(
-                clip.video, clip.clip, ffmpeg_path=self.settings.media.ffmpeg_path
+            # The run's own decode of the video's sound when it handed it over (the same rate);
+            # else one ffmpeg for this clip's sound.
+            samples = (
+                clip.audio
+                if clip.audio is not None
+                else decode.decode_audio(
+                    clip.video, clip.clip, ffmpeg_path=self.settings.media.ffmpeg_path
+                )
             )
         except FFmpegError as exc:
             if "does not contain any stream" in str(exc):

@@ -211,6 +211,12 @@ class Batch:
         """A clip read ahead while every call slot was busy, offered once one frees."""
         self.pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="videoidx-call")
 
+    @property
+    def wants_audio(self) -> bool:
+        """Whether the media work should hand over each clip's audio: for speech, or for an
+        indexer that measures the sound (one decode of the video's sound serves both)."""
+        return self.senses.wants_audio or self.indexer.takes_audio
+
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, source: MediaSource) -> list[VideoResult]:

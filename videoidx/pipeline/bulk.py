@@ -129,7 +129,7 @@ def _start_engine(batch: Batch) -> MediaSource:
     """Start the media work where ``settings.pipeline`` says, and point the batch's model calls
     there too."""
     p, paths, media = batch.settings.pipeline, batch.paths, batch.settings.media
-    audio = batch.senses.wants_audio
+    audio = batch.wants_audio
     if p.engine == "ray":
         from videoidx.pipeline import ray_engine
 

@@ -49,7 +49,7 @@ def index_video(
             batch.settings.media,
             batch.cancel,
             raise_probe_errors=True,
-            with_audio=batch.senses.wants_audio,
+            with_audio=batch.wants_audio,
         ),
         store=store,
         indexer=indexer,

@@ -79,6 +79,8 @@ def analyse_clip(
     Touches no store, so it runs on any thread, process or Ray worker. Setting ``cancel`` stops
     the indexer's request in flight (CancelledError).
     """
+    if audio is not None and indexer.takes_audio:
+        clip_input = replace(clip_input, audio=audio)
     if senses is None:
         return _analyse(indexer, settings, clip_input, tmp, cancel)
     clip_input = senses.sense(clip_input, audio, cancel)
