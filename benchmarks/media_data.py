@@ -117,6 +117,27 @@ def one_hour_1080p() -> Path:
     )
 
 
+SPEECH_FILE = ROOT.parent / "shared" / "media" / "speech" / "fw_jfk.flac"
+
+
+def one_hour_1080p_speech() -> Path:
+    """The 1-hour file with its tone replaced by real speech (the shared JFK recording, 11 s,
+    looped), so the transcriber works the whole hour: the pictures are copied, not encoded."""
+    path = BENCH_DIR / "media_1h_1080p30_speech.mp4"
+    if path.is_file() and path.stat().st_size > 0:
+        return path
+    video = one_hour_1080p()
+    tmp = path.with_suffix(".part.mp4")
+    args = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(video)]
+    args += ["-stream_loop", "-1", "-i", str(SPEECH_FILE), "-map", "0:v", "-map", "1:a"]
+    args += ["-c:v", "copy", "-c:a", "aac", "-b:a", "64k", "-ac", "1", "-shortest"]
+    args += ["-movflags", "+faststart", str(tmp)]
+    print(f"generating {path.name} (speech muxed into {video.name}) ...", flush=True)
+    subprocess.run(args, check=True)
+    tmp.rename(path)
+    return path
+
+
 if __name__ == "__main__":
     ten_minute_720p()
     if "--hour" in sys.argv:

@@ -144,14 +144,22 @@ def watch(cmd: list[str]) -> tuple[float, float, int, str]:
 
 def child_index(path: Path, overrides: dict[str, object]) -> None:
     from videoidx import index_video, resolve_settings
+    from videoidx.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         flags = {"db_path": str(Path(tmp) / "mem.duckdb"), **overrides}
         settings = resolve_settings(flags, env={}, config_path=os.devnull)
         result = index_video(path, settings=settings)
+        with Store.open(flags["db_path"], read_only=True) as store:
+            said = len(store.speech(result.video_id)) if result.video_id else 0
         print(
             json.dumps(
-                {"status": str(result.status), "events": result.events, "notes": result.notes}
+                {
+                    "status": str(result.status),
+                    "events": result.events,
+                    "speech": said,
+                    "notes": result.notes,
+                }
             )
         )
 
@@ -164,6 +172,11 @@ def main() -> None:
         choices=("off", "on"),
         default="off",
         help="on: leave the embedder at its default (needs the semantic-search settings)",
+    )
+    ap.add_argument(
+        "--speech",
+        action="store_true",
+        help="the 1-hour file with real speech all through instead of a tone (generated once)",
     )
     ap.add_argument("--set", action="append", default=[], help="NAME=VALUE setting override")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -184,7 +197,10 @@ def main() -> None:
     for item in args.set:
         name, _, value = item.partition("=")
         overrides[name] = value
-    path = args.file or media_data.one_hour_1080p()
+    if args.file:
+        path = args.file
+    else:
+        path = media_data.one_hour_1080p_speech() if args.speech else media_data.one_hour_1080p()
     if not path.is_file():
         raise SystemExit(f"{path} does not exist; check the path")
     print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -197,7 +213,8 @@ def main() -> None:
         raise SystemExit(f"indexing {path} failed (exit {code})")
     result = json.loads(last)
     print(
-        f"[memory] {path.name}: indexed ({result['status']}, {result['events']} events) in "
+        f"[memory] {path.name}: indexed ({result['status']}, {result['events']} events, "
+        f"{result.get('speech', 0)} speech segments) in "
         f"{took:.0f} s with {overrides}; peak RSS of the process tree {peak:.0f} MB "
         f"({peak / TARGET_MB:.2f}x the {TARGET_MB:.0f} MB target); baseline: a plain ffmpeg "
         f"decode peaks at {base_peak:.0f} MB in {base_s:.0f} s ({peak / max(base_peak, 1):.1f}x)",
